@@ -1,0 +1,71 @@
+//! `authcore`: the device test harness. OTP tools today; the server, sign-in client, simulated
+//! authenticator devices and benchmarks join as their issues land.
+//!
+//! Bad input exits with status 2 and one line on stderr; a bug exits 101 with one line too.
+
+mod bench;
+mod otp_tools;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "authcore", version, about = "authcore device test harness")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print the current code of an otpauth:// URI (and, for TOTP, the seconds it has left)
+    Code(otp_tools::CodeArgs),
+    /// Read or make otpauth:// URIs
+    #[command(subcommand)]
+    Uri(UriCommand),
+    /// Read a Google Authenticator export (otpauth-migration://) QR payload
+    Import(otp_tools::ImportArgs),
+    /// Measure throughput (figures only; nothing is asserted)
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum UriCommand {
+    /// Print an otpauth:// URI's fields as JSON
+    Parse(otp_tools::ParseArgs),
+    /// Make a new account with a fresh 160-bit secret: prints the URI and its QR code
+    New(otp_tools::NewArgs),
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// OTP codes computed per second on one core, per algorithm
+    Otp(bench::OtpBenchArgs),
+}
+
+fn main() -> ExitCode {
+    std::panic::set_hook(Box::new(|info| {
+        let place = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!("error: internal error{place} (this is a bug; please report it)");
+    }));
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Code(args) => otp_tools::code(args),
+        Command::Uri(UriCommand::Parse(args)) => otp_tools::parse(args),
+        Command::Uri(UriCommand::New(args)) => otp_tools::new(args),
+        Command::Import(args) => otp_tools::import(args),
+        Command::Bench(BenchCommand::Otp(args)) => bench::otp(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
