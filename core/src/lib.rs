@@ -4,8 +4,23 @@
 //! - [`otp`]: HOTP/TOTP codes, verification with replay protection, `otpauth://` URIs and
 //!   Google Authenticator export (`otpauth-migration://`) import and export.
 //! - [`store`]: the `SecureStore` platform trait and its encrypted-file default.
+//! - [`http`]: the one HTTP client (TLS policy, pins, timeouts, retries).
 //!
 //! The core does no FFI and owns no runtime; the bindings crate adds both.
 
+pub mod http;
 pub mod otp;
 pub mod store;
+
+/// Shortens a user-supplied value before it is echoed in an error, so a pasted blob cannot flood
+/// a screen or a log line.
+pub(crate) fn echo(value: &str) -> String {
+    const MAX: usize = 32;
+    if value.chars().count() <= MAX {
+        value.to_owned()
+    } else {
+        let mut short: String = value.chars().take(MAX).collect();
+        short.push('…');
+        short
+    }
+}

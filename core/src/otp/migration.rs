@@ -11,9 +11,11 @@ use percent_encoding::{percent_decode_str, utf8_percent_encode, NON_ALPHANUMERIC
 use prost::Message;
 use zeroize::{Zeroize, Zeroizing};
 
+use crate::echo;
+
 use super::{
-    echo, label, secret_warnings, Algorithm, Digits, OtpAccount, OtpKind, OtpWarning, Parameter,
-    Period, Secret,
+    label, secret_warnings, Algorithm, Digits, OtpAccount, OtpKind, OtpWarning, Parameter, Period,
+    Secret,
 };
 
 const SCHEME: &str = "otpauth-migration://";

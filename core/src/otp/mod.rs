@@ -161,16 +161,3 @@ impl std::fmt::Display for Parameter {
         f.write_str(self.name())
     }
 }
-
-/// Shortens a user-supplied value before it is echoed in an error, so a pasted blob cannot flood
-/// a screen or a log line.
-fn echo(value: &str) -> String {
-    const MAX: usize = 32;
-    if value.chars().count() <= MAX {
-        value.to_owned()
-    } else {
-        let mut short: String = value.chars().take(MAX).collect();
-        short.push('…');
-        short
-    }
-}

@@ -6,9 +6,11 @@
 
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
+use crate::echo;
+
 use super::{
-    echo, label, secret_warnings, Algorithm, Digits, OtpAccount, OtpKind, OtpWarning, Parameter,
-    Period, Secret, SecretError,
+    label, secret_warnings, Algorithm, Digits, OtpAccount, OtpKind, OtpWarning, Parameter, Period,
+    Secret, SecretError,
 };
 
 const SCHEME: &str = "otpauth://";

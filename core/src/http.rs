@@ -1,0 +1,435 @@
+//! The one HTTP client of the core (CONVENTIONS.md 5 and 6): reqwest over rustls with the ring
+//! provider, public web roots plus an optional extra root CA, optional SPKI pins, connect and
+//! request timeouts, https only except to loopback, and retries with jittered backoff only for
+//! idempotent requests that failed before a response arrived.
+//!
+//! Protocol modules build [`Request`]s and read [`Response`]s; nothing else touches the network.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ring::rand::{SecureRandom, SystemRandom};
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::WebPkiServerVerifier;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
+
+/// How the client connects. `Default` is what apps want: public roots, 10 s to connect, 30 s per
+/// request, two retries.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// A PEM root certificate to trust besides the public roots (a test or private CA).
+    pub extra_root_ca_pem: Option<Vec<u8>>,
+    /// SHA-256 digests of acceptable server SubjectPublicKeyInfo; when non-empty, the leaf
+    /// certificate's key must match one of them (on top of normal validation).
+    pub spki_pins: Vec<[u8; 32]>,
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+    /// Further attempts for idempotent requests after a network failure.
+    pub max_retries: u32,
+    /// First backoff; each retry waits a random time up to `backoff * 2^attempt`.
+    pub backoff: Duration,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            extra_root_ca_pem: None,
+            spki_pins: Vec::new(),
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            max_retries: 2,
+            backoff: Duration::from_millis(200),
+        }
+    }
+}
+
+/// Why a request got no usable answer. Texts never carry a dependency's message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HttpError {
+    #[error("`{0}` is not a valid URL")]
+    InvalidUrl(String),
+    /// Plain http to anything but loopback is refused before any request is made.
+    #[error("refusing plain http to {host}: only https is allowed outside loopback")]
+    InsecureUrl { host: String },
+    #[error("the extra root certificate is not a valid PEM certificate")]
+    InvalidRootCertificate,
+    /// The server's certificate is not trusted or does not match a pin.
+    #[error("the server's certificate is not trusted")]
+    Untrusted,
+    /// No response: refused, reset, closed early or cut off mid-body.
+    #[error("the network failed")]
+    Network { retryable: bool },
+    #[error("the server did not answer in time")]
+    Timeout,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+    Patch,
+    Delete,
+}
+
+/// A request as protocol code describes it.
+#[derive(Debug)]
+pub struct Request {
+    pub method: Method,
+    pub url: String,
+    pub body: Body,
+    /// Sent as `Authorization: Bearer ...`; redacted in `Debug`.
+    pub bearer: Option<Bearer>,
+    /// May this request be sent again if it failed before a response? GETs and DELETEs always;
+    /// a POST only when the protocol makes it safe.
+    pub idempotent: bool,
+}
+
+impl Request {
+    pub fn get(url: impl Into<String>) -> Self {
+        Request {
+            method: Method::Get,
+            url: url.into(),
+            body: Body::Empty,
+            bearer: None,
+            idempotent: true,
+        }
+    }
+
+    pub fn post_form(url: impl Into<String>, fields: Vec<(String, String)>) -> Self {
+        Request {
+            method: Method::Post,
+            url: url.into(),
+            body: Body::Form(Redacted(fields)),
+            bearer: None,
+            idempotent: false,
+        }
+    }
+
+    pub fn post_json(url: impl Into<String>, json: Vec<u8>) -> Self {
+        Request {
+            method: Method::Post,
+            url: url.into(),
+            body: Body::Json(Redacted(json)),
+            bearer: None,
+            idempotent: false,
+        }
+    }
+
+    pub fn with_bearer(mut self, token: impl Into<String>) -> Self {
+        self.bearer = Some(Bearer(zeroize::Zeroizing::new(token.into())));
+        self
+    }
+}
+
+#[derive(Debug)]
+pub enum Body {
+    Empty,
+    Form(Redacted<Vec<(String, String)>>),
+    Json(Redacted<Vec<u8>>),
+}
+
+/// A request body: it carries passwords and codes, so `Debug` shows nothing of it.
+pub struct Redacted<T>(pub T);
+
+impl<T> std::fmt::Debug for Redacted<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+pub struct Bearer(zeroize::Zeroizing<String>);
+
+impl std::fmt::Debug for Bearer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Bearer(<redacted>)")
+    }
+}
+
+/// A complete response: every status is a response; deciding what it means is protocol code's job.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub body: Vec<u8>,
+    /// The `Retry-After` header in seconds, when the server sent one.
+    pub retry_after: Option<u64>,
+}
+
+/// Checks a URL against the transport policy: https, or http to a loopback host.
+pub fn check_url(url: &str) -> Result<reqwest::Url, HttpError> {
+    let parsed = reqwest::Url::parse(url).map_err(|_| HttpError::InvalidUrl(crate::echo(url)))?;
+    let host = parsed
+        .host_str()
+        .ok_or_else(|| HttpError::InvalidUrl(crate::echo(url)))?
+        .to_owned();
+    match parsed.scheme() {
+        "https" => Ok(parsed),
+        "http" if is_loopback(&host) => Ok(parsed),
+        "http" => Err(HttpError::InsecureUrl { host }),
+        _ => Err(HttpError::InvalidUrl(crate::echo(url))),
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The client. Cheap to clone; share one per server.
+#[derive(Clone)]
+pub struct HttpClient {
+    inner: reqwest::Client,
+    config: Arc<HttpConfig>,
+}
+
+impl HttpClient {
+    pub fn new(config: HttpConfig) -> Result<Self, HttpError> {
+        let tls = tls_config(&config)?;
+        let inner = reqwest::Client::builder()
+            .use_preconfigured_tls(tls)
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.request_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("authcore/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|_| HttpError::InvalidRootCertificate)?;
+        Ok(HttpClient {
+            inner,
+            config: Arc::new(config),
+        })
+    }
+
+    /// Sends `request`, retrying an idempotent one after a retryable network failure.
+    pub async fn send(&self, request: &Request) -> Result<Response, HttpError> {
+        let url = check_url(&request.url)?;
+        let mut attempt = 0;
+        loop {
+            match self.send_once(request, url.clone()).await {
+                Err(HttpError::Network { retryable: true })
+                    if request.idempotent && attempt < self.config.max_retries =>
+                {
+                    tokio::time::sleep(jitter(self.config.backoff, attempt)).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn send_once(&self, request: &Request, url: reqwest::Url) -> Result<Response, HttpError> {
+        let method = match request.method {
+            Method::Get => reqwest::Method::GET,
+            Method::Post => reqwest::Method::POST,
+            Method::Patch => reqwest::Method::PATCH,
+            Method::Delete => reqwest::Method::DELETE,
+        };
+        let mut builder = self
+            .inner
+            .request(method, url)
+            .header("accept", "application/json");
+        if let Some(Bearer(token)) = &request.bearer {
+            builder = builder.bearer_auth(token.as_str());
+        }
+        builder = match &request.body {
+            Body::Empty => builder,
+            Body::Form(Redacted(fields)) => builder.form(fields),
+            Body::Json(Redacted(json)) => builder
+                .header("content-type", "application/json")
+                .body(json.clone()),
+        };
+        let response = builder.send().await.map_err(classify)?;
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse().ok());
+        let body = response.bytes().await.map_err(classify)?.to_vec();
+        Ok(Response {
+            status,
+            body,
+            retry_after,
+        })
+    }
+}
+
+/// Maps a reqwest failure to what the app can act on, looking through its sources for TLS trust
+/// failures and timeouts.
+fn classify(error: reqwest::Error) -> HttpError {
+    if error.is_timeout() {
+        return HttpError::Timeout;
+    }
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
+    while let Some(current) = source {
+        if current.is::<rustls::Error>() {
+            return HttpError::Untrusted;
+        }
+        source = match current.downcast_ref::<std::io::Error>() {
+            Some(io) if io.kind() == std::io::ErrorKind::TimedOut => return HttpError::Timeout,
+            // An io::Error's `source()` skips its own payload (where rustls puts its error).
+            Some(io) => match io.get_ref() {
+                Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+                None => None,
+            },
+            None => current.source(),
+        };
+    }
+    HttpError::Network { retryable: true }
+}
+
+fn jitter(base: Duration, attempt: u32) -> Duration {
+    let cap = base.saturating_mul(1 << attempt.min(10));
+    let mut random = [0u8; 4];
+    if SystemRandom::new().fill(&mut random).is_err() {
+        return cap;
+    }
+    cap.mul_f64(f64::from(u32::from_be_bytes(random)) / f64::from(u32::MAX))
+}
+
+fn tls_config(config: &HttpConfig) -> Result<rustls::ClientConfig, HttpError> {
+    let mut roots = RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    if let Some(pem) = &config.extra_root_ca_pem {
+        let mut added = 0;
+        for cert in CertificateDer::pem_slice_iter(pem) {
+            roots
+                .add(cert.map_err(|_| HttpError::InvalidRootCertificate)?)
+                .map_err(|_| HttpError::InvalidRootCertificate)?;
+            added += 1;
+        }
+        if added == 0 {
+            return Err(HttpError::InvalidRootCertificate);
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+        .build()
+        .map_err(|_| HttpError::InvalidRootCertificate)?;
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|_| HttpError::InvalidRootCertificate)?;
+    let verifier: Arc<dyn ServerCertVerifier> = if config.spki_pins.is_empty() {
+        webpki
+    } else {
+        Arc::new(PinnedVerifier {
+            webpki,
+            pins: config.spki_pins.clone(),
+        })
+    };
+    Ok(builder
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth())
+}
+
+/// Normal WebPKI validation, then the leaf's SPKI digest must be one of the pins.
+#[derive(Debug)]
+struct PinnedVerifier {
+    webpki: Arc<WebPkiServerVerifier>,
+    pins: Vec<[u8; 32]>,
+}
+
+impl ServerCertVerifier for PinnedVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let verified = self.webpki.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        )?;
+        let spki = spki_of(end_entity).ok_or(rustls::Error::InvalidCertificate(
+            rustls::CertificateError::BadEncoding,
+        ))?;
+        let digest = ring::digest::digest(&ring::digest::SHA256, spki);
+        if self
+            .pins
+            .iter()
+            .any(|pin| pin.as_slice() == digest.as_ref())
+        {
+            Ok(verified)
+        } else {
+            Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::ApplicationVerificationFailure,
+            ))
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.webpki.supported_verify_schemes()
+    }
+}
+
+/// The DER SubjectPublicKeyInfo of an X.509 certificate: Certificate -> tbsCertificate ->
+/// [version], serialNumber, signature, issuer, validity, subject, subjectPublicKeyInfo.
+pub fn spki_of(cert_der: &[u8]) -> Option<&[u8]> {
+    let (certificate, _) = der_element(cert_der)?;
+    let (tbs, _) = der_element(der_contents(certificate)?)?;
+    let mut rest = der_contents(tbs)?;
+    if rest.first() == Some(&0xa0) {
+        rest = der_element(rest)?.1; // explicit [0] version
+    }
+    for _ in 0..5 {
+        rest = der_element(rest)?.1; // serial, signature, issuer, validity, subject
+    }
+    der_element(rest).map(|(spki, _)| spki)
+}
+
+/// Splits one DER element (tag, length, contents) off the front of `bytes`.
+fn der_element(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
+    let first_len = *bytes.get(1)?;
+    let (header, len) = if first_len < 0x80 {
+        (2, usize::from(first_len))
+    } else {
+        let count = usize::from(first_len & 0x7f);
+        if count == 0 || count > 4 {
+            return None;
+        }
+        let len = bytes
+            .get(2..2 + count)?
+            .iter()
+            .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
+        (2 + count, len)
+    };
+    let end = header.checked_add(len)?;
+    Some((bytes.get(..end)?, bytes.get(end..)?))
+}
+
+fn der_contents(element: &[u8]) -> Option<&[u8]> {
+    let first_len = *element.get(1)?;
+    let header = if first_len < 0x80 {
+        2
+    } else {
+        2 + usize::from(first_len & 0x7f)
+    };
+    element.get(header..)
+}

@@ -1,0 +1,356 @@
+//! The HTTP client against misbehaving loopback servers and a TLS server with a test CA.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use authcore::http::{check_url, spki_of, HttpClient, HttpConfig, HttpError, Request};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+fn fast_config() -> HttpConfig {
+    HttpConfig {
+        request_timeout: Duration::from_millis(500),
+        connect_timeout: Duration::from_millis(500),
+        backoff: Duration::from_millis(5),
+        ..HttpConfig::default()
+    }
+}
+
+/// Reads one request's head (enough for these tests: bodies are small and sent with the head).
+async fn read_head<S: AsyncReadExt + Unpin>(stream: &mut S) {
+    let mut buf = vec![0u8; 16 * 1024];
+    let mut seen = Vec::new();
+    while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => seen.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+/// A loopback server whose n-th connection (0-based) is handled by `behave(n, stream)`.
+async fn serve<F, Fut>(behave: F) -> (String, Arc<AtomicUsize>)
+where
+    F: Fn(usize, TcpStream) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let count = Arc::new(AtomicUsize::new(0));
+    let counter = count.clone();
+    let behave = Arc::new(behave);
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            let behave = behave.clone();
+            tokio::spawn(async move { behave(n, stream).await });
+        }
+    });
+    (url, count)
+}
+
+async fn answer(mut stream: TcpStream, raw: &'static [u8]) {
+    read_head(&mut stream).await;
+    let _ = stream.write_all(raw).await;
+    let _ = stream.shutdown().await;
+}
+
+#[tokio::test]
+async fn any_status_and_body_come_back_as_sent() {
+    let (url, _) = serve(|_, s| answer(s, b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 7\r\nContent-Length: 9\r\n\r\n{\"broken\"")).await;
+    let client = HttpClient::new(fast_config()).unwrap();
+    let response = client.send(&Request::get(url)).await.unwrap();
+    assert_eq!(response.status, 503);
+    assert_eq!(response.body, b"{\"broken\"");
+    assert_eq!(response.retry_after, Some(7));
+}
+
+#[tokio::test]
+async fn a_truncated_body_is_a_retryable_network_failure() {
+    let (url, _) = serve(|_, s| {
+        answer(
+            s,
+            b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"partial\":",
+        )
+    })
+    .await;
+    let client = HttpClient::new(HttpConfig {
+        max_retries: 0,
+        ..fast_config()
+    })
+    .unwrap();
+    assert_eq!(
+        client.send(&Request::get(url)).await.unwrap_err(),
+        HttpError::Network { retryable: true }
+    );
+}
+
+#[tokio::test]
+async fn a_server_that_closes_the_connection_is_a_network_failure() {
+    let (url, count) = serve(|_, mut s| async move {
+        read_head(&mut s).await;
+        drop(s);
+    })
+    .await;
+    let client = HttpClient::new(fast_config()).unwrap();
+    let post = Request::post_form(url, vec![("password".into(), "hunter2".into())]);
+    assert_eq!(
+        client.send(&post).await.unwrap_err(),
+        HttpError::Network { retryable: true }
+    );
+    assert_eq!(
+        count.load(Ordering::SeqCst),
+        1,
+        "a POST is never sent twice"
+    );
+}
+
+#[tokio::test]
+async fn a_server_that_never_answers_times_out() {
+    let (url, _) = serve(|_, mut s| async move {
+        read_head(&mut s).await;
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    })
+    .await;
+    let client = HttpClient::new(HttpConfig {
+        request_timeout: Duration::from_millis(200),
+        ..fast_config()
+    })
+    .unwrap();
+    assert_eq!(
+        client.send(&Request::get(url)).await.unwrap_err(),
+        HttpError::Timeout
+    );
+}
+
+#[tokio::test]
+async fn idempotent_requests_are_retried_after_network_failures() {
+    let (url, count) = serve(|n, mut s| async move {
+        if n < 2 {
+            read_head(&mut s).await;
+            drop(s);
+        } else {
+            answer(s, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}").await;
+        }
+    })
+    .await;
+    let client = HttpClient::new(fast_config()).unwrap();
+    let response = client.send(&Request::get(url)).await.unwrap();
+    assert_eq!(response.status, 200);
+    assert_eq!(count.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test]
+async fn nothing_listening_is_a_network_failure() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    drop(listener);
+    let client = HttpClient::new(HttpConfig {
+        max_retries: 0,
+        ..fast_config()
+    })
+    .unwrap();
+    assert_eq!(
+        client.send(&Request::get(url)).await.unwrap_err(),
+        HttpError::Network { retryable: true }
+    );
+}
+
+#[tokio::test]
+async fn plain_http_outside_loopback_is_refused_before_any_request() {
+    let client = HttpClient::new(fast_config()).unwrap();
+    let err = client
+        .send(&Request::get("http://login.acme.example/v1/login/methods"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        HttpError::InsecureUrl {
+            host: "login.acme.example".into()
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "refusing plain http to login.acme.example: only https is allowed outside loopback"
+    );
+    for ok in [
+        "http://127.0.0.1:8080/",
+        "http://localhost/x",
+        "http://[::1]:9/",
+        "http://127.5.6.7/",
+        "https://acme.example/",
+    ] {
+        assert!(check_url(ok).is_ok(), "{ok}");
+    }
+    assert_eq!(
+        check_url("http://10.0.0.1/"),
+        Err(HttpError::InsecureUrl {
+            host: "10.0.0.1".into()
+        })
+    );
+    assert_eq!(
+        check_url("ftp://acme.example/"),
+        Err(HttpError::InvalidUrl("ftp://acme.example/".into()))
+    );
+    assert_eq!(
+        check_url("not a url"),
+        Err(HttpError::InvalidUrl("not a url".into()))
+    );
+}
+
+#[test]
+fn requests_keep_secrets_out_of_debug_output() {
+    let request = Request::post_form(
+        "https://a.example/",
+        vec![("password".into(), "hunter2".into())],
+    )
+    .with_bearer("at-secret-token");
+    let shown = format!("{request:?}");
+    assert!(
+        !shown.contains("hunter2") && !shown.contains("at-secret-token"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn a_bad_extra_root_certificate_is_refused() {
+    let config = HttpConfig {
+        extra_root_ca_pem: Some(
+            b"-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----\n".to_vec(),
+        ),
+        ..fast_config()
+    };
+    assert_eq!(
+        HttpClient::new(config).err(),
+        Some(HttpError::InvalidRootCertificate)
+    );
+    let config = HttpConfig {
+        extra_root_ca_pem: Some(b"no pem here".to_vec()),
+        ..fast_config()
+    };
+    assert_eq!(
+        HttpClient::new(config).err(),
+        Some(HttpError::InvalidRootCertificate)
+    );
+}
+
+struct TestPki {
+    ca_pem: String,
+    leaf_der: Vec<u8>,
+    acceptor: tokio_rustls::TlsAcceptor,
+}
+
+fn test_pki() -> TestPki {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let leaf_key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec!["localhost".to_string()])
+        .unwrap()
+        .signed_by(&leaf_key, &ca, &ca_key)
+        .unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let server = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![leaf.der().clone()],
+            rustls::pki_types::PrivateKeyDer::try_from(leaf_key.serialize_der()).unwrap(),
+        )
+        .unwrap();
+    TestPki {
+        ca_pem: ca.pem(),
+        leaf_der: leaf.der().to_vec(),
+        acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(server)),
+    }
+}
+
+async fn serve_tls(acceptor: tokio_rustls::TlsAcceptor) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "https://localhost:{}/",
+        listener.local_addr().unwrap().port()
+    );
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                if let Ok(mut tls) = acceptor.accept(stream).await {
+                    read_head(&mut tls).await;
+                    let _ = tls
+                        .write_all(
+                            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
+                        )
+                        .await;
+                    let _ = tls.shutdown().await;
+                }
+            });
+        }
+    });
+    url
+}
+
+#[tokio::test]
+async fn tls_with_the_test_ca_connects_and_without_it_is_untrusted() {
+    let pki = test_pki();
+    let url = serve_tls(pki.acceptor.clone()).await;
+    let trusting = HttpClient::new(HttpConfig {
+        extra_root_ca_pem: Some(pki.ca_pem.clone().into_bytes()),
+        ..fast_config()
+    })
+    .unwrap();
+    assert_eq!(
+        trusting
+            .send(&Request::get(url.clone()))
+            .await
+            .unwrap()
+            .body,
+        b"ok"
+    );
+
+    let default = HttpClient::new(fast_config()).unwrap();
+    assert_eq!(
+        default.send(&Request::get(url)).await.unwrap_err(),
+        HttpError::Untrusted
+    );
+}
+
+#[tokio::test]
+async fn spki_pins_accept_the_pinned_key_and_refuse_others() {
+    let pki = test_pki();
+    let url = serve_tls(pki.acceptor.clone()).await;
+    let spki = spki_of(&pki.leaf_der).expect("a certificate has an SPKI");
+    let pin: [u8; 32] = ring::digest::digest(&ring::digest::SHA256, spki)
+        .as_ref()
+        .try_into()
+        .unwrap();
+    let pinned = HttpClient::new(HttpConfig {
+        extra_root_ca_pem: Some(pki.ca_pem.clone().into_bytes()),
+        spki_pins: vec![[0u8; 32], pin],
+        ..fast_config()
+    })
+    .unwrap();
+    assert_eq!(
+        pinned
+            .send(&Request::get(url.clone()))
+            .await
+            .unwrap()
+            .status,
+        200
+    );
+
+    let wrong = HttpClient::new(HttpConfig {
+        extra_root_ca_pem: Some(pki.ca_pem.into_bytes()),
+        spki_pins: vec![[0u8; 32]],
+        ..fast_config()
+    })
+    .unwrap();
+    assert_eq!(
+        wrong.send(&Request::get(url)).await.unwrap_err(),
+        HttpError::Untrusted
+    );
+}
