@@ -1,0 +1,329 @@
+//! The signed-in user's own endpoints (userinfo, sign-in history, TOTP and backup-code
+//! enrollment), password recovery, and `--dev` seed users.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Bearer, JsonBody};
+use crate::secrets::{random_backup_code, random_bytes, random_digits, SecretString};
+use crate::signin::{backup_code_hash, mask_email, totp_of, Identifier};
+use crate::store::{CodeOutcome, IssueCode, IssueOutcome, NewUser, OutboxMessage, User};
+use crate::tokens::session_of;
+use crate::AppState;
+
+async fn user_of(app: &AppState, bearer: &Bearer) -> ApiResult<User> {
+    let session = session_of(app, bearer).await?;
+    app.store
+        .user(session.user_id)
+        .await?
+        .ok_or_else(ApiError::invalid_token)
+}
+
+/// `GET /v1/userinfo`
+pub async fn userinfo(State(app): State<AppState>, bearer: Bearer) -> ApiResult<Json<Value>> {
+    let user = user_of(&app, &bearer).await?;
+    Ok(Json(json!({
+        "sub": user.id.to_string(),
+        "email": user.email,
+        "email_verified": true,
+        "name": user.name,
+        "phone_number": user.phone,
+    })))
+}
+
+/// `GET /v1/me/sign-ins`: newest first, at most 100.
+pub async fn sign_ins(State(app): State<AppState>, bearer: Bearer) -> ApiResult<Json<Value>> {
+    let user = user_of(&app, &bearer).await?;
+    let events = app.store.sign_in_events(user.id, 100).await?;
+    let entries: Vec<Value> = events
+        .into_iter()
+        .map(|e| {
+            json!({
+                "at": e.at,
+                "kind": e.kind,
+                "method": e.method,
+                "factors": e.factors,
+                "ip": e.ip,
+                "user_agent": e.user_agent,
+                "result": e.result,
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "sign_ins": entries })))
+}
+
+/// `POST /v1/me/totp`: a new pending credential, active after `/v1/me/totp/confirm`.
+pub async fn start_totp(State(app): State<AppState>, bearer: Bearer) -> ApiResult<Json<Value>> {
+    use authcore::otp::{uri, Algorithm, Digits, OtpAccount, OtpKind, Period, Secret};
+    let user = user_of(&app, &bearer).await?;
+    let secret = random_bytes(Secret::GENERATED_BYTES);
+    app.store
+        .start_totp(user.id, &secret, app.clock.now())
+        .await?;
+    let account = OtpAccount {
+        issuer: Some(app.config.totp.issuer.clone()),
+        account: user.email.clone(),
+        secret: Secret::from_bytes(secret.to_vec()),
+        algorithm: Algorithm::Sha1,
+        digits: Digits::SIX,
+        kind: OtpKind::Totp {
+            period: Period::DEFAULT,
+        },
+        image: None,
+    };
+    Ok(Json(json!({
+        "otpauth_uri": uri::format(&account),
+        "secret": account.secret.to_base32().as_str(),
+        "digits": 6,
+        "period": 30,
+        "algorithm": "SHA1",
+        "confirmed": false,
+    })))
+}
+
+#[derive(Deserialize)]
+pub struct CodeRequest {
+    code: String,
+}
+
+/// `POST /v1/me/totp/confirm` `{"code"}`
+pub async fn confirm_totp(
+    State(app): State<AppState>,
+    bearer: Bearer,
+    JsonBody(request): JsonBody<CodeRequest>,
+) -> ApiResult<Json<Value>> {
+    let user = user_of(&app, &bearer).await?;
+    let pending = app
+        .store
+        .totp(user.id)
+        .await?
+        .and_then(|t| t.pending)
+        .ok_or_else(|| {
+            ApiError::invalid_request("no TOTP enrollment is pending; POST /v1/me/totp first")
+        })?;
+    let code: String = request
+        .code
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    let now = app.clock.now();
+    match totp_of(&pending).verify(&code, now, app.config.totp.window_steps) {
+        Ok(step) if app.store.confirm_totp(user.id, step).await? => {
+            Ok(Json(json!({"confirmed": true})))
+        }
+        _ => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "wrong_credential",
+            "the code is not correct; check the authenticator's clock and try the current code",
+        )),
+    }
+}
+
+/// `POST /v1/me/backup-codes`: ten new single-use codes, shown once; the old ones stop working.
+pub async fn new_backup_codes(
+    State(app): State<AppState>,
+    bearer: Bearer,
+) -> ApiResult<Json<Value>> {
+    let user = user_of(&app, &bearer).await?;
+    let codes: Vec<SecretString> = (0..10).map(|_| random_backup_code()).collect();
+    let hashes = codes
+        .iter()
+        .map(|c| backup_code_hash(&app, user.id, c.expose()))
+        .collect();
+    app.store
+        .replace_backup_codes(user.id, hashes, app.clock.now())
+        .await?;
+    let shown: Vec<&str> = codes.iter().map(SecretString::expose).collect();
+    Ok(Json(json!({ "codes": shown })))
+}
+
+#[derive(Deserialize)]
+pub struct ForgotRequest {
+    identifier: String,
+}
+
+fn email_of(raw: &str) -> ApiResult<String> {
+    match Identifier::parse(raw)? {
+        Identifier::Email { address, .. } => Ok(address),
+        Identifier::Phone(_) => Err(ApiError::invalid_request(
+            "passwords are reset by email address",
+        )),
+    }
+}
+
+/// `POST /v1/password/forgot` `{"identifier"}`: the same answer whether the account exists.
+pub async fn forgot_password(
+    State(app): State<AppState>,
+    JsonBody(request): JsonBody<ForgotRequest>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let email = email_of(&request.identifier)?;
+    let now = app.clock.now();
+    let config = &app.config.codes;
+    let user = app.store.user_by_email(&email).await?;
+    let code = random_digits(config.length);
+    let message = user.as_ref().map(|u| OutboxMessage {
+        channel: "email".into(),
+        recipient: u.email.clone(),
+        subject: "Reset your password".into(),
+        body: SecretString::new(format!(
+            "Your password reset code is {}. It expires in {} minutes. If you did not ask for it, ignore this message.",
+            code.expose(),
+            config.ttl_s / 60
+        )),
+    });
+    let hasher = app.hasher.clone();
+    let outcome = app
+        .store
+        .issue_code(
+            IssueCode {
+                key: format!("email:{email}"),
+                purpose: "password_reset".into(),
+                now,
+                expires_at: now + config.ttl_s,
+                max_sends: config.max_sends,
+                send_window_s: config.send_window_s,
+            },
+            Box::new(move |id| hasher.hash(&id.to_string(), code.expose())),
+            message,
+        )
+        .await?;
+    match outcome {
+        IssueOutcome::Capped { retry_after } => Err(ApiError::slow_down(
+            retry_after,
+            "too many codes were sent; wait before asking for another",
+        )),
+        IssueOutcome::Issued { .. } => {
+            app.outbox.notify_one();
+            Ok((
+                StatusCode::ACCEPTED,
+                Json(json!({
+                    "status": "sent_if_account_exists",
+                    "destination_hint": mask_email(&email),
+                    "length": config.length,
+                    "expires_at": now + config.ttl_s,
+                })),
+            ))
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ResetRequest {
+    identifier: String,
+    code: SecretString,
+    new_password: SecretString,
+}
+
+/// `POST /v1/password/reset` `{"identifier","code","new_password"}`: revokes every session.
+pub async fn reset_password(
+    State(app): State<AppState>,
+    JsonBody(request): JsonBody<ResetRequest>,
+) -> ApiResult<Json<Value>> {
+    let email = email_of(&request.identifier)?;
+    let policy = &app.config.password;
+    let length = request.new_password.expose().chars().count();
+    if length < policy.min_length || request.new_password.expose().len() > policy.max_length {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "weak_password",
+            format!(
+                "the new password must be {} to {} characters",
+                policy.min_length, policy.max_length
+            ),
+        ));
+    }
+    let now = app.clock.now();
+    let key = format!("email:{email}");
+    let code_id = app
+        .store
+        .latest_code(&key, "password_reset", now)
+        .await?
+        .ok_or_else(|| ApiError::expired("no live reset code; ask for a new one"))?;
+    let candidate: String = request
+        .code
+        .expose()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    let hash = app.hasher.hash(&code_id.to_string(), &candidate);
+    match app
+        .store
+        .attempt_code(code_id, &hash, now, app.config.codes.max_attempts)
+        .await?
+    {
+        CodeOutcome::Wrong { attempts_left } => {
+            return Err(ApiError::wrong_credential("code", attempts_left))
+        }
+        CodeOutcome::Dead => {
+            return Err(ApiError::expired(
+                "the code expired or has no attempts left; ask for a new one",
+            ))
+        }
+        CodeOutcome::Accepted => {}
+    }
+    let user = app
+        .store
+        .user_by_email(&email)
+        .await?
+        .ok_or_else(|| ApiError::expired("the code expired; ask for a new one"))?;
+    let hash = app
+        .passwords
+        .hash(&request.new_password)
+        .await
+        .map_err(|_| ApiError::unavailable())?;
+    app.store
+        .reset_password(user.id, &hash, &format!("user:{}", user.id), now)
+        .await?;
+    Ok(Json(json!({"status": "password_changed", "sessions_revoked": true})))
+}
+
+/// Creates the config's `dev_users` (idempotent: existing emails are left alone).
+pub(crate) async fn seed_dev_users(app: &AppState) -> Result<(), String> {
+    let now = app.clock.now();
+    for dev in &app.config.dev_users {
+        if app
+            .store
+            .user_by_email(&dev.email)
+            .await
+            .map_err(|e| e.to_string())?
+            .is_some()
+        {
+            continue;
+        }
+        let hash = app.passwords.hash(&dev.password).await?;
+        let id = app
+            .store
+            .ensure_user(NewUser {
+                email: dev.email.to_lowercase(),
+                phone: dev.phone.clone(),
+                name: dev.name.clone(),
+                password_hash: Some(hash),
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        if let Some(secret) = &dev.totp_secret {
+            let secret = authcore::otp::Secret::from_base32(secret.expose())
+                .map_err(|e| format!("dev user {}: totp_secret: {e}", dev.email))?;
+            app.store
+                .seed_totp(id, secret.expose(), now)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        if !dev.backup_codes.is_empty() {
+            let hashes = dev
+                .backup_codes
+                .iter()
+                .map(|c| backup_code_hash(app, id, c.expose()))
+                .collect();
+            app.store
+                .replace_backup_codes(id, hashes, now)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(())
+}

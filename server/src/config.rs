@@ -1,0 +1,357 @@
+//! The server's configuration file (TOML): clients, organisations and their sign-in policy,
+//! limits, token lifetimes, senders and `--dev` seed users. Every limit has a default, so a
+//! config only names what it changes.
+
+use serde::Deserialize;
+
+use crate::secrets::SecretString;
+
+/// Why a configuration could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {reason}")]
+    Read { path: String, reason: String },
+    #[error("config is not valid: {0}")]
+    Invalid(String),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The issuer URL; defaults to the listen address (`http://127.0.0.1:8080`).
+    #[serde(default)]
+    pub issuer: Option<String>,
+    #[serde(default)]
+    pub tokens: TokenConfig,
+    #[serde(default)]
+    pub argon2: Argon2Config,
+    #[serde(default)]
+    pub password: PasswordConfig,
+    #[serde(default)]
+    pub codes: CodeConfig,
+    #[serde(default)]
+    pub lockout: LockoutConfig,
+    #[serde(default)]
+    pub throttle: ThrottleConfig,
+    #[serde(default)]
+    pub totp: TotpConfig,
+    /// Methods offered to identifiers whose email domain matches no organisation.
+    pub default_methods: Vec<Method>,
+    /// Methods offered when the identifier is a phone number.
+    #[serde(default = "default_phone_methods")]
+    pub phone_methods: Vec<Method>,
+    pub clients: Vec<ClientConfig>,
+    #[serde(default)]
+    pub orgs: Vec<OrgConfig>,
+    #[serde(default)]
+    pub smtp: Option<SmtpConfig>,
+    #[serde(default)]
+    pub sms_webhook: Option<SmsWebhookConfig>,
+    /// Users created at start-up with `--dev` (ignored otherwise).
+    #[serde(default)]
+    pub dev_users: Vec<DevUser>,
+}
+
+fn default_phone_methods() -> Vec<Method> {
+    vec![Method::SmsCode]
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TokenConfig {
+    pub access_token_ttl_s: u64,
+    pub refresh_token_ttl_s: u64,
+    pub device_token_ttl_s: u64,
+    pub authorization_code_ttl_s: u64,
+    pub auth_session_ttl_s: u64,
+}
+
+impl Default for TokenConfig {
+    fn default() -> Self {
+        TokenConfig {
+            access_token_ttl_s: 900,
+            refresh_token_ttl_s: 30 * 86_400,
+            device_token_ttl_s: 365 * 86_400,
+            authorization_code_ttl_s: 60,
+            auth_session_ttl_s: 900,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Argon2Config {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+impl Default for Argon2Config {
+    fn default() -> Self {
+        // OWASP's argon2id recommendation (19 MiB, 2 passes, 1 lane).
+        Argon2Config {
+            memory_kib: 19_456,
+            iterations: 2,
+            parallelism: 1,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PasswordConfig {
+    pub min_length: usize,
+    pub max_length: usize,
+}
+
+impl Default for PasswordConfig {
+    fn default() -> Self {
+        PasswordConfig {
+            min_length: 8,
+            max_length: 256,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CodeConfig {
+    pub length: u32,
+    pub ttl_s: u64,
+    pub max_attempts: u32,
+    pub max_sends: u32,
+    pub send_window_s: u64,
+    pub resend_after_s: u64,
+}
+
+impl Default for CodeConfig {
+    fn default() -> Self {
+        CodeConfig {
+            length: 6,
+            ttl_s: 600,
+            max_attempts: 5,
+            max_sends: 3,
+            send_window_s: 600,
+            resend_after_s: 30,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LockoutConfig {
+    /// Wrong passwords in a row before the account is locked.
+    pub max_failures: u32,
+    pub lock_s: u64,
+}
+
+impl Default for LockoutConfig {
+    fn default() -> Self {
+        LockoutConfig {
+            max_failures: 10,
+            lock_s: 900,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ThrottleConfig {
+    /// Failed credentials (wrong password, code, TOTP, backup code) from one IP per window.
+    pub max_failures_per_ip: u32,
+    pub window_s: u64,
+}
+
+impl Default for ThrottleConfig {
+    fn default() -> Self {
+        ThrottleConfig {
+            max_failures_per_ip: 100,
+            window_s: 600,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TotpConfig {
+    /// Issuer shown in authenticator apps.
+    pub issuer: String,
+    /// Steps accepted either side of now for clock drift.
+    pub window_steps: u32,
+}
+
+impl Default for TotpConfig {
+    fn default() -> Self {
+        TotpConfig {
+            issuer: "authcore".into(),
+            window_steps: 1,
+        }
+    }
+}
+
+/// A sign-in method an organisation offers, in the order it is listed.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Method {
+    Password,
+    EmailCode,
+    SmsCode,
+    Federated {
+        provider: String,
+        display_name: String,
+    },
+    Sso {
+        provider: String,
+        display_name: String,
+    },
+}
+
+impl Method {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Method::Password => "password",
+            Method::EmailCode => "email_code",
+            Method::SmsCode => "sms_code",
+            Method::Federated { .. } => "federated",
+            Method::Sso { .. } => "sso",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Mfa {
+    /// A second factor is asked for only when the user enrolled one.
+    #[default]
+    Optional,
+    /// Every sign-in needs a second factor.
+    Required,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrgConfig {
+    pub domain: String,
+    pub name: String,
+    pub methods: Vec<Method>,
+    /// The organisation's own sign-in host, when it requires one.
+    #[serde(default)]
+    pub sign_in_host: Option<String>,
+    #[serde(default)]
+    pub mfa: Mfa,
+    /// Ask for an email code when the device has no valid device token.
+    #[serde(default)]
+    pub verify_unrecognised_devices: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientConfig {
+    pub client_id: String,
+    pub name: String,
+    pub redirect_uris: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum SmtpSecurity {
+    /// Plain SMTP (loopback test servers only).
+    None,
+    #[default]
+    Starttls,
+    Tls,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    #[serde(default)]
+    pub security: SmtpSecurity,
+    pub from: String,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<SecretString>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmsWebhookConfig {
+    /// Receives `POST {"to": "+1555...", "body": "..."}` as JSON.
+    pub url: String,
+    /// Sent as `Authorization: Bearer ...` when set.
+    #[serde(default)]
+    pub bearer_token: Option<SecretString>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DevUser {
+    pub email: String,
+    pub name: String,
+    pub password: SecretString,
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// Base32 TOTP secret, enrolled and confirmed at seed time.
+    #[serde(default)]
+    pub totp_secret: Option<SecretString>,
+    #[serde(default)]
+    pub backup_codes: Vec<SecretString>,
+}
+
+impl Config {
+    /// Reads and checks a TOML config file.
+    pub fn load(path: &std::path::Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        Config::from_toml(&text)
+    }
+
+    pub fn from_toml(text: &str) -> Result<Config, ConfigError> {
+        let config: Config =
+            toml::from_str(text).map_err(|e| ConfigError::Invalid(e.message().to_owned()))?;
+        config.check()?;
+        Ok(config)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        let invalid = |m: String| Err(ConfigError::Invalid(m));
+        if self.clients.is_empty() {
+            return invalid("at least one [[clients]] entry is needed".into());
+        }
+        if !(4..=10).contains(&self.codes.length) {
+            return invalid("codes.length must be 4 to 10".into());
+        }
+        if self.codes.max_attempts == 0 || self.lockout.max_failures == 0 {
+            return invalid("codes.max_attempts and lockout.max_failures must be at least 1".into());
+        }
+        if self.argon2.memory_kib < 8 || self.argon2.iterations == 0 || self.argon2.parallelism == 0
+        {
+            return invalid("argon2 parameters are too small".into());
+        }
+        if self.default_methods.is_empty() || self.phone_methods.is_empty() {
+            return invalid("default_methods and phone_methods must not be empty".into());
+        }
+        for org in &self.orgs {
+            if org.methods.is_empty() {
+                return invalid(format!("organisation {} offers no method", org.domain));
+            }
+            if org.domain != org.domain.to_ascii_lowercase() {
+                return invalid(format!("organisation domain {} must be lowercase", org.domain));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn client(&self, client_id: &str) -> Option<&ClientConfig> {
+        self.clients.iter().find(|c| c.client_id == client_id)
+    }
+
+    pub fn org_for_domain(&self, domain: &str) -> Option<&OrgConfig> {
+        self.orgs.iter().find(|o| o.domain == domain)
+    }
+}

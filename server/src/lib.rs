@@ -1,0 +1,382 @@
+//! authcore-server: the reference identity service that speaks `docs/protocol.md`.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), authcore_server::ServerError> {
+//! use authcore_server::{Config, ServerOptions};
+//! let config = Config::load("server/examples/demo.toml".as_ref())?;
+//! let options = ServerOptions::new(config, "sqlite::memory:", "127.0.0.1:0".parse().unwrap());
+//! let server = authcore_server::start(options).await?;
+//! println!("listening on {}", server.base_url());
+//! server.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+pub mod config;
+mod error;
+mod extract;
+mod openapi;
+mod outbox;
+mod passwords;
+mod account;
+pub mod secrets;
+mod signin;
+pub mod store;
+mod throttle;
+mod tokens;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::json;
+
+pub use config::{Config, ConfigError};
+pub use error::ApiError;
+
+use passwords::Passwords;
+use secrets::CodeHasher;
+use store::sqlite::SqliteStore;
+use store::Store;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("database {url}: {reason}")]
+    Database { url: String, reason: String },
+    #[error("cannot listen on {addr}: {reason}")]
+    Listen { addr: SocketAddr, reason: String },
+    #[error("TLS: {0}")]
+    Tls(String),
+    #[error("{0}")]
+    Setup(String),
+}
+
+/// The server's notion of now (unix seconds). Tests move it forward to expire codes and
+/// sessions without waiting.
+#[derive(Debug, Clone, Default)]
+pub struct Clock {
+    offset: Arc<AtomicI64>,
+}
+
+impl Clock {
+    pub fn now(&self) -> u64 {
+        let system = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let offset = self.offset.load(Ordering::Relaxed);
+        system.saturating_add_signed(offset)
+    }
+
+    /// Moves this clock (and every server sharing it) forward.
+    pub fn advance(&self, seconds: i64) {
+        self.offset.fetch_add(seconds, Ordering::Relaxed);
+    }
+}
+
+/// Everything `authcore server` takes.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    pub config: Config,
+    /// `sqlite://authcore.db` or `sqlite::memory:`.
+    pub db_url: String,
+    pub listen: SocketAddr,
+    /// Seeds the config's dev users, records messages and serves `GET /dev/outbox`.
+    pub dev: bool,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub clock: Clock,
+}
+
+impl ServerOptions {
+    pub fn new(config: Config, db_url: &str, listen: SocketAddr) -> Self {
+        ServerOptions {
+            config,
+            db_url: db_url.to_owned(),
+            listen,
+            dev: false,
+            tls_cert: None,
+            tls_key: None,
+            clock: Clock::default(),
+        }
+    }
+}
+
+pub(crate) struct App {
+    pub config: Config,
+    pub store: Arc<dyn Store>,
+    pub hasher: CodeHasher,
+    pub passwords: Passwords,
+    pub clock: Clock,
+    pub dev: bool,
+    pub issuer: String,
+    pub throttle: throttle::Throttle,
+    pub outbox: Arc<tokio::sync::Notify>,
+}
+
+pub(crate) type AppState = Arc<App>;
+
+/// A server running in this process.
+pub struct RunningServer {
+    addr: SocketAddr,
+    base_url: String,
+    shutdown: Box<dyn FnOnce() + Send>,
+    serving: tokio::task::JoinHandle<()>,
+    worker: tokio::task::JoinHandle<()>,
+    store: Arc<SqliteStore>,
+    clock: Clock,
+}
+
+impl RunningServer {
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT` (https with TLS).
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// Stops accepting, lets in-flight requests finish, stops the outbox and closes the database.
+    pub async fn shutdown(self) {
+        (self.shutdown)();
+        let _ = self.serving.await;
+        self.worker.abort();
+        let _ = self.worker.await;
+        self.store.close().await;
+    }
+}
+
+/// Starts the server in this process and returns once it is listening.
+pub async fn start(options: ServerOptions) -> Result<RunningServer, ServerError> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let db_error = |reason: String| ServerError::Database {
+        url: options.db_url.clone(),
+        reason,
+    };
+    let store = Arc::new(
+        SqliteStore::open(&options.db_url)
+            .await
+            .map_err(|e| db_error(e.to_string()))?,
+    );
+    let key = store
+        .server_key()
+        .await
+        .map_err(|e| db_error(e.to_string()))?;
+    let passwords = Passwords::new(&options.config.argon2).map_err(ServerError::Setup)?;
+
+    let listener = std::net::TcpListener::bind(options.listen).map_err(|e| ServerError::Listen {
+        addr: options.listen,
+        reason: e.to_string(),
+    })?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| ServerError::Setup(e.to_string()))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| ServerError::Setup(e.to_string()))?;
+    let tls = options.tls_cert.is_some() || options.tls_key.is_some();
+    let scheme = if tls { "https" } else { "http" };
+    let base_url = format!("{scheme}://{addr}");
+
+    let app = Arc::new(App {
+        issuer: options
+            .config
+            .issuer
+            .clone()
+            .unwrap_or_else(|| base_url.clone()),
+        throttle: throttle::Throttle::new(&options.config.throttle),
+        config: options.config.clone(),
+        store: store.clone(),
+        hasher: CodeHasher::new(&key),
+        passwords,
+        clock: options.clock.clone(),
+        dev: options.dev,
+        outbox: Arc::new(tokio::sync::Notify::new()),
+    });
+    if options.dev {
+        account::seed_dev_users(&app)
+            .await
+            .map_err(|e| ServerError::Setup(format!("seeding dev users: {e}")))?;
+    }
+    let worker = tokio::spawn(outbox::deliver_forever(app.clone()));
+    let router = router(app.clone()).into_make_service_with_connect_info::<SocketAddr>();
+
+    let (shutdown, serving): (Box<dyn FnOnce() + Send>, _) = if tls {
+        let (Some(cert), Some(key)) = (&options.tls_cert, &options.tls_key) else {
+            return Err(ServerError::Tls(
+                "--tls-cert and --tls-key go together".into(),
+            ));
+        };
+        let config = tls_config(cert, key)?;
+        let handle = axum_server::Handle::new();
+        let server = axum_server::from_tcp_rustls(
+            listener,
+            axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(config)),
+        )
+        .handle(handle.clone());
+        let serving = tokio::spawn(async move {
+            if let Err(error) = server.serve(router).await {
+                tracing::error!(%error, "server stopped");
+            }
+        });
+        let stop = move || handle.graceful_shutdown(Some(Duration::from_secs(10)));
+        (Box::new(stop), serving)
+    } else {
+        let listener = tokio::net::TcpListener::from_std(listener)
+            .map_err(|e| ServerError::Setup(e.to_string()))?;
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let serving = tokio::spawn(async move {
+            let result = axum::serve(listener, router)
+                .with_graceful_shutdown(async move {
+                    let _ = rx.await;
+                })
+                .await;
+            if let Err(error) = result {
+                tracing::error!(%error, "server stopped");
+            }
+        });
+        let stop = move || {
+            let _ = tx.send(());
+        };
+        (Box::new(stop), serving)
+    };
+    tracing::info!(%addr, tls, dev = options.dev, "listening");
+    Ok(RunningServer {
+        addr,
+        base_url,
+        shutdown,
+        serving,
+        worker,
+        store,
+        clock: options.clock,
+    })
+}
+
+/// Runs until `shutdown` resolves: prints `listening on URL` once ready, then shuts down
+/// gracefully (in-flight requests finish).
+pub async fn run(
+    options: ServerOptions,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServerError> {
+    let server = start(options).await?;
+    println!("listening on {}", server.base_url());
+    shutdown.await;
+    server.shutdown().await;
+    Ok(())
+}
+
+fn tls_config(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+) -> Result<rustls::ServerConfig, ServerError> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+        .and_then(|certs| certs.collect::<Result<_, _>>())
+        .map_err(|e| ServerError::Tls(format!("{}: {e}", cert.display())))?;
+    let key = PrivateKeyDer::from_pem_file(key)
+        .map_err(|e| ServerError::Tls(format!("{}: {e}", key.display())))?;
+    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| ServerError::Tls(e.to_string()))?
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .map_err(|e| ServerError::Tls(e.to_string()))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+fn router(app: AppState) -> Router {
+    let mut router = Router::new()
+        .route("/.well-known/openid-configuration", get(discovery))
+        .route("/openapi.json", get(openapi::document))
+        .route("/v1/login/methods", post(signin::login_methods))
+        .route("/v1/authorize-challenge", post(signin::authorize_challenge))
+        .route("/v1/token", post(tokens::token))
+        .route("/v1/revoke", post(tokens::revoke))
+        .route("/v1/logout", post(tokens::logout))
+        .route("/v1/logout-all", post(tokens::logout_all))
+        .route("/v1/userinfo", get(account::userinfo))
+        .route("/v1/me/sign-ins", get(account::sign_ins))
+        .route("/v1/me/totp", post(account::start_totp))
+        .route("/v1/me/totp/confirm", post(account::confirm_totp))
+        .route("/v1/me/backup-codes", post(account::new_backup_codes))
+        .route("/v1/password/forgot", post(account::forgot_password))
+        .route("/v1/password/reset", post(account::reset_password));
+    if app.dev {
+        router = router.route("/dev/outbox", get(outbox::dev_outbox));
+    }
+    router
+        .fallback(|| async { ApiError::not_found() })
+        .layer(axum::middleware::from_fn(log_and_shape))
+        .with_state(app)
+}
+
+/// Logs each request (method, route, status, time; never bodies, queries or headers) and turns
+/// axum's bare 405 into the protocol's JSON error.
+async fn log_and_shape(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "(unmatched)".to_owned(), |p| p.as_str().to_owned());
+    let started = std::time::Instant::now();
+    let mut response = next.run(request).await;
+    if response.status() == StatusCode::METHOD_NOT_ALLOWED {
+        response = ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "invalid_request",
+            format!("{method} is not allowed here"),
+        )
+        .into_response();
+    }
+    tracing::info!(
+        %method,
+        route,
+        status = response.status().as_u16(),
+        micros = started.elapsed().as_micros() as u64,
+        "request"
+    );
+    response
+}
+
+async fn discovery(State(app): State<AppState>) -> Json<serde_json::Value> {
+    let base = &app.issuer;
+    Json(json!({
+        "issuer": base,
+        "token_endpoint": format!("{base}/v1/token"),
+        "revocation_endpoint": format!("{base}/v1/revoke"),
+        "userinfo_endpoint": format!("{base}/v1/userinfo"),
+        "login_methods_endpoint": format!("{base}/v1/login/methods"),
+        "authorization_challenge_endpoint": format!("{base}/v1/authorize-challenge"),
+        "end_session_endpoint": format!("{base}/v1/logout"),
+        "logout_all_endpoint": format!("{base}/v1/logout-all"),
+        "sign_in_history_endpoint": format!("{base}/v1/me/sign-ins"),
+        "password_forgot_endpoint": format!("{base}/v1/password/forgot"),
+        "password_reset_endpoint": format!("{base}/v1/password/reset"),
+        "totp_enrollment_endpoint": format!("{base}/v1/me/totp"),
+        "backup_codes_endpoint": format!("{base}/v1/me/backup-codes"),
+        "openapi_url": format!("{base}/openapi.json"),
+        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "code_challenge_methods_supported": ["S256"],
+        "token_endpoint_auth_methods_supported": ["none"],
+        "response_types_supported": ["code"],
+    }))
+}

@@ -1,0 +1,79 @@
+//! `GET /openapi.json`: an OpenAPI 3.1 description of every endpoint, built from one table (a test
+//! checks every routed path appears here).
+
+use axum::extract::State;
+use axum::Json;
+use serde_json::{json, Map, Value};
+
+use crate::AppState;
+
+struct Endpoint {
+    method: &'static str,
+    path: &'static str,
+    summary: &'static str,
+    /// `form`, `json` or `none`.
+    body: &'static str,
+    fields: &'static [&'static str],
+    bearer: bool,
+    errors: &'static [&'static str],
+}
+
+const ENDPOINTS: &[Endpoint] = &[
+    Endpoint { method: "get", path: "/.well-known/openid-configuration", summary: "Discovery document with the extension endpoints", body: "none", fields: &[], bearer: false, errors: &[] },
+    Endpoint { method: "get", path: "/openapi.json", summary: "This document", body: "none", fields: &[], bearer: false, errors: &[] },
+    Endpoint { method: "post", path: "/v1/login/methods", summary: "Ordered sign-in methods for an identifier (same shape for unknown identifiers)", body: "json", fields: &["identifier"], bearer: false, errors: &["invalid_request"] },
+    Endpoint { method: "post", path: "/v1/authorize-challenge", summary: "First-party authorization challenge: answers an authorization_code or insufficient_authorization with auth_session and next", body: "form", fields: &["client_id", "identifier", "code_challenge", "code_challenge_method", "auth_session", "method", "password", "code", "device_token"], bearer: false, errors: &["insufficient_authorization", "invalid_request", "invalid_client", "invalid_session", "wrong_credential", "expired", "slow_down", "locked", "redirect_to_web"] },
+    Endpoint { method: "post", path: "/v1/token", summary: "Token endpoint: authorization_code (+ PKCE S256 code_verifier) and refresh_token (rotating, reuse revokes the family)", body: "form", fields: &["grant_type", "client_id", "code", "code_verifier", "refresh_token"], bearer: false, errors: &["invalid_request", "invalid_client", "invalid_grant", "unsupported_grant_type"] },
+    Endpoint { method: "post", path: "/v1/revoke", summary: "Token revocation (RFC 7009): revokes the session of an access or refresh token", body: "form", fields: &["client_id", "token", "token_type_hint"], bearer: false, errors: &["invalid_request", "invalid_client"] },
+    Endpoint { method: "post", path: "/v1/logout", summary: "Ends the session of the presented access token", body: "none", fields: &[], bearer: true, errors: &["invalid_token"] },
+    Endpoint { method: "post", path: "/v1/logout-all", summary: "Ends every session of the user on every device", body: "none", fields: &[], bearer: true, errors: &["invalid_token"] },
+    Endpoint { method: "get", path: "/v1/userinfo", summary: "The signed-in user", body: "none", fields: &[], bearer: true, errors: &["invalid_token"] },
+    Endpoint { method: "get", path: "/v1/me/sign-ins", summary: "Sign-in history: time, method, factors, IP, user agent, result", body: "none", fields: &[], bearer: true, errors: &["invalid_token"] },
+    Endpoint { method: "post", path: "/v1/me/totp", summary: "New pending TOTP credential as an otpauth URI", body: "none", fields: &[], bearer: true, errors: &["invalid_token"] },
+    Endpoint { method: "post", path: "/v1/me/totp/confirm", summary: "Activates the pending TOTP credential with a current code", body: "json", fields: &["code"], bearer: true, errors: &["invalid_token", "invalid_request", "wrong_credential"] },
+    Endpoint { method: "post", path: "/v1/me/backup-codes", summary: "Ten new single-use backup codes, shown once; older ones stop working", body: "none", fields: &[], bearer: true, errors: &["invalid_token"] },
+    Endpoint { method: "post", path: "/v1/password/forgot", summary: "Emails a single-use reset code; same answer whether the account exists", body: "json", fields: &["identifier"], bearer: false, errors: &["invalid_request", "slow_down"] },
+    Endpoint { method: "post", path: "/v1/password/reset", summary: "Sets a new password with the emailed code; revokes every session", body: "json", fields: &["identifier", "code", "new_password"], bearer: false, errors: &["invalid_request", "wrong_credential", "expired", "weak_password"] },
+    Endpoint { method: "get", path: "/dev/outbox", summary: "Recorded messages (only with --dev)", body: "none", fields: &["to (query)"], bearer: false, errors: &[] },
+];
+
+fn document_json(issuer: &str) -> Value {
+    let mut paths = Map::new();
+    for e in ENDPOINTS {
+        let mut op = json!({
+            "summary": e.summary,
+            "responses": {
+                "200": {"description": "success", "content": {"application/json": {"schema": {"type": "object"}}}},
+                "4XX": {"description": format!("error: {}", e.errors.join(", ")), "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+            },
+        });
+        if e.bearer {
+            op["security"] = json!([{"bearer": []}]);
+        }
+        if e.body != "none" {
+            let media = if e.body == "form" { "application/x-www-form-urlencoded" } else { "application/json" };
+            let properties: Map<String, Value> = e.fields.iter().map(|f| ((*f).to_owned(), json!({"type": "string"}))).collect();
+            op["requestBody"] = json!({"required": true, "content": {media: {"schema": {"type": "object", "properties": properties}}}});
+        }
+        let entry = paths.entry(e.path.to_owned()).or_insert_with(|| json!({}));
+        entry[e.method] = op;
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "authcore identity server", "version": env!("CARGO_PKG_VERSION"), "description": "See docs/protocol.md for the full contract."},
+        "servers": [{"url": issuer}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {"Error": {"type": "object", "required": ["error", "error_description"], "properties": {
+                "error": {"type": "string"}, "error_description": {"type": "string"},
+                "attempts_left": {"type": "integer"}, "retry_after": {"type": "integer"},
+                "auth_session": {"type": "string"}, "next": {"type": "object"}
+            }}}
+        }
+    })
+}
+
+pub async fn document(State(app): State<AppState>) -> Json<Value> {
+    Json(document_json(&app.issuer))
+}

@@ -1,0 +1,192 @@
+//! Message delivery. Codes are queued in the `outbox` table in the same transaction that creates
+//! them; this worker delivers them: email through SMTP (lettre), SMS through a JSON webhook.
+//! With `--dev` messages stay readable at `GET /dev/outbox`; otherwise bodies are wiped once sent.
+
+use std::time::Duration;
+
+use axum::extract::{Query, State};
+use axum::Json;
+use lettre::message::header::ContentType;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::config::{SmsWebhookConfig, SmtpConfig, SmtpSecurity};
+use crate::error::ApiResult;
+use crate::store::OutboxRecord;
+use crate::AppState;
+
+enum Sent {
+    Delivered,
+    /// No sender is configured for this channel.
+    NoSender,
+}
+
+struct Senders {
+    smtp: Option<(AsyncSmtpTransport<Tokio1Executor>, String)>,
+    sms: Option<(reqwest::Client, SmsWebhookConfig)>,
+}
+
+fn smtp_transport(config: &SmtpConfig) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
+    let builder = match config.security {
+        SmtpSecurity::None => {
+            AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&config.host)
+        }
+        SmtpSecurity::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&config.host)
+            .map_err(|e| e.to_string())?,
+        SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&config.host)
+            .map_err(|e| e.to_string())?,
+    };
+    let mut builder = builder
+        .port(config.port)
+        .timeout(Some(Duration::from_secs(15)));
+    if let (Some(user), Some(password)) = (&config.username, &config.password) {
+        builder = builder.credentials(Credentials::new(
+            user.clone(),
+            password.expose().to_owned(),
+        ));
+    }
+    Ok(builder.build())
+}
+
+impl Senders {
+    fn new(app: &AppState) -> Senders {
+        let smtp = app.config.smtp.as_ref().and_then(|c| match smtp_transport(c) {
+            Ok(t) => Some((t, c.from.clone())),
+            Err(error) => {
+                tracing::warn!(%error, "SMTP sender not usable");
+                None
+            }
+        });
+        let sms = app.config.sms_webhook.as_ref().and_then(|c| {
+            reqwest::Client::builder()
+                .timeout(Duration::from_secs(15))
+                .build()
+                .ok()
+                .map(|client| (client, c.clone()))
+        });
+        Senders { smtp, sms }
+    }
+
+    async fn send(&self, message: &OutboxRecord) -> Result<Sent, String> {
+        match message.channel.as_str() {
+            "email" => {
+                let Some((transport, from)) = &self.smtp else {
+                    return Ok(Sent::NoSender);
+                };
+                let email = Message::builder()
+                    .from(from.parse().map_err(|_| "smtp.from is not an address")?)
+                    .to(message
+                        .recipient
+                        .parse()
+                        .map_err(|_| "recipient is not an address")?)
+                    .subject(message.subject.clone())
+                    .header(ContentType::TEXT_PLAIN)
+                    .body(message.body.expose().to_owned())
+                    .map_err(|_| "cannot build the message")?;
+                transport
+                    .send(email)
+                    .await
+                    .map_err(|e| format!("smtp: {}", e.status().map_or_else(|| "connection failed".to_owned(), |c| c.to_string())))?;
+                Ok(Sent::Delivered)
+            }
+            "sms" => {
+                let Some((client, config)) = &self.sms else {
+                    return Ok(Sent::NoSender);
+                };
+                let mut request = client.post(&config.url).json(&json!({
+                    "to": message.recipient,
+                    "body": message.body.expose(),
+                }));
+                if let Some(token) = &config.bearer_token {
+                    request = request.bearer_auth(token.expose());
+                }
+                let response = request
+                    .send()
+                    .await
+                    .map_err(|_| "sms webhook unreachable".to_owned())?;
+                if response.status().is_success() {
+                    Ok(Sent::Delivered)
+                } else {
+                    Err(format!("sms webhook answered {}", response.status()))
+                }
+            }
+            _ => Err("unknown channel".into()),
+        }
+    }
+}
+
+/// Delivers queued messages until the task is aborted.
+pub(crate) async fn deliver_forever(app: AppState) {
+    let senders = Senders::new(&app);
+    loop {
+        let batch = match app.store.pending_messages(50).await {
+            Ok(batch) => batch,
+            Err(error) => {
+                tracing::warn!(%error, "outbox: cannot read");
+                Vec::new()
+            }
+        };
+        let mut failed = false;
+        for message in &batch {
+            let result = match senders.send(message).await {
+                Ok(Sent::Delivered) => app.store.mark_message_sent(message.id, app.clock.now(), app.dev).await,
+                Ok(Sent::NoSender) if app.dev => {
+                    // Dev mode records the message; /dev/outbox is its delivery.
+                    app.store.mark_message_sent(message.id, app.clock.now(), true).await
+                }
+                Ok(Sent::NoSender) => {
+                    tracing::warn!(channel = %message.channel, id = message.id, "outbox: no sender configured for channel");
+                    failed = true;
+                    app.store.mark_message_failed(message.id).await
+                }
+                Err(error) => {
+                    tracing::warn!(%error, id = message.id, "outbox: delivery failed");
+                    failed = true;
+                    app.store.mark_message_failed(message.id).await
+                }
+            };
+            if let Err(error) = result {
+                tracing::warn!(%error, "outbox: cannot record delivery");
+            }
+        }
+        if batch.is_empty() || failed {
+            // Wait for new mail, or retry failures a little later.
+            let wait = if failed { Duration::from_secs(2) } else { Duration::from_secs(5) };
+            let _ = tokio::time::timeout(wait, app.outbox.notified()).await;
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct OutboxQuery {
+    to: Option<String>,
+}
+
+/// `GET /dev/outbox[?to=recipient]` (only with `--dev`): every recorded message, oldest first.
+pub async fn dev_outbox(
+    State(app): State<AppState>,
+    Query(query): Query<OutboxQuery>,
+) -> ApiResult<Json<Value>> {
+    let messages: Vec<Value> = app
+        .store
+        .all_messages()
+        .await?
+        .into_iter()
+        .filter(|m| query.to.as_ref().map_or(true, |to| m.recipient.eq_ignore_ascii_case(to)))
+        .map(|m| {
+            json!({
+                "id": m.id,
+                "channel": m.channel,
+                "to": m.recipient,
+                "subject": m.subject,
+                "body": m.body.expose(),
+                "created_at": m.created_at,
+                "sent_at": m.sent_at,
+                "attempts": m.attempts,
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "messages": messages })))
+}

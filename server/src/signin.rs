@@ -1,0 +1,847 @@
+//! Login-method selection (`/v1/login/methods`) and the first-party authorization challenge
+//! endpoint (`/v1/authorize-challenge`, draft-ietf-oauth-first-party-apps): a sign-in is a
+//! server-side state machine; each request may carry one credential, and the answer is either an
+//! authorization code or `insufficient_authorization` with the `next` step to show.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::config::{Method, Mfa, OrgConfig};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Caller, JsonBody, Params};
+use crate::secrets::{random_digits, random_token, token_hash};
+use crate::store::{
+    AuthSession, CodeOutcome, IssueCode, IssueOutcome, NewAuthorizationCode, OutboxMessage,
+    SignInEvent, User,
+};
+use crate::AppState;
+
+/// A normalised identifier: an email address or an E.164 phone number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Identifier {
+    Email { address: String, domain: String },
+    Phone(String),
+}
+
+impl Identifier {
+    pub fn parse(raw: &str) -> Result<Identifier, ApiError> {
+        let raw = raw.trim();
+        let bad = || {
+            ApiError::invalid_request(
+                "identifier must be an email address or a phone number in +E.164 form",
+            )
+        };
+        if raw.len() > 254 {
+            return Err(bad());
+        }
+        if let Some(digits) = raw.strip_prefix('+') {
+            let digits: String = digits
+                .chars()
+                .filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '.'))
+                .collect();
+            if (8..=15).contains(&digits.len()) && digits.chars().all(|c| c.is_ascii_digit()) {
+                return Ok(Identifier::Phone(format!("+{digits}")));
+            }
+            return Err(bad());
+        }
+        let address = raw.to_lowercase();
+        let (local, domain) = address.split_once('@').ok_or_else(bad)?;
+        let valid_domain = domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && domain
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+        if local.is_empty() || local.contains(char::is_whitespace) || !valid_domain {
+            return Err(bad());
+        }
+        Ok(Identifier::Email {
+            domain: domain.to_owned(),
+            address,
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Identifier::Email { address, .. } => address,
+            Identifier::Phone(p) => p,
+        }
+    }
+
+    /// The send-cap and code key.
+    fn code_key(&self) -> String {
+        match self {
+            Identifier::Email { address, .. } => format!("email:{address}"),
+            Identifier::Phone(p) => format!("phone:{p}"),
+        }
+    }
+}
+
+/// `n***@acme.example`
+pub fn mask_email(address: &str) -> String {
+    match address.split_once('@') {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}***@{domain}")
+        }
+        None => "***".into(),
+    }
+}
+
+/// `+*******0101`
+pub fn mask_phone(phone: &str) -> String {
+    let digits: Vec<char> = phone.chars().filter(char::is_ascii_digit).collect();
+    let keep = digits.len().min(4);
+    let hidden = digits.len() - keep;
+    let tail: String = digits[hidden..].iter().collect();
+    format!("+{}{tail}", "*".repeat(hidden))
+}
+
+fn methods_for<'a>(app: &'a AppState, identifier: &Identifier) -> (&'a [Method], Option<&'a OrgConfig>) {
+    match identifier {
+        Identifier::Phone(_) => (&app.config.phone_methods, None),
+        Identifier::Email { domain, .. } => match app.config.org_for_domain(domain) {
+            Some(org) => (&org.methods, Some(org)),
+            None => (&app.config.default_methods, None),
+        },
+    }
+}
+
+fn method_json(method: &Method, identifier: &Identifier) -> Value {
+    match method {
+        Method::Password => json!({"type": "password"}),
+        Method::EmailCode => json!({
+            "type": "email_code",
+            "destination_hint": mask_email(identifier.as_str()),
+        }),
+        Method::SmsCode => json!({
+            "type": "sms_code",
+            "destination_hint": mask_phone(identifier.as_str()),
+        }),
+        Method::Federated {
+            provider,
+            display_name,
+        } => json!({"type": "federated", "provider": provider, "display_name": display_name}),
+        Method::Sso {
+            provider,
+            display_name,
+        } => json!({"type": "sso", "provider": provider, "display_name": display_name}),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct MethodsRequest {
+    identifier: String,
+}
+
+/// `POST /v1/login/methods`: depends only on the identifier's form and domain, never on whether
+/// an account exists, so known and unknown identifiers get the same shape and the same work.
+pub async fn login_methods(
+    State(app): State<AppState>,
+    JsonBody(request): JsonBody<MethodsRequest>,
+) -> ApiResult<Json<Value>> {
+    let identifier = Identifier::parse(&request.identifier)?;
+    let (methods, org) = methods_for(&app, &identifier);
+    let methods: Vec<Value> = methods
+        .iter()
+        .filter(|m| match (&identifier, m) {
+            (Identifier::Phone(_), Method::EmailCode) => false,
+            (Identifier::Email { .. }, Method::SmsCode) => false,
+            _ => true,
+        })
+        .map(|m| method_json(m, &identifier))
+        .collect();
+    Ok(Json(json!({
+        "identifier": identifier.as_str(),
+        "identifier_type": match identifier { Identifier::Email { .. } => "email", Identifier::Phone(_) => "phone" },
+        "organization": org.map(|o| json!({"name": o.name, "domain": o.domain})),
+        "methods": methods,
+        "sign_in_host": org.and_then(|o| o.sign_in_host.clone()),
+    })))
+}
+
+/// The step a sign-in needs next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Step {
+    Primary,
+    VerifyDevice,
+    SecondFactor(Vec<&'static str>),
+    Done,
+}
+
+struct Flow<'a> {
+    app: &'a AppState,
+    caller: &'a Caller,
+    params: &'a Params,
+    session: AuthSession,
+    identifier: Identifier,
+    user: Option<User>,
+    token: String,
+    now: u64,
+    /// One credential per request: set once a password or code was checked.
+    consumed: bool,
+}
+
+fn insufficient(next: Value) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "insufficient_authorization",
+        "more is needed to sign in; `next` says what",
+    )
+    .with("next", next)
+}
+
+/// `POST /v1/authorize-challenge`
+pub async fn authorize_challenge(
+    State(app): State<AppState>,
+    caller: Caller,
+    params: Params,
+) -> ApiResult<Json<Value>> {
+    let now = app.clock.now();
+    let client_id = params.get("client_id").ok_or_else(ApiError::invalid_client)?;
+    if app.config.client(client_id).is_none() {
+        return Err(ApiError::invalid_client());
+    }
+    if let Some(retry_after) = app.throttle.retry_after(&caller.ip, now) {
+        return Err(ApiError::slow_down(
+            retry_after,
+            "too many failed attempts from this address",
+        ));
+    }
+    let (session, token, identifier, user) = match params.get("auth_session") {
+        Some(token) => {
+            let session = app
+                .store
+                .auth_session(&token_hash(token), now)
+                .await?
+                .filter(|s| s.client_id == client_id)
+                .ok_or_else(ApiError::invalid_session)?;
+            let identifier = Identifier::parse(&session.identifier)?;
+            let user = match session.user_id {
+                Some(id) => app.store.user(id).await?,
+                None => None,
+            };
+            (session, token.to_owned(), identifier, user)
+        }
+        None => start_session(&app, &caller, &params, client_id, now).await?,
+    };
+    let mut flow = Flow {
+        app: &app,
+        caller: &caller,
+        params: &params,
+        session,
+        identifier,
+        user,
+        token,
+        now,
+        consumed: false,
+    };
+    let result = flow.advance().await;
+    let token = flow.token.clone();
+    if flow.session.step != "done" {
+        app.store.update_auth_session(&flow.session).await?;
+    }
+    result.map_err(|e| {
+        if matches!(e.error, "invalid_client" | "invalid_session" | "invalid_request") {
+            e
+        } else {
+            e.with("auth_session", token)
+        }
+    })
+}
+
+async fn start_session(
+    app: &AppState,
+    caller: &Caller,
+    params: &Params,
+    client_id: &str,
+    now: u64,
+) -> ApiResult<(AuthSession, String, Identifier, Option<User>)> {
+    let identifier = Identifier::parse(params.require("identifier")?)?;
+    let challenge = params.require("code_challenge")?;
+    if params.get("code_challenge_method") != Some("S256") {
+        return Err(ApiError::invalid_request(
+            "code_challenge_method must be S256",
+        ));
+    }
+    if challenge.len() != 43
+        || !challenge
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(ApiError::invalid_request(
+            "code_challenge must be the 43-character base64url SHA-256 of the code_verifier",
+        ));
+    }
+    let user = match &identifier {
+        Identifier::Email { address, .. } => app.store.user_by_email(address).await?,
+        Identifier::Phone(phone) => app.store.user_by_phone(phone).await?,
+    };
+    let device_recognised = match (params.get("device_token"), &user) {
+        (Some(device_token), Some(user)) => {
+            app.store
+                .device_token_valid(user.id, &token_hash(device_token), now)
+                .await?
+        }
+        _ => false,
+    };
+    let mut session = AuthSession {
+        id: 0,
+        client_id: client_id.to_owned(),
+        code_challenge: challenge.to_owned(),
+        identifier: identifier.as_str().to_owned(),
+        user_id: user.as_ref().map(|u| u.id),
+        device_recognised,
+        step: "start".into(),
+        primary_method: None,
+        device_verified: false,
+        second_factor_choice: None,
+        second_factor: None,
+        code_id: None,
+        ip: caller.ip.clone(),
+        user_agent: caller.user_agent.clone(),
+        expires_at: now + app.config.tokens.auth_session_ttl_s,
+    };
+    let token = random_token("as_");
+    session.id = app
+        .store
+        .create_auth_session(&token_hash(token.expose()), &session)
+        .await?;
+    Ok((session, token.expose().to_owned(), identifier, user))
+}
+
+impl Flow<'_> {
+    fn org(&self) -> Option<&OrgConfig> {
+        let user = self.user.as_ref()?;
+        let domain = user.email.split_once('@')?.1;
+        self.app.config.org_for_domain(domain)
+    }
+
+    fn failure_key(&self) -> String {
+        match &self.user {
+            Some(user) => format!("user:{}", user.id),
+            None => format!("identifier:{}", self.identifier.as_str()),
+        }
+    }
+
+    fn factors(&self) -> Vec<String> {
+        let mut factors = Vec::new();
+        if let Some(primary) = &self.session.primary_method {
+            factors.push(primary.clone());
+        }
+        if self.session.device_verified {
+            factors.push("email_verification".into());
+        }
+        if let Some(second) = &self.session.second_factor {
+            factors.push(second.clone());
+        }
+        factors
+    }
+
+    async fn event(&self, kind: &str, result: &str) -> ApiResult<()> {
+        if let Some(user) = &self.user {
+            self.app
+                .store
+                .record_sign_in_event(SignInEvent {
+                    user_id: user.id,
+                    at: self.now,
+                    kind: kind.into(),
+                    method: self
+                        .session
+                        .primary_method
+                        .clone()
+                        .unwrap_or_else(|| self.session.step.clone()),
+                    factors: self.factors(),
+                    ip: self.caller.ip.clone(),
+                    user_agent: self.caller.user_agent.clone(),
+                    result: result.into(),
+                })
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn next_step(&self) -> ApiResult<Step> {
+        if self.session.primary_method.is_none() {
+            return Ok(Step::Primary);
+        }
+        let Some(user) = &self.user else {
+            // Unknown identifiers never pass a first factor.
+            return Ok(Step::Primary);
+        };
+        let (verify_devices, mfa) = self
+            .org()
+            .map_or((false, Mfa::Optional), |o| (o.verify_unrecognised_devices, o.mfa));
+        let proved_email = self.session.primary_method.as_deref() == Some("email_code")
+            || self.session.device_verified;
+        if verify_devices && !self.session.device_recognised && !proved_email {
+            return Ok(Step::VerifyDevice);
+        }
+        if self.session.second_factor.is_some() {
+            return Ok(Step::Done);
+        }
+        let mut factors = Vec::new();
+        if self
+            .app
+            .store
+            .totp(user.id)
+            .await?
+            .is_some_and(|t| t.confirmed)
+        {
+            factors.push("totp");
+        }
+        if self.app.store.backup_codes_left(user.id).await? > 0 {
+            factors.push("backup_code");
+        }
+        if factors.is_empty() {
+            // MFA required but nothing enrolled yet: an email code stands in as the second factor.
+            if mfa == Mfa::Required && !proved_email {
+                return Ok(Step::VerifyDevice);
+            }
+            return Ok(Step::Done);
+        }
+        Ok(Step::SecondFactor(factors))
+    }
+
+    async fn advance(&mut self) -> ApiResult<Json<Value>> {
+        loop {
+            match self.next_step().await? {
+                Step::Primary => self.primary().await?,
+                Step::VerifyDevice => self.verify_device().await?,
+                Step::SecondFactor(factors) => self.second_factor(factors).await?,
+                Step::Done => return self.complete().await,
+            }
+        }
+    }
+
+    /// The credential for this request, if it was not used yet.
+    fn take(&mut self, name: &str) -> Option<String> {
+        if self.consumed {
+            return None;
+        }
+        let value = self.params.get(name)?.to_owned();
+        self.consumed = true;
+        Some(value)
+    }
+
+    fn method_param(&self) -> Option<&str> {
+        if self.consumed {
+            None
+        } else {
+            self.params.get("method")
+        }
+    }
+
+    async fn primary(&mut self) -> ApiResult<()> {
+        let (offered, _) = methods_for(self.app, &self.identifier);
+        let chosen: Method = if let Some(name) = self.method_param() {
+            offered
+                .iter()
+                .find(|m| m.name() == name)
+                .cloned()
+                .ok_or_else(|| {
+                    ApiError::invalid_request(format!(
+                        "method `{name}` is not offered for this identifier"
+                    ))
+                })?
+        } else if !self.consumed && self.params.get("password").is_some() {
+            Method::Password
+        } else if let Some(current) = offered.iter().find(|m| m.name() == self.session.step) {
+            current.clone()
+        } else {
+            offered[0].clone()
+        };
+        let chosen = match (&chosen, &self.identifier) {
+            // A code goes to the identifier that was typed.
+            (Method::EmailCode, Identifier::Phone(_)) | (Method::SmsCode, Identifier::Email { .. }) => {
+                return Err(ApiError::invalid_request(format!(
+                    "method `{}` is not offered for this identifier",
+                    chosen.name()
+                )))
+            }
+            _ => chosen,
+        };
+        match &chosen {
+            Method::Federated { provider, .. } | Method::Sso { provider, .. } => {
+                Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "redirect_to_web",
+                    "this method signs in through the browser",
+                )
+                .with("method", chosen.name())
+                .with("provider", provider.as_str()))
+            }
+            Method::Password => {
+                if self.params.get("password").is_none() || self.consumed {
+                    self.session.step = "password".into();
+                    return Err(insufficient(json!({"type": "password"})));
+                }
+                let password = self.take("password").unwrap_or_default();
+                self.check_password(&password).await?;
+                self.session.primary_method = Some("password".into());
+                Ok(())
+            }
+            Method::EmailCode | Method::SmsCode => {
+                let name = chosen.name();
+                let hint = match &self.identifier {
+                    Identifier::Email { address, .. } => mask_email(address),
+                    Identifier::Phone(p) => mask_phone(p),
+                };
+                let recipient = self.user.as_ref().map(|u| match &self.identifier {
+                    Identifier::Email { .. } => u.email.clone(),
+                    Identifier::Phone(_) => u.phone.clone().unwrap_or_default(),
+                });
+                let channel = if name == "sms_code" { "sms" } else { "email" };
+                self.code_step(name, "sign_in", channel, self.identifier.code_key(), recipient, hint)
+                    .await?;
+                self.session.primary_method = Some(name.into());
+                Ok(())
+            }
+        }
+    }
+
+    async fn verify_device(&mut self) -> ApiResult<()> {
+        let email = self.user.as_ref().map(|u| u.email.clone()).unwrap_or_default();
+        self.code_step(
+            "verify_device",
+            "verify_device",
+            "email",
+            format!("email:{email}"),
+            Some(email.clone()),
+            mask_email(&email),
+        )
+        .await?;
+        self.session.device_verified = true;
+        self.event("identity_verification", "success").await
+    }
+
+    /// Sends (or resends) a code for `step`, or checks the code the request carries. Returns Ok
+    /// only once the code was accepted.
+    async fn code_step(
+        &mut self,
+        step: &str,
+        purpose: &str,
+        channel: &str,
+        key: String,
+        recipient: Option<String>,
+        hint: String,
+    ) -> ApiResult<()> {
+        let config = &self.app.config.codes;
+        let prompted = self.session.step == step && self.session.code_id.is_some();
+        if prompted {
+            if let Some(code) = self.take("code") {
+                let code_id = self.session.code_id.unwrap_or_default();
+                return match self.check_code(code_id, &code).await? {
+                    CodeOutcome::Accepted => {
+                        self.session.code_id = None;
+                        Ok(())
+                    }
+                    CodeOutcome::Wrong { attempts_left } => {
+                        self.failed("wrong_code").await?;
+                        Err(ApiError::wrong_credential("code", attempts_left))
+                    }
+                    CodeOutcome::Dead => Err(ApiError::expired(
+                        "the code expired or has no attempts left; ask for a new one",
+                    )),
+                };
+            }
+        }
+        // Asking for the same method again is how a client resends.
+        let resend = prompted && self.method_param() == Some(step);
+        let last_sent = self.app.store.last_code_sent_at(&key, purpose).await?;
+        if prompted && !resend {
+            // Asked again without a code: repeat the prompt, send nothing.
+            let sent = last_sent.unwrap_or(self.now);
+            return Err(insufficient(self.code_next(step, channel, &hint, sent)));
+        }
+        if resend {
+            let ready_at = last_sent.unwrap_or(0) + config.resend_after_s;
+            if self.now < ready_at {
+                return Err(ApiError::slow_down(
+                    ready_at - self.now,
+                    "wait before asking for another code",
+                ));
+            }
+        }
+        let code = random_digits(config.length);
+        let message = recipient.filter(|r| !r.is_empty()).map(|to| OutboxMessage {
+            channel: channel.into(),
+            recipient: to,
+            subject: match purpose {
+                "verify_device" => "Confirm it's you".into(),
+                _ => "Your sign-in code".into(),
+            },
+            body: crate::secrets::SecretString::new(format!(
+                "Your code is {}. It expires in {} minutes. If you did not ask for it, ignore this message.",
+                code.expose(),
+                config.ttl_s / 60
+            )),
+        });
+        let hasher = self.app.hasher.clone();
+        let outcome = self
+            .app
+            .store
+            .issue_code(
+                IssueCode {
+                    key,
+                    purpose: purpose.into(),
+                    now: self.now,
+                    expires_at: self.now + config.ttl_s,
+                    max_sends: config.max_sends,
+                    send_window_s: config.send_window_s,
+                },
+                Box::new(move |id| hasher.hash(&id.to_string(), code.expose())),
+                message,
+            )
+            .await?;
+        match outcome {
+            IssueOutcome::Capped { retry_after } => Err(ApiError::slow_down(
+                retry_after,
+                "too many codes were sent; wait before asking for another",
+            )),
+            IssueOutcome::Issued { code_id } => {
+                self.app.outbox.notify_one();
+                self.session.step = step.into();
+                self.session.code_id = Some(code_id);
+                Err(insufficient(self.code_next(step, channel, &hint, self.now)))
+            }
+        }
+    }
+
+    fn code_next(&self, step: &str, channel: &str, hint: &str, sent_at: u64) -> Value {
+        let config = &self.app.config.codes;
+        json!({
+            "type": step,
+            "channel": channel,
+            "destination_hint": hint,
+            "length": config.length,
+            "expires_at": sent_at + config.ttl_s,
+            "resend_after": (sent_at + config.resend_after_s).saturating_sub(self.now),
+        })
+    }
+
+    async fn check_code(&self, code_id: i64, code: &str) -> ApiResult<CodeOutcome> {
+        let candidate: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+        let hash = self.app.hasher.hash(&code_id.to_string(), &candidate);
+        Ok(self
+            .app
+            .store
+            .attempt_code(code_id, &hash, self.now, self.app.config.codes.max_attempts)
+            .await?)
+    }
+
+    /// Records a failed credential for the throttle and the history.
+    async fn failed(&self, result: &str) -> ApiResult<()> {
+        self.app.throttle.record_failure(&self.caller.ip, self.now);
+        self.event("sign_in", result).await
+    }
+
+    async fn check_lock(&self) -> ApiResult<()> {
+        let state = self.app.store.failure_state(&self.failure_key()).await?;
+        if let Some(until) = state.locked_until.filter(|u| *u > self.now) {
+            self.event("sign_in", "locked").await?;
+            return Err(ApiError::locked(until - self.now));
+        }
+        Ok(())
+    }
+
+    /// A wrong password or second factor: counts toward the account lockout.
+    async fn count_failure(&self, what: &str, result: &str) -> ApiResult<ApiError> {
+        let lockout = &self.app.config.lockout;
+        let state = self
+            .app
+            .store
+            .record_password_failure(&self.failure_key(), self.now, lockout.max_failures, lockout.lock_s)
+            .await?;
+        self.failed(result).await?;
+        Ok(match state.locked_until {
+            Some(until) => ApiError::locked(until.saturating_sub(self.now)),
+            None => ApiError::wrong_credential(what, lockout.max_failures - state.failures),
+        })
+    }
+
+    async fn check_password(&mut self, password: &str) -> ApiResult<()> {
+        self.check_lock().await?;
+        if password.len() > self.app.config.password.max_length {
+            return Err(self.count_failure("password", "wrong_password").await?);
+        }
+        let stored = self.user.as_ref().and_then(|u| u.password_hash.clone());
+        let matched = self.app.passwords.verify(password, stored.as_deref()).await;
+        if matched {
+            self.app.store.clear_password_failures(&self.failure_key()).await?;
+            Ok(())
+        } else {
+            Err(self.count_failure("password", "wrong_password").await?)
+        }
+    }
+
+    async fn second_factor(&mut self, factors: Vec<&'static str>) -> ApiResult<()> {
+        let requested = self.method_param().map(str::to_owned);
+        if let Some(name) = &requested {
+            if !factors.contains(&name.as_str()) {
+                return Err(ApiError::invalid_request(format!(
+                    "`{name}` is not one of the second factors offered: {}",
+                    factors.join(", ")
+                )));
+            }
+            self.session.second_factor_choice = Some(name.clone());
+            self.session.step = name.clone();
+        }
+        let choice = match (&self.session.second_factor_choice, factors.as_slice()) {
+            (Some(choice), _) if factors.contains(&choice.as_str()) => choice.clone(),
+            (_, [only]) => (*only).to_owned(),
+            _ => {
+                self.session.step = "choose_second_factor".into();
+                return Err(insufficient(
+                    json!({"type": "choose_second_factor", "factors": factors}),
+                ));
+            }
+        };
+        let prompted = self.session.step == choice;
+        let code = if prompted { self.take("code") } else { None };
+        let Some(code) = code else {
+            self.session.step = choice.clone();
+            let next = if choice == "totp" {
+                json!({"type": "totp", "length": 6})
+            } else {
+                json!({"type": "backup_code", "remaining": self.app.store.backup_codes_left(self.user_id()).await?})
+            };
+            return Err(insufficient(next));
+        };
+        self.check_lock().await?;
+        if choice == "totp" {
+            self.check_totp(&code).await?;
+        } else {
+            self.check_backup_code(&code).await?;
+        }
+        self.app.store.clear_password_failures(&self.failure_key()).await?;
+        self.session.second_factor = Some(choice);
+        Ok(())
+    }
+
+    fn user_id(&self) -> i64 {
+        self.user.as_ref().map_or(0, |u| u.id)
+    }
+
+    async fn check_totp(&self, code: &str) -> ApiResult<()> {
+        let user_id = self.user_id();
+        let Some(credential) = self.app.store.totp(user_id).await?.filter(|t| t.confirmed) else {
+            return Err(ApiError::invalid_request("no TOTP credential is enrolled"));
+        };
+        let totp = totp_of(&credential.secret);
+        let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+        match totp.verify(&code, self.now, self.app.config.totp.window_steps) {
+            Ok(step) => {
+                if self.app.store.accept_totp_step(user_id, step).await? {
+                    Ok(())
+                } else {
+                    self.failed("replayed_code").await?;
+                    Err(ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "wrong_credential",
+                        "this code was already used; wait for the next one",
+                    )
+                    .with("reason", "replayed"))
+                }
+            }
+            Err(_) => Err(self.count_failure("code", "wrong_code").await?),
+        }
+    }
+
+    async fn check_backup_code(&self, code: &str) -> ApiResult<()> {
+        let user_id = self.user_id();
+        let hash = backup_code_hash(self.app, user_id, code);
+        if self.app.store.use_backup_code(user_id, &hash, self.now).await? {
+            Ok(())
+        } else {
+            Err(self.count_failure("backup code", "wrong_code").await?)
+        }
+    }
+
+    async fn complete(&mut self) -> ApiResult<Json<Value>> {
+        let Some(user) = &self.user else {
+            return Err(ApiError::invalid_session());
+        };
+        let code = random_token("ac_");
+        let method = self.session.primary_method.clone().unwrap_or_default();
+        let factors = self.factors();
+        self.app
+            .store
+            .complete_sign_in(
+                NewAuthorizationCode {
+                    hash: token_hash(code.expose()),
+                    auth_session_id: self.session.id,
+                    client_id: self.session.client_id.clone(),
+                    user_id: user.id,
+                    code_challenge: self.session.code_challenge.clone(),
+                    method: method.clone(),
+                    factors: factors.clone(),
+                    issue_device_token: !self.session.device_recognised,
+                    expires_at: self.now + self.app.config.tokens.authorization_code_ttl_s,
+                    ip: self.caller.ip.clone(),
+                    user_agent: self.caller.user_agent.clone(),
+                },
+                SignInEvent {
+                    user_id: user.id,
+                    at: self.now,
+                    kind: "sign_in".into(),
+                    method,
+                    factors,
+                    ip: self.caller.ip.clone(),
+                    user_agent: self.caller.user_agent.clone(),
+                    result: "success".into(),
+                },
+            )
+            .await?;
+        self.session.step = "done".into();
+        Ok(Json(json!({"authorization_code": code.expose()})))
+    }
+}
+
+pub(crate) fn totp_of(secret: &[u8]) -> authcore::otp::Totp {
+    use authcore::otp::{Algorithm, Digits, Period, Secret, Totp};
+    Totp::new(
+        Secret::from_bytes(secret.to_vec()),
+        Algorithm::Sha1,
+        Digits::SIX,
+        Period::DEFAULT,
+    )
+}
+
+pub(crate) fn backup_code_hash(app: &AppState, user_id: i64, code: &str) -> Vec<u8> {
+    app.hasher.hash(
+        &format!("backup:{user_id}"),
+        &crate::secrets::normalise_backup_code(code),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_normalise() {
+        assert_eq!(
+            Identifier::parse(" Alice@Acme.Example ").unwrap(),
+            Identifier::Email {
+                address: "alice@acme.example".into(),
+                domain: "acme.example".into()
+            }
+        );
+        assert_eq!(
+            Identifier::parse("+1 555 555-0101").unwrap(),
+            Identifier::Phone("+15555550101".into())
+        );
+        assert!(Identifier::parse("alice").is_err());
+        assert!(Identifier::parse("+12").is_err());
+    }
+
+    #[test]
+    fn masks() {
+        assert_eq!(mask_email("nora@acme.example"), "n***@acme.example");
+        assert_eq!(mask_phone("+15555550101"), "+*******0101");
+    }
+}

@@ -1,0 +1,319 @@
+//! The storage boundary. Handlers only see [`Store`]: each method is one atomic domain operation
+//! (one transaction when it changes more than one row), so a PostgreSQL implementation can be
+//! added beside [`sqlite::SqliteStore`] without touching them. Secrets arrive already hashed.
+
+pub mod sqlite;
+
+use async_trait::async_trait;
+
+#[derive(Debug, thiserror::Error)]
+#[error("storage: {0}")]
+pub struct StoreError(pub String);
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: i64,
+    pub email: String,
+    pub phone: Option<String>,
+    pub name: String,
+    /// The argon2id PHC string, when the user has a password.
+    pub password_hash: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub email: String,
+    pub phone: Option<String>,
+    pub name: String,
+    pub password_hash: Option<String>,
+}
+
+/// Password failures in a row for one account (or unknown identifier).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FailureState {
+    pub failures: u32,
+    pub locked_until: Option<u64>,
+}
+
+/// An in-progress native sign-in (the draft's `auth_session`).
+#[derive(Debug, Clone)]
+pub struct AuthSession {
+    pub id: i64,
+    pub client_id: String,
+    pub code_challenge: String,
+    pub identifier: String,
+    pub user_id: Option<i64>,
+    pub device_recognised: bool,
+    /// The step the client was last asked to do (`password`, `email_code`, ...).
+    pub step: String,
+    pub primary_method: Option<String>,
+    pub device_verified: bool,
+    pub second_factor_choice: Option<String>,
+    pub second_factor: Option<String>,
+    /// The code last sent for the current step.
+    pub code_id: Option<i64>,
+    pub ip: String,
+    pub user_agent: String,
+    pub expires_at: u64,
+}
+
+/// What to send when a code is issued (absent for unknown identifiers: nothing is delivered).
+#[derive(Debug, Clone)]
+pub struct OutboxMessage {
+    pub channel: String,
+    pub recipient: String,
+    pub subject: String,
+    pub body: crate::secrets::SecretString,
+}
+
+#[derive(Debug, Clone)]
+pub struct IssueCode {
+    /// Where the code goes (`email:...`, `phone:...`); send caps count per key.
+    pub key: String,
+    pub purpose: String,
+    pub now: u64,
+    pub expires_at: u64,
+    pub max_sends: u32,
+    pub send_window_s: u64,
+}
+
+#[derive(Debug)]
+pub enum IssueOutcome {
+    Issued { code_id: i64 },
+    /// The send cap is reached; another send is possible after `retry_after` seconds.
+    Capped { retry_after: u64 },
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum CodeOutcome {
+    Accepted,
+    Wrong { attempts_left: u32 },
+    /// Expired, used, or out of attempts.
+    Dead,
+}
+
+#[derive(Debug, Clone)]
+pub struct SignInEvent {
+    pub user_id: i64,
+    pub at: u64,
+    /// `sign_in` or `identity_verification`.
+    pub kind: String,
+    pub method: String,
+    pub factors: Vec<String>,
+    pub ip: String,
+    pub user_agent: String,
+    /// `success`, `wrong_password`, `wrong_code`, `locked`.
+    pub result: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAuthorizationCode {
+    pub hash: Vec<u8>,
+    pub auth_session_id: i64,
+    pub client_id: String,
+    pub user_id: i64,
+    pub code_challenge: String,
+    pub method: String,
+    pub factors: Vec<String>,
+    pub issue_device_token: bool,
+    pub expires_at: u64,
+    pub ip: String,
+    pub user_agent: String,
+}
+
+/// The tokens minted for a new session, hashed.
+#[derive(Debug, Clone)]
+pub struct NewTokens {
+    pub access_hash: Vec<u8>,
+    pub access_expires_at: u64,
+    pub refresh_hash: Vec<u8>,
+    pub refresh_expires_at: u64,
+    pub device_token: Option<(Vec<u8>, u64)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RedeemRequest {
+    pub code_hash: Vec<u8>,
+    pub client_id: String,
+    /// S256 of the presented verifier.
+    pub challenge_of_verifier: String,
+    pub now: u64,
+    pub tokens: NewTokens,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum RedeemError {
+    Unknown,
+    Expired,
+    /// Used before: the session it created is revoked.
+    Reused,
+    ClientMismatch,
+    VerifierMismatch,
+}
+
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub id: i64,
+    pub user_id: i64,
+    pub client_id: String,
+    pub created_at: u64,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum RefreshError {
+    Unknown,
+    Expired,
+    /// A rotated-out refresh token came back: the whole family is now revoked.
+    Reused,
+    Revoked,
+    ClientMismatch,
+}
+
+#[derive(Debug, Clone)]
+pub struct TotpCredential {
+    /// The active secret, when `confirmed`.
+    pub secret: Vec<u8>,
+    pub confirmed: bool,
+    pub last_step: Option<u64>,
+    /// A secret waiting for its first code (`POST /v1/me/totp/confirm`).
+    pub pending: Option<Vec<u8>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct OutboxRecord {
+    pub id: i64,
+    pub channel: String,
+    pub recipient: String,
+    pub subject: String,
+    pub body: crate::secrets::SecretString,
+    pub created_at: u64,
+    pub sent_at: Option<u64>,
+    pub attempts: u32,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// The key codes are HMACed with; created on first use and kept.
+    async fn server_key(&self) -> StoreResult<Vec<u8>>;
+
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
+    async fn user_by_phone(&self, phone: &str) -> StoreResult<Option<User>>;
+    async fn user(&self, id: i64) -> StoreResult<Option<User>>;
+    /// Creates the user unless the email exists (seeding is idempotent); returns its id.
+    async fn ensure_user(&self, user: NewUser) -> StoreResult<i64>;
+
+    async fn failure_state(&self, key: &str) -> StoreResult<FailureState>;
+    /// Counts one more wrong password; locks `key` for `lock_s` once `max` is reached.
+    async fn record_password_failure(
+        &self,
+        key: &str,
+        now: u64,
+        max: u32,
+        lock_s: u64,
+    ) -> StoreResult<FailureState>;
+    async fn clear_password_failures(&self, key: &str) -> StoreResult<()>;
+
+    async fn create_auth_session(
+        &self,
+        token_hash: &[u8],
+        session: &AuthSession,
+    ) -> StoreResult<i64>;
+    /// The active, unexpired session for a token.
+    async fn auth_session(&self, token_hash: &[u8], now: u64)
+        -> StoreResult<Option<AuthSession>>;
+    async fn update_auth_session(&self, session: &AuthSession) -> StoreResult<()>;
+
+    /// Issues a code (older live codes for the same key and purpose die) and queues its message,
+    /// unless the send cap for `key` is reached. `hash_of` gets the new code id and returns the
+    /// stored hash (codes are hashed with their id).
+    async fn issue_code(
+        &self,
+        issue: IssueCode,
+        hash_of: Box<dyn FnOnce(i64) -> Vec<u8> + Send>,
+        message: Option<OutboxMessage>,
+    ) -> StoreResult<IssueOutcome>;
+    /// The newest live code of `key` for `purpose`.
+    async fn latest_code(&self, key: &str, purpose: &str, now: u64) -> StoreResult<Option<i64>>;
+    /// One attempt at code `code_id`; on success the code is used up.
+    async fn attempt_code(
+        &self,
+        code_id: i64,
+        candidate_hash: &[u8],
+        now: u64,
+        max_attempts: u32,
+    ) -> StoreResult<CodeOutcome>;
+    /// When the last code for `key`/`purpose` was sent.
+    async fn last_code_sent_at(&self, key: &str, purpose: &str) -> StoreResult<Option<u64>>;
+
+    async fn record_sign_in_event(&self, event: SignInEvent) -> StoreResult<()>;
+    async fn sign_in_events(&self, user_id: i64, limit: u32) -> StoreResult<Vec<SignInEvent>>;
+
+    /// Ends an auth session with an authorization code and a history entry, atomically.
+    async fn complete_sign_in(
+        &self,
+        code: NewAuthorizationCode,
+        event: SignInEvent,
+    ) -> StoreResult<()>;
+    /// Exchanges an authorization code for a new session, atomically.
+    async fn redeem_authorization_code(
+        &self,
+        request: RedeemRequest,
+    ) -> StoreResult<Result<Session, RedeemError>>;
+    /// Rotates a refresh token: the old one is retired, new access + refresh tokens issued.
+    async fn rotate_refresh_token(
+        &self,
+        old_hash: &[u8],
+        client_id: &str,
+        now: u64,
+        tokens: NewTokens,
+    ) -> StoreResult<Result<Session, RefreshError>>;
+    /// The live session an access token belongs to.
+    async fn session_for_access_token(
+        &self,
+        hash: &[u8],
+        now: u64,
+    ) -> StoreResult<Option<Session>>;
+    /// Revokes the session an access or refresh token belongs to; false when unknown.
+    async fn revoke_token(&self, hash: &[u8], now: u64) -> StoreResult<bool>;
+    async fn revoke_session(&self, session_id: i64, now: u64) -> StoreResult<()>;
+    async fn revoke_all_sessions(&self, user_id: i64, now: u64) -> StoreResult<u64>;
+    async fn device_token_valid(&self, user_id: i64, hash: &[u8], now: u64) -> StoreResult<bool>;
+
+    /// Sets a new password, revokes every session and clears the lockout, atomically.
+    async fn reset_password(
+        &self,
+        user_id: i64,
+        password_hash: &str,
+        failure_key: &str,
+        now: u64,
+    ) -> StoreResult<()>;
+
+    async fn totp(&self, user_id: i64) -> StoreResult<Option<TotpCredential>>;
+    /// Replaces any unconfirmed credential with a new pending one (a confirmed one stays active).
+    async fn start_totp(&self, user_id: i64, secret: &[u8], now: u64) -> StoreResult<()>;
+    /// Activates the pending credential, recording `step` as used.
+    async fn confirm_totp(&self, user_id: i64, step: u64) -> StoreResult<bool>;
+    /// Records `step` as used if it is newer than the last accepted one (replay guard).
+    async fn accept_totp_step(&self, user_id: i64, step: u64) -> StoreResult<bool>;
+    /// Installs an active credential directly (dev seeding).
+    async fn seed_totp(&self, user_id: i64, secret: &[u8], now: u64) -> StoreResult<()>;
+
+    /// Replaces every backup code of the user.
+    async fn replace_backup_codes(
+        &self,
+        user_id: i64,
+        hashes: Vec<Vec<u8>>,
+        now: u64,
+    ) -> StoreResult<()>;
+    async fn backup_codes_left(&self, user_id: i64) -> StoreResult<u32>;
+    /// Uses a backup code once; false when unknown or already used.
+    async fn use_backup_code(&self, user_id: i64, hash: &[u8], now: u64) -> StoreResult<bool>;
+
+    async fn pending_messages(&self, limit: u32) -> StoreResult<Vec<OutboxRecord>>;
+    /// Marks a message delivered; its body is wiped unless `keep_body` (dev mode).
+    async fn mark_message_sent(&self, id: i64, now: u64, keep_body: bool) -> StoreResult<()>;
+    async fn mark_message_failed(&self, id: i64) -> StoreResult<()>;
+    async fn all_messages(&self) -> StoreResult<Vec<OutboxRecord>>;
+}

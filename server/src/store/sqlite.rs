@@ -1,0 +1,1010 @@
+//! [`Store`] on SQLite: WAL, foreign keys, the schema applied in one transaction on first open.
+//! All writes go through one connection (no `SQLITE_BUSY` between writers); reads use a pool.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Row, Sqlite, Transaction};
+
+use super::*;
+use crate::secrets::{constant_time_eq, SecretString};
+
+const SCHEMA_V1: &str = include_str!("schema.sql");
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        // Only the kind of failure: sqlx errors can quote values in some cases.
+        let kind = match &error {
+            sqlx::Error::Database(db) => format!("database error {:?}", db.code()),
+            sqlx::Error::PoolTimedOut => "pool timed out".into(),
+            sqlx::Error::Io(_) => "i/o error".into(),
+            sqlx::Error::RowNotFound => "row not found".into(),
+            sqlx::Error::ColumnDecode { index, .. } => format!("cannot decode column {index}"),
+            _ => "other sqlx error".into(),
+        };
+        StoreError(kind)
+    }
+}
+
+pub struct SqliteStore {
+    writer: SqlitePool,
+    reader: SqlitePool,
+}
+
+fn ts(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+fn un(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+fn join(factors: &[String]) -> String {
+    factors.join(",")
+}
+
+fn split(factors: &str) -> Vec<String> {
+    factors
+        .split(',')
+        .filter(|f| !f.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+type Tx<'a> = Transaction<'a, Sqlite>;
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `url` (`sqlite://file.db`, `sqlite::memory:`)
+    /// and applies the schema.
+    pub async fn open(url: &str) -> StoreResult<SqliteStore> {
+        let memory = url.contains(":memory:") || url.contains("mode=memory");
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|_| StoreError(format!("not a SQLite URL: {url}")))?
+            .create_if_missing(true)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10))
+            .synchronous(SqliteSynchronous::Normal);
+        let options = if memory {
+            options
+        } else {
+            options.journal_mode(SqliteJournalMode::Wal)
+        };
+        let single = || {
+            SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+                .acquire_timeout(Duration::from_secs(30))
+        };
+        let writer = single().connect_with(options.clone()).await?;
+        let reader = if memory {
+            // Each connection to `:memory:` is its own database: share the one connection.
+            writer.clone()
+        } else {
+            SqlitePoolOptions::new()
+                .max_connections(4)
+                .acquire_timeout(Duration::from_secs(30))
+                .connect_with(options.read_only(true))
+                .await?
+        };
+        let store = SqliteStore { writer, reader };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await?;
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+        )
+        .execute(&mut *tx)
+        .await?;
+        let applied: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM schema_migrations")
+            .fetch_one(&mut *tx)
+            .await?;
+        if applied.unwrap_or(0) < 1 {
+            sqlx::raw_sql(SCHEMA_V1).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES (1, strftime('%s','now'))")
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Closes both pools (checkpointing the WAL).
+    pub async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+
+    async fn insert_tokens(
+        tx: &mut Tx<'_>,
+        session_id: i64,
+        user_id: i64,
+        now: u64,
+        tokens: &NewTokens,
+    ) -> StoreResult<()> {
+        sqlx::query("INSERT INTO access_tokens (hash, session_id, expires_at) VALUES (?, ?, ?)")
+            .bind(&tokens.access_hash)
+            .bind(session_id)
+            .bind(ts(tokens.access_expires_at))
+            .execute(&mut **tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO refresh_tokens (hash, session_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(&tokens.refresh_hash)
+        .bind(session_id)
+        .bind(ts(now))
+        .bind(ts(tokens.refresh_expires_at))
+        .execute(&mut **tx)
+        .await?;
+        if let Some((hash, expires_at)) = &tokens.device_token {
+            sqlx::query(
+                "INSERT INTO device_tokens (hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+            )
+            .bind(hash)
+            .bind(user_id)
+            .bind(ts(now))
+            .bind(ts(*expires_at))
+            .execute(&mut **tx)
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn revoke_session_tx(tx: &mut Tx<'_>, session_id: i64, now: u64) -> StoreResult<()> {
+        sqlx::query("UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+            .bind(ts(now))
+            .bind(session_id)
+            .execute(&mut **tx)
+            .await?;
+        sqlx::query("DELETE FROM access_tokens WHERE session_id = ?")
+            .bind(session_id)
+            .execute(&mut **tx)
+            .await?;
+        sqlx::query("DELETE FROM refresh_tokens WHERE session_id = ?")
+            .bind(session_id)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+}
+
+type UserRow = (i64, String, Option<String>, String, Option<String>);
+
+fn user_of(row: UserRow) -> User {
+    User {
+        id: row.0,
+        email: row.1,
+        phone: row.2,
+        name: row.3,
+        password_hash: row.4,
+    }
+}
+
+const USER_COLUMNS: &str = "SELECT id, email, phone, name, password_hash FROM users";
+
+fn session_of(row: (i64, i64, String, i64)) -> Session {
+    Session {
+        id: row.0,
+        user_id: row.1,
+        client_id: row.2,
+        created_at: un(row.3),
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn server_key(&self) -> StoreResult<Vec<u8>> {
+        let mut tx = self.writer.begin().await?;
+        let existing: Option<Vec<u8>> =
+            sqlx::query_scalar("SELECT key FROM server_keys WHERE name = 'codes'")
+                .fetch_optional(&mut *tx)
+                .await?;
+        let key = match existing {
+            Some(key) => key,
+            None => {
+                let key = crate::secrets::random_bytes(32).to_vec();
+                sqlx::query("INSERT INTO server_keys (name, key) VALUES ('codes', ?)")
+                    .bind(&key)
+                    .execute(&mut *tx)
+                    .await?;
+                key
+            }
+        };
+        tx.commit().await?;
+        Ok(key)
+    }
+
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
+        let row: Option<UserRow> = sqlx::query_as(&format!("{USER_COLUMNS} WHERE email = ?"))
+            .bind(email)
+            .fetch_optional(&self.reader)
+            .await?;
+        Ok(row.map(user_of))
+    }
+
+    async fn user_by_phone(&self, phone: &str) -> StoreResult<Option<User>> {
+        let row: Option<UserRow> = sqlx::query_as(&format!("{USER_COLUMNS} WHERE phone = ?"))
+            .bind(phone)
+            .fetch_optional(&self.reader)
+            .await?;
+        Ok(row.map(user_of))
+    }
+
+    async fn user(&self, id: i64) -> StoreResult<Option<User>> {
+        let row: Option<UserRow> = sqlx::query_as(&format!("{USER_COLUMNS} WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(&self.reader)
+            .await?;
+        Ok(row.map(user_of))
+    }
+
+    async fn ensure_user(&self, user: NewUser) -> StoreResult<i64> {
+        let mut tx = self.writer.begin().await?;
+        let existing: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE email = ?")
+            .bind(&user.email)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let id = match existing {
+            Some(id) => id,
+            None => sqlx::query_scalar(
+                "INSERT INTO users (email, phone, name, password_hash, created_at) VALUES (?, ?, ?, ?, strftime('%s','now')) RETURNING id",
+            )
+            .bind(&user.email)
+            .bind(&user.phone)
+            .bind(&user.name)
+            .bind(&user.password_hash)
+            .fetch_one(&mut *tx)
+            .await?,
+        };
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    async fn failure_state(&self, key: &str) -> StoreResult<FailureState> {
+        let row: Option<(i64, Option<i64>)> =
+            sqlx::query_as("SELECT failures, locked_until FROM password_failures WHERE key = ?")
+                .bind(key)
+                .fetch_optional(&self.reader)
+                .await?;
+        Ok(row
+            .map(|(failures, locked_until)| FailureState {
+                failures: u32::try_from(failures).unwrap_or(u32::MAX),
+                locked_until: locked_until.map(un),
+            })
+            .unwrap_or_default())
+    }
+
+    async fn record_password_failure(
+        &self,
+        key: &str,
+        now: u64,
+        max: u32,
+        lock_s: u64,
+    ) -> StoreResult<FailureState> {
+        let mut tx = self.writer.begin().await?;
+        let row: Option<(i64, Option<i64>)> =
+            sqlx::query_as("SELECT failures, locked_until FROM password_failures WHERE key = ?")
+                .bind(key)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let (mut failures, locked_until) = row
+            .map(|(f, l)| (u32::try_from(f).unwrap_or(u32::MAX), l.map(un)))
+            .unwrap_or((0, None));
+        // A lock that ran out starts a fresh count.
+        if locked_until.is_some_and(|until| until <= now) {
+            failures = 0;
+        }
+        failures = failures.saturating_add(1);
+        let locked_until = if failures >= max {
+            Some(now + lock_s)
+        } else {
+            None
+        };
+        sqlx::query(
+            "INSERT INTO password_failures (key, failures, locked_until) VALUES (?, ?, ?)
+             ON CONFLICT(key) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until",
+        )
+        .bind(key)
+        .bind(i64::from(failures))
+        .bind(locked_until.map(ts))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(FailureState {
+            failures,
+            locked_until,
+        })
+    }
+
+    async fn clear_password_failures(&self, key: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM password_failures WHERE key = ?")
+            .bind(key)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn create_auth_session(
+        &self,
+        token_hash: &[u8],
+        s: &AuthSession,
+    ) -> StoreResult<i64> {
+        let id = sqlx::query_scalar(
+            "INSERT INTO auth_sessions (token_hash, client_id, code_challenge, identifier, user_id, device_recognised, step, ip, user_agent, created_at, expires_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, strftime('%s','now'), ?) RETURNING id",
+        )
+        .bind(token_hash)
+        .bind(&s.client_id)
+        .bind(&s.code_challenge)
+        .bind(&s.identifier)
+        .bind(s.user_id)
+        .bind(s.device_recognised)
+        .bind(&s.step)
+        .bind(&s.ip)
+        .bind(&s.user_agent)
+        .bind(ts(s.expires_at))
+        .fetch_one(&self.writer)
+        .await?;
+        Ok(id)
+    }
+
+    async fn auth_session(
+        &self,
+        token_hash: &[u8],
+        now: u64,
+    ) -> StoreResult<Option<AuthSession>> {
+        let row = sqlx::query(
+            "SELECT id, client_id, code_challenge, identifier, user_id, device_recognised, step, primary_method,
+                    device_verified, second_factor_choice, second_factor, code_id, ip, user_agent, expires_at
+             FROM auth_sessions WHERE token_hash = ? AND completed_at IS NULL AND expires_at > ?",
+        )
+        .bind(token_hash)
+        .bind(ts(now))
+        .fetch_optional(&self.writer)
+        .await?;
+        let Some(r) = row else { return Ok(None) };
+        Ok(Some(AuthSession {
+            id: r.try_get(0)?,
+            client_id: r.try_get(1)?,
+            code_challenge: r.try_get(2)?,
+            identifier: r.try_get(3)?,
+            user_id: r.try_get(4)?,
+            device_recognised: r.try_get(5)?,
+            step: r.try_get(6)?,
+            primary_method: r.try_get(7)?,
+            device_verified: r.try_get(8)?,
+            second_factor_choice: r.try_get(9)?,
+            second_factor: r.try_get(10)?,
+            code_id: r.try_get(11)?,
+            ip: r.try_get(12)?,
+            user_agent: r.try_get(13)?,
+            expires_at: un(r.try_get(14)?),
+        }))
+    }
+
+    async fn update_auth_session(&self, s: &AuthSession) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE auth_sessions SET step = ?, primary_method = ?, device_verified = ?, second_factor_choice = ?,
+                    second_factor = ?, code_id = ? WHERE id = ?",
+        )
+        .bind(&s.step)
+        .bind(&s.primary_method)
+        .bind(s.device_verified)
+        .bind(&s.second_factor_choice)
+        .bind(&s.second_factor)
+        .bind(s.code_id)
+        .bind(s.id)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn issue_code(
+        &self,
+        issue: IssueCode,
+        hash_of: Box<dyn FnOnce(i64) -> Vec<u8> + Send>,
+        message: Option<OutboxMessage>,
+    ) -> StoreResult<IssueOutcome> {
+        let mut tx = self.writer.begin().await?;
+        let window_start = issue.now.saturating_sub(issue.send_window_s);
+        let sends: Vec<i64> = sqlx::query_scalar(
+            "SELECT created_at FROM codes WHERE key = ? AND created_at > ? ORDER BY created_at ASC",
+        )
+        .bind(&issue.key)
+        .bind(ts(window_start))
+        .fetch_all(&mut *tx)
+        .await?;
+        if sends.len() >= issue.max_sends as usize {
+            let oldest = sends.first().copied().map(un).unwrap_or(issue.now);
+            return Ok(IssueOutcome::Capped {
+                retry_after: (oldest + issue.send_window_s).saturating_sub(issue.now),
+            });
+        }
+        sqlx::query("UPDATE codes SET dead = 1 WHERE key = ? AND purpose = ? AND dead = 0")
+            .bind(&issue.key)
+            .bind(&issue.purpose)
+            .execute(&mut *tx)
+            .await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO codes (key, purpose, hash, created_at, expires_at) VALUES (?, ?, x'', ?, ?) RETURNING id",
+        )
+        .bind(&issue.key)
+        .bind(&issue.purpose)
+        .bind(ts(issue.now))
+        .bind(ts(issue.expires_at))
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE codes SET hash = ? WHERE id = ?")
+            .bind(hash_of(id))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        if let Some(m) = message {
+            sqlx::query(
+                "INSERT INTO outbox (channel, recipient, subject, body, created_at) VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(&m.channel)
+            .bind(&m.recipient)
+            .bind(&m.subject)
+            .bind(m.body.expose())
+            .bind(ts(issue.now))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(IssueOutcome::Issued { code_id: id })
+    }
+
+    async fn latest_code(&self, key: &str, purpose: &str, now: u64) -> StoreResult<Option<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM codes WHERE key = ? AND purpose = ? AND dead = 0 AND expires_at > ? ORDER BY id DESC LIMIT 1",
+        )
+        .bind(key)
+        .bind(purpose)
+        .bind(ts(now))
+        .fetch_optional(&self.writer)
+        .await?)
+    }
+
+    async fn attempt_code(
+        &self,
+        code_id: i64,
+        candidate_hash: &[u8],
+        now: u64,
+        max_attempts: u32,
+    ) -> StoreResult<CodeOutcome> {
+        let mut tx = self.writer.begin().await?;
+        let row: Option<(Vec<u8>, i64, i64, i64)> =
+            sqlx::query_as("SELECT hash, expires_at, attempts, dead FROM codes WHERE id = ?")
+                .bind(code_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some((hash, expires_at, attempts, dead)) = row else {
+            return Ok(CodeOutcome::Dead);
+        };
+        let attempts = u32::try_from(attempts).unwrap_or(u32::MAX);
+        if dead != 0 || un(expires_at) <= now || attempts >= max_attempts {
+            return Ok(CodeOutcome::Dead);
+        }
+        let outcome = if constant_time_eq(&hash, candidate_hash) {
+            sqlx::query("UPDATE codes SET dead = 1 WHERE id = ?")
+                .bind(code_id)
+                .execute(&mut *tx)
+                .await?;
+            CodeOutcome::Accepted
+        } else {
+            let attempts = attempts + 1;
+            sqlx::query("UPDATE codes SET attempts = ?, dead = ? WHERE id = ?")
+                .bind(i64::from(attempts))
+                .bind(attempts >= max_attempts)
+                .bind(code_id)
+                .execute(&mut *tx)
+                .await?;
+            CodeOutcome::Wrong {
+                attempts_left: max_attempts - attempts,
+            }
+        };
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    async fn last_code_sent_at(&self, key: &str, purpose: &str) -> StoreResult<Option<u64>> {
+        let at: Option<i64> = sqlx::query_scalar(
+            "SELECT MAX(created_at) FROM codes WHERE key = ? AND purpose = ?",
+        )
+        .bind(key)
+        .bind(purpose)
+        .fetch_one(&self.writer)
+        .await?;
+        Ok(at.map(un))
+    }
+
+    async fn record_sign_in_event(&self, e: SignInEvent) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO sign_in_events (user_id, at, kind, method, factors, ip, user_agent, result) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(e.user_id)
+        .bind(ts(e.at))
+        .bind(&e.kind)
+        .bind(&e.method)
+        .bind(join(&e.factors))
+        .bind(&e.ip)
+        .bind(&e.user_agent)
+        .bind(&e.result)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn sign_in_events(&self, user_id: i64, limit: u32) -> StoreResult<Vec<SignInEvent>> {
+        let rows: Vec<(i64, i64, String, String, String, String, String, String)> = sqlx::query_as(
+            "SELECT user_id, at, kind, method, factors, ip, user_agent, result FROM sign_in_events
+             WHERE user_id = ? ORDER BY id DESC LIMIT ?",
+        )
+        .bind(user_id)
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| SignInEvent {
+                user_id: r.0,
+                at: un(r.1),
+                kind: r.2,
+                method: r.3,
+                factors: split(&r.4),
+                ip: r.5,
+                user_agent: r.6,
+                result: r.7,
+            })
+            .collect())
+    }
+
+    async fn complete_sign_in(
+        &self,
+        code: NewAuthorizationCode,
+        e: SignInEvent,
+    ) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await?;
+        sqlx::query("UPDATE auth_sessions SET completed_at = ?, step = 'done' WHERE id = ?")
+            .bind(ts(e.at))
+            .bind(code.auth_session_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO authorization_codes (hash, auth_session_id, client_id, user_id, code_challenge, method, factors,
+                    issue_device_token, ip, user_agent, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&code.hash)
+        .bind(code.auth_session_id)
+        .bind(&code.client_id)
+        .bind(code.user_id)
+        .bind(&code.code_challenge)
+        .bind(&code.method)
+        .bind(join(&code.factors))
+        .bind(code.issue_device_token)
+        .bind(&code.ip)
+        .bind(&code.user_agent)
+        .bind(ts(code.expires_at))
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO sign_in_events (user_id, at, kind, method, factors, ip, user_agent, result) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(e.user_id)
+        .bind(ts(e.at))
+        .bind(&e.kind)
+        .bind(&e.method)
+        .bind(join(&e.factors))
+        .bind(&e.ip)
+        .bind(&e.user_agent)
+        .bind(&e.result)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn redeem_authorization_code(
+        &self,
+        r: RedeemRequest,
+    ) -> StoreResult<Result<Session, RedeemError>> {
+        let mut tx = self.writer.begin().await?;
+        let row: Option<(String, i64, String, String, String, bool, String, String, i64, Option<i64>, Option<i64>)> =
+            sqlx::query_as(
+                "SELECT client_id, user_id, code_challenge, method, factors, issue_device_token, ip, user_agent,
+                        expires_at, used_at, session_id FROM authorization_codes WHERE hash = ?",
+            )
+            .bind(&r.code_hash)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some((client_id, user_id, challenge, method, factors, issue_device, ip, ua, expires_at, used_at, session_id)) = row
+        else {
+            return Ok(Err(RedeemError::Unknown));
+        };
+        if used_at.is_some() {
+            // A code presented twice may have leaked: its session goes too (RFC 6749 4.1.2).
+            if let Some(session_id) = session_id {
+                Self::revoke_session_tx(&mut tx, session_id, r.now).await?;
+            }
+            tx.commit().await?;
+            return Ok(Err(RedeemError::Reused));
+        }
+        // Any presentation uses the code up, right or wrong.
+        sqlx::query("UPDATE authorization_codes SET used_at = ? WHERE hash = ?")
+            .bind(ts(r.now))
+            .bind(&r.code_hash)
+            .execute(&mut *tx)
+            .await?;
+        let failure = if un(expires_at) <= r.now {
+            Some(RedeemError::Expired)
+        } else if client_id != r.client_id {
+            Some(RedeemError::ClientMismatch)
+        } else if !constant_time_eq(challenge.as_bytes(), r.challenge_of_verifier.as_bytes()) {
+            Some(RedeemError::VerifierMismatch)
+        } else {
+            None
+        };
+        if let Some(failure) = failure {
+            tx.commit().await?;
+            return Ok(Err(failure));
+        }
+        let session_id: i64 = sqlx::query_scalar(
+            "INSERT INTO sessions (user_id, client_id, method, factors, ip, user_agent, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(user_id)
+        .bind(&client_id)
+        .bind(&method)
+        .bind(&factors)
+        .bind(&ip)
+        .bind(&ua)
+        .bind(ts(r.now))
+        .fetch_one(&mut *tx)
+        .await?;
+        let mut tokens = r.tokens;
+        if !issue_device {
+            tokens.device_token = None;
+        }
+        Self::insert_tokens(&mut tx, session_id, user_id, r.now, &tokens).await?;
+        sqlx::query("UPDATE authorization_codes SET session_id = ? WHERE hash = ?")
+            .bind(session_id)
+            .bind(&r.code_hash)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Ok(Session {
+            id: session_id,
+            user_id,
+            client_id,
+            created_at: r.now,
+        }))
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        old_hash: &[u8],
+        client_id: &str,
+        now: u64,
+        tokens: NewTokens,
+    ) -> StoreResult<Result<Session, RefreshError>> {
+        let mut tx = self.writer.begin().await?;
+        let row: Option<(i64, i64, Option<i64>, i64, i64, String, i64, Option<i64>)> = sqlx::query_as(
+            "SELECT r.session_id, r.expires_at, r.rotated_at, s.id, s.user_id, s.client_id, s.created_at, s.revoked_at
+             FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id WHERE r.hash = ?",
+        )
+        .bind(old_hash)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((session_id, expires_at, rotated_at, _, user_id, session_client, created_at, revoked_at)) = row
+        else {
+            return Ok(Err(RefreshError::Unknown));
+        };
+        if revoked_at.is_some() {
+            return Ok(Err(RefreshError::Revoked));
+        }
+        if session_client != client_id {
+            return Ok(Err(RefreshError::ClientMismatch));
+        }
+        if rotated_at.is_some() {
+            Self::revoke_session_tx(&mut tx, session_id, now).await?;
+            tx.commit().await?;
+            return Ok(Err(RefreshError::Reused));
+        }
+        if un(expires_at) <= now {
+            return Ok(Err(RefreshError::Expired));
+        }
+        sqlx::query("UPDATE refresh_tokens SET rotated_at = ? WHERE hash = ?")
+            .bind(ts(now))
+            .bind(old_hash)
+            .execute(&mut *tx)
+            .await?;
+        // The access tokens of the previous generation end with the rotation.
+        sqlx::query("DELETE FROM access_tokens WHERE session_id = ?")
+            .bind(session_id)
+            .execute(&mut *tx)
+            .await?;
+        let mut tokens = tokens;
+        tokens.device_token = None;
+        Self::insert_tokens(&mut tx, session_id, user_id, now, &tokens).await?;
+        tx.commit().await?;
+        Ok(Ok(Session {
+            id: session_id,
+            user_id,
+            client_id: session_client,
+            created_at: un(created_at),
+        }))
+    }
+
+    async fn session_for_access_token(
+        &self,
+        hash: &[u8],
+        now: u64,
+    ) -> StoreResult<Option<Session>> {
+        let row: Option<(i64, i64, String, i64)> = sqlx::query_as(
+            "SELECT s.id, s.user_id, s.client_id, s.created_at FROM access_tokens a JOIN sessions s ON s.id = a.session_id
+             WHERE a.hash = ? AND a.expires_at > ? AND s.revoked_at IS NULL",
+        )
+        .bind(hash)
+        .bind(ts(now))
+        .fetch_optional(&self.reader)
+        .await?;
+        Ok(row.map(session_of))
+    }
+
+    async fn revoke_token(&self, hash: &[u8], now: u64) -> StoreResult<bool> {
+        let mut tx = self.writer.begin().await?;
+        let session: Option<i64> = sqlx::query_scalar(
+            "SELECT session_id FROM refresh_tokens WHERE hash = ? UNION ALL SELECT session_id FROM access_tokens WHERE hash = ?",
+        )
+        .bind(hash)
+        .bind(hash)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(session_id) = session else {
+            return Ok(false);
+        };
+        Self::revoke_session_tx(&mut tx, session_id, now).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn revoke_session(&self, session_id: i64, now: u64) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await?;
+        Self::revoke_session_tx(&mut tx, session_id, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn revoke_all_sessions(&self, user_id: i64, now: u64) -> StoreResult<u64> {
+        let mut tx = self.writer.begin().await?;
+        let ids: Vec<i64> =
+            sqlx::query_scalar("SELECT id FROM sessions WHERE user_id = ? AND revoked_at IS NULL")
+                .bind(user_id)
+                .fetch_all(&mut *tx)
+                .await?;
+        for id in &ids {
+            Self::revoke_session_tx(&mut tx, *id, now).await?;
+        }
+        tx.commit().await?;
+        Ok(ids.len() as u64)
+    }
+
+    async fn device_token_valid(&self, user_id: i64, hash: &[u8], now: u64) -> StoreResult<bool> {
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM device_tokens WHERE hash = ? AND user_id = ? AND expires_at > ?",
+        )
+        .bind(hash)
+        .bind(user_id)
+        .bind(ts(now))
+        .fetch_optional(&self.reader)
+        .await?;
+        Ok(found.is_some())
+    }
+
+    async fn reset_password(
+        &self,
+        user_id: i64,
+        password_hash: &str,
+        failure_key: &str,
+        now: u64,
+    ) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await?;
+        sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
+            .bind(password_hash)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        let ids: Vec<i64> =
+            sqlx::query_scalar("SELECT id FROM sessions WHERE user_id = ? AND revoked_at IS NULL")
+                .bind(user_id)
+                .fetch_all(&mut *tx)
+                .await?;
+        for id in ids {
+            Self::revoke_session_tx(&mut tx, id, now).await?;
+        }
+        sqlx::query("DELETE FROM password_failures WHERE key = ?")
+            .bind(failure_key)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn totp(&self, user_id: i64) -> StoreResult<Option<TotpCredential>> {
+        let row: Option<(Vec<u8>, bool, Option<i64>, Option<Vec<u8>>)> = sqlx::query_as(
+            "SELECT secret, confirmed, last_step, pending_secret FROM totp_credentials WHERE user_id = ?",
+        )
+        .bind(user_id)
+        .fetch_optional(&self.writer)
+        .await?;
+        Ok(row.map(|(secret, confirmed, last_step, pending)| TotpCredential {
+            secret,
+            confirmed,
+            last_step: last_step.map(un),
+            pending,
+        }))
+    }
+
+    async fn start_totp(&self, user_id: i64, secret: &[u8], now: u64) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO totp_credentials (user_id, secret, pending_secret, confirmed, created_at) VALUES (?, x'', ?, 0, ?)
+             ON CONFLICT(user_id) DO UPDATE SET pending_secret = excluded.pending_secret",
+        )
+        .bind(user_id)
+        .bind(secret)
+        .bind(ts(now))
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn confirm_totp(&self, user_id: i64, step: u64) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE totp_credentials SET secret = pending_secret, pending_secret = NULL, confirmed = 1, last_step = ?
+             WHERE user_id = ? AND pending_secret IS NOT NULL",
+        )
+        .bind(ts(step))
+        .bind(user_id)
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn accept_totp_step(&self, user_id: i64, step: u64) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE totp_credentials SET last_step = ? WHERE user_id = ? AND confirmed = 1 AND (last_step IS NULL OR last_step < ?)",
+        )
+        .bind(ts(step))
+        .bind(user_id)
+        .bind(ts(step))
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn seed_totp(&self, user_id: i64, secret: &[u8], now: u64) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO totp_credentials (user_id, secret, confirmed, created_at) VALUES (?, ?, 1, ?)
+             ON CONFLICT(user_id) DO NOTHING",
+        )
+        .bind(user_id)
+        .bind(secret)
+        .bind(ts(now))
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn replace_backup_codes(
+        &self,
+        user_id: i64,
+        hashes: Vec<Vec<u8>>,
+        now: u64,
+    ) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await?;
+        sqlx::query("DELETE FROM backup_codes WHERE user_id = ?")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        for hash in hashes {
+            sqlx::query(
+                "INSERT OR IGNORE INTO backup_codes (user_id, hash, created_at) VALUES (?, ?, ?)",
+            )
+            .bind(user_id)
+            .bind(hash)
+            .bind(ts(now))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn backup_codes_left(&self, user_id: i64) -> StoreResult<u32> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM backup_codes WHERE user_id = ? AND used_at IS NULL",
+        )
+        .bind(user_id)
+        .fetch_one(&self.writer)
+        .await?;
+        Ok(u32::try_from(n).unwrap_or(0))
+    }
+
+    async fn use_backup_code(&self, user_id: i64, hash: &[u8], now: u64) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE backup_codes SET used_at = ? WHERE user_id = ? AND hash = ? AND used_at IS NULL",
+        )
+        .bind(ts(now))
+        .bind(user_id)
+        .bind(hash)
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn pending_messages(&self, limit: u32) -> StoreResult<Vec<OutboxRecord>> {
+        self.messages("WHERE sent_at IS NULL AND attempts < 5 ORDER BY id LIMIT ?", Some(limit))
+            .await
+    }
+
+    async fn mark_message_sent(&self, id: i64, now: u64, keep_body: bool) -> StoreResult<()> {
+        let sql = if keep_body {
+            "UPDATE outbox SET sent_at = ?, attempts = attempts + 1 WHERE id = ?"
+        } else {
+            "UPDATE outbox SET sent_at = ?, attempts = attempts + 1, body = '' WHERE id = ?"
+        };
+        sqlx::query(sql)
+            .bind(ts(now))
+            .bind(id)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn mark_message_failed(&self, id: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE outbox SET attempts = attempts + 1 WHERE id = ?")
+            .bind(id)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn all_messages(&self) -> StoreResult<Vec<OutboxRecord>> {
+        self.messages("ORDER BY id", None).await
+    }
+}
+
+impl SqliteStore {
+    async fn messages(&self, tail: &str, limit: Option<u32>) -> StoreResult<Vec<OutboxRecord>> {
+        let sql = format!(
+            "SELECT id, channel, recipient, subject, body, created_at, sent_at, attempts FROM outbox {tail}"
+        );
+        let mut query = sqlx::query_as::<_, (i64, String, String, String, String, i64, Option<i64>, i64)>(&sql);
+        if let Some(limit) = limit {
+            query = query.bind(i64::from(limit));
+        }
+        let rows = query.fetch_all(&self.writer).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| OutboxRecord {
+                id: r.0,
+                channel: r.1,
+                recipient: r.2,
+                subject: r.3,
+                body: SecretString::new(r.4),
+                created_at: un(r.5),
+                sent_at: r.6.map(un),
+                attempts: u32::try_from(r.7).unwrap_or(0),
+            })
+            .collect())
+    }
+}
