@@ -4,13 +4,17 @@
 //! - [`otp`]: HOTP/TOTP codes, verification with replay protection, `otpauth://` URIs and
 //!   Google Authenticator export (`otpauth-migration://`) import and export.
 //! - [`store`]: the `SecureStore` platform trait and its encrypted-file default.
+//! - [`device_keys`]: the `DeviceKeys` platform trait and its software P-256 default.
 //! - [`http`]: the one HTTP client (TLS policy, pins, timeouts, retries).
+//! - [`vault`]: the authenticator's TOTP/HOTP accounts over a `SecureStore`.
 //!
 //! The core does no FFI and owns no runtime; the bindings crate adds both.
 
+pub mod device_keys;
 pub mod http;
 pub mod otp;
 pub mod store;
+pub mod vault;
 
 /// Shortens a user-supplied value before it is echoed in an error, so a pasted blob cannot flood
 /// a screen or a log line.

@@ -1,4 +1,5 @@
-//! `authcore bench otp`: codes per second on one core.
+//! `authcore bench otp` (codes per second on one core) and `authcore bench vault` (opening the
+//! authenticator with all its codes).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -43,5 +44,71 @@ pub fn otp(args: OtpBenchArgs) -> Result<(), String> {
         let rate = count as f64 / start.elapsed().as_secs_f64();
         println!("  {:<6} {:>12.0} codes/s", algorithm.name(), rate);
     }
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct VaultBenchArgs {
+    /// Accounts in the vault
+    #[arg(long, default_value_t = 1000)]
+    accounts: usize,
+    /// Timed opens
+    #[arg(long, default_value_t = 50)]
+    runs: usize,
+}
+
+/// Opening the authenticator: decrypt the store, read every account, compute every code.
+pub fn vault(args: VaultBenchArgs) -> Result<(), String> {
+    use std::sync::Arc;
+
+    use authcore::otp::{migration, uri};
+    use authcore::store::{EncryptedFileStore, StoreKey};
+    use authcore::vault::Vault;
+
+    if args.accounts == 0 || args.runs == 0 {
+        return Err("--accounts and --runs must be at least 1".into());
+    }
+    let dir = std::env::temp_dir().join(format!("authcore-bench-vault-{}", std::process::id()));
+    let store = Arc::new(EncryptedFileStore::open(
+        dir.join("store"),
+        StoreKey::generate(),
+    ));
+    let accounts: Vec<_> = (0..args.accounts)
+        .map(|i| {
+            let secret = Secret::generate(Secret::GENERATED_BYTES).to_base32();
+            uri::parse(&format!(
+                "otpauth://totp/Issuer{i}:user{i}@example.com?secret={}",
+                *secret
+            ))
+            .map(|p| p.account)
+            .map_err(|e| e.to_string())
+        })
+        .collect::<Result<_, _>>()?;
+    let vault = Vault::open(store.clone()).map_err(|e| e.to_string())?;
+    for qr in migration::export(&accounts, 1).map_err(|e| e.to_string())? {
+        vault.add_from_qr(&qr).map_err(|e| e.to_string())?;
+    }
+    let now = 1_700_000_000;
+    let mut times = Vec::with_capacity(args.runs);
+    for _ in 0..args.runs {
+        let start = Instant::now();
+        let vault = Vault::open(store.clone()).map_err(|e| e.to_string())?;
+        let codes = black_box(vault.codes(now, ClockOffset::ZERO));
+        times.push(start.elapsed());
+        if codes.len() != args.accounts {
+            return Err("the vault lost accounts".into());
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    times.sort();
+    let at = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize].as_secs_f64() * 1e3;
+    println!(
+        "open + all codes, {} accounts, {} runs: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        args.accounts,
+        args.runs,
+        at(0.5),
+        at(0.99),
+        at(1.0)
+    );
     Ok(())
 }

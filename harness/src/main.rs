@@ -43,6 +43,8 @@ enum UriCommand {
 enum BenchCommand {
     /// OTP codes computed per second on one core, per algorithm
     Otp(bench::OtpBenchArgs),
+    /// Time to open the authenticator vault and compute every code
+    Vault(bench::VaultBenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -60,6 +62,7 @@ fn main() -> ExitCode {
         Command::Uri(UriCommand::New(args)) => otp_tools::new(args),
         Command::Import(args) => otp_tools::import(args),
         Command::Bench(BenchCommand::Otp(args)) => bench::otp(args),
+        Command::Bench(BenchCommand::Vault(args)) => bench::vault(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

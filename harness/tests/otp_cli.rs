@@ -260,3 +260,18 @@ fn bench_reports_codes_per_second() {
         assert!(text.contains(name) && text.contains("codes/s"), "{text}");
     }
 }
+
+#[test]
+fn bench_vault_reports_open_times() {
+    let output = authcore(&["bench", "vault", "--accounts", "20", "--runs", "3"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stdout(&output).starts_with("open + all codes, 20 accounts, 3 runs: p50 "),
+        "{}",
+        stdout(&output)
+    );
+    assert_rejected(
+        &["bench", "vault", "--accounts", "0"],
+        "--accounts and --runs must be at least 1",
+    );
+}

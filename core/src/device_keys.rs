@@ -1,0 +1,118 @@
+//! Device keys: the P-256 key an authenticator registers with the server and signs approvals with.
+//!
+//! [`DeviceKeys`] is a platform trait: the apps implement it over the Secure Enclave or
+//! StrongBox/Keystore, where the private key never leaves the hardware. [`SoftwareDeviceKeys`] is
+//! the Rust default for tests and the harness: ring ECDSA P-256 with the PKCS#8 document kept in a
+//! [`SecureStore`].
+//!
+//! Signatures are ECDSA P-256 SHA-256 in ASN.1 DER (X9.62), the form Android Keystore, the JDK's
+//! `SHA256withECDSA` and Apple's `ecdsaSignatureMessageX962SHA256` all produce.
+
+use std::sync::Arc;
+
+use ring::rand::SystemRandom;
+use ring::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
+use zeroize::Zeroizing;
+
+use crate::store::{SecureStore, StoreError};
+
+/// What a device key operation can fail with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    #[error("there is no device key named `{0}`")]
+    UnknownKey(String),
+    #[error("a device key named `{0}` already exists")]
+    AlreadyExists(String),
+    /// The platform refused (user cancelled, hardware unavailable, key invalidated).
+    #[error("the platform key store refused the operation")]
+    Unavailable,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub trait DeviceKeys: Send + Sync {
+    /// Creates a P-256 key under `alias` and returns its SubjectPublicKeyInfo (DER).
+    fn generate(&self, alias: &str) -> Result<Vec<u8>, KeyError>;
+    /// The SubjectPublicKeyInfo of an existing key.
+    fn public_key(&self, alias: &str) -> Result<Vec<u8>, KeyError>;
+    /// An ECDSA P-256 SHA-256 signature (ASN.1 DER) of `message`.
+    fn sign(&self, alias: &str, message: &[u8]) -> Result<Vec<u8>, KeyError>;
+    fn delete(&self, alias: &str) -> Result<(), KeyError>;
+}
+
+/// The DER prefix of a P-256 SubjectPublicKeyInfo (id-ecPublicKey, prime256v1, 65-byte point).
+const P256_SPKI_PREFIX: [u8; 26] = [
+    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a,
+    0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
+];
+
+/// Wraps an uncompressed P-256 point (65 bytes) as a SubjectPublicKeyInfo.
+pub fn p256_spki(point: &[u8]) -> Vec<u8> {
+    let mut spki = P256_SPKI_PREFIX.to_vec();
+    spki.extend_from_slice(point);
+    spki
+}
+
+/// The uncompressed point inside a P-256 SubjectPublicKeyInfo, if it is one.
+pub fn p256_point(spki: &[u8]) -> Option<&[u8]> {
+    spki.strip_prefix(&P256_SPKI_PREFIX[..])
+        .filter(|point| point.len() == 65 && point[0] == 0x04)
+}
+
+/// Software keys over a [`SecureStore`] (entries `device-keys/<alias>`).
+pub struct SoftwareDeviceKeys {
+    store: Arc<dyn SecureStore>,
+    rng: SystemRandom,
+}
+
+impl SoftwareDeviceKeys {
+    pub fn new(store: Arc<dyn SecureStore>) -> Self {
+        SoftwareDeviceKeys {
+            store,
+            rng: SystemRandom::new(),
+        }
+    }
+
+    fn entry(alias: &str) -> String {
+        format!("device-keys/{alias}")
+    }
+
+    fn key_pair(&self, alias: &str) -> Result<EcdsaKeyPair, KeyError> {
+        let pkcs8 = Zeroizing::new(
+            self.store
+                .get(&Self::entry(alias))?
+                .ok_or_else(|| KeyError::UnknownKey(alias.to_owned()))?,
+        );
+        EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &pkcs8, &self.rng)
+            .map_err(|_| KeyError::Unavailable)
+    }
+}
+
+impl DeviceKeys for SoftwareDeviceKeys {
+    fn generate(&self, alias: &str) -> Result<Vec<u8>, KeyError> {
+        if self.store.get(&Self::entry(alias))?.is_some() {
+            return Err(KeyError::AlreadyExists(alias.to_owned()));
+        }
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &self.rng)
+            .map_err(|_| KeyError::Unavailable)?;
+        let pkcs8 = Zeroizing::new(pkcs8.as_ref().to_vec());
+        self.store.put(&Self::entry(alias), &pkcs8)?;
+        self.public_key(alias)
+    }
+
+    fn public_key(&self, alias: &str) -> Result<Vec<u8>, KeyError> {
+        Ok(p256_spki(self.key_pair(alias)?.public_key().as_ref()))
+    }
+
+    fn sign(&self, alias: &str, message: &[u8]) -> Result<Vec<u8>, KeyError> {
+        let signature = self
+            .key_pair(alias)?
+            .sign(&self.rng, message)
+            .map_err(|_| KeyError::Unavailable)?;
+        Ok(signature.as_ref().to_vec())
+    }
+
+    fn delete(&self, alias: &str) -> Result<(), KeyError> {
+        Ok(self.store.delete(&Self::entry(alias))?)
+    }
+}
