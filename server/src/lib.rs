@@ -130,7 +130,7 @@ pub(crate) type AppState = Arc<App>;
 pub struct RunningServer {
     addr: SocketAddr,
     base_url: String,
-    shutdown: Box<dyn FnOnce() + Send>,
+    shutdown: Box<dyn FnOnce() + Send + Sync>,
     serving: tokio::task::JoinHandle<()>,
     worker: tokio::task::JoinHandle<()>,
     store: Arc<SqliteStore>,
@@ -216,7 +216,7 @@ pub async fn start(options: ServerOptions) -> Result<RunningServer, ServerError>
     let worker = tokio::spawn(outbox::deliver_forever(app.clone()));
     let router = router(app.clone()).into_make_service_with_connect_info::<SocketAddr>();
 
-    let (shutdown, serving): (Box<dyn FnOnce() + Send>, _) = if tls {
+    let (shutdown, serving): (Box<dyn FnOnce() + Send + Sync>, _) = if tls {
         let (Some(cert), Some(key)) = (&options.tls_cert, &options.tls_key) else {
             return Err(ServerError::Tls(
                 "--tls-cert and --tls-key go together".into(),
