@@ -4,7 +4,9 @@
 //! Bad input exits with status 2 and one line on stderr; a bug exits 101 with one line too.
 
 mod bench;
+mod bench_server;
 mod otp_tools;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -29,6 +31,8 @@ enum Command {
     /// Measure throughput (figures only; nothing is asserted)
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Run the reference identity server until Ctrl-C
+    Server(serve::ServeArgs),
 }
 
 #[derive(Subcommand)]
@@ -45,6 +49,8 @@ enum BenchCommand {
     Otp(bench::OtpBenchArgs),
     /// Time to open the authenticator vault and compute every code
     Vault(bench::VaultBenchArgs),
+    /// Sign-ins per second against an in-process server over loopback
+    Server(bench_server::ServerBenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -63,6 +69,8 @@ fn main() -> ExitCode {
         Command::Import(args) => otp_tools::import(args),
         Command::Bench(BenchCommand::Otp(args)) => bench::otp(args),
         Command::Bench(BenchCommand::Vault(args)) => bench::vault(args),
+        Command::Bench(BenchCommand::Server(args)) => bench_server::server(args),
+        Command::Server(args) => serve::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

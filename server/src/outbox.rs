@@ -164,17 +164,17 @@ pub struct OutboxQuery {
     to: Option<String>,
 }
 
-/// `GET /dev/outbox[?to=recipient]` (only with `--dev`): every recorded message, oldest first.
+/// `GET /dev/outbox[?to=recipient]` (only with `--dev`): the newest 200 recorded messages,
+/// oldest first.
 pub async fn dev_outbox(
     State(app): State<AppState>,
     Query(query): Query<OutboxQuery>,
 ) -> ApiResult<Json<Value>> {
     let messages: Vec<Value> = app
         .store
-        .all_messages()
+        .messages(query.to.as_deref(), 200)
         .await?
         .into_iter()
-        .filter(|m| query.to.as_ref().map_or(true, |to| m.recipient.eq_ignore_ascii_case(to)))
         .map(|m| {
             json!({
                 "id": m.id,

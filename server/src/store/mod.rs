@@ -315,5 +315,6 @@ pub trait Store: Send + Sync + 'static {
     /// Marks a message delivered; its body is wiped unless `keep_body` (dev mode).
     async fn mark_message_sent(&self, id: i64, now: u64, keep_body: bool) -> StoreResult<()>;
     async fn mark_message_failed(&self, id: i64) -> StoreResult<()>;
-    async fn all_messages(&self) -> StoreResult<Vec<OutboxRecord>>;
+    /// The newest `limit` messages (to `recipient` when given), oldest first.
+    async fn messages(&self, recipient: Option<&str>, limit: u32) -> StoreResult<Vec<OutboxRecord>>;
 }

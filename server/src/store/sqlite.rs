@@ -952,7 +952,7 @@ impl Store for SqliteStore {
     }
 
     async fn pending_messages(&self, limit: u32) -> StoreResult<Vec<OutboxRecord>> {
-        self.messages("WHERE sent_at IS NULL AND attempts < 5 ORDER BY id LIMIT ?", Some(limit))
+        self.select_messages("WHERE sent_at IS NULL AND attempts < 5 ORDER BY id LIMIT ?", Some(limit))
             .await
     }
 
@@ -978,33 +978,44 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn all_messages(&self) -> StoreResult<Vec<OutboxRecord>> {
-        self.messages("ORDER BY id", None).await
+    async fn messages(&self, recipient: Option<&str>, limit: u32) -> StoreResult<Vec<OutboxRecord>> {
+        let rows: Vec<MessageRow> = sqlx::query_as(
+            "SELECT * FROM (SELECT id, channel, recipient, subject, body, created_at, sent_at, attempts FROM outbox
+             WHERE ?1 IS NULL OR recipient = ?1 COLLATE NOCASE ORDER BY id DESC LIMIT ?2) ORDER BY id",
+        )
+        .bind(recipient)
+        .bind(i64::from(limit))
+        .fetch_all(&self.writer)
+        .await?;
+        Ok(rows.into_iter().map(record_of).collect())
     }
 }
 
 impl SqliteStore {
-    async fn messages(&self, tail: &str, limit: Option<u32>) -> StoreResult<Vec<OutboxRecord>> {
+    async fn select_messages(&self, tail: &str, limit: Option<u32>) -> StoreResult<Vec<OutboxRecord>> {
         let sql = format!(
             "SELECT id, channel, recipient, subject, body, created_at, sent_at, attempts FROM outbox {tail}"
         );
-        let mut query = sqlx::query_as::<_, (i64, String, String, String, String, i64, Option<i64>, i64)>(&sql);
+        let mut query = sqlx::query_as::<_, MessageRow>(&sql);
         if let Some(limit) = limit {
             query = query.bind(i64::from(limit));
         }
         let rows = query.fetch_all(&self.writer).await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| OutboxRecord {
-                id: r.0,
-                channel: r.1,
-                recipient: r.2,
-                subject: r.3,
-                body: SecretString::new(r.4),
-                created_at: un(r.5),
-                sent_at: r.6.map(un),
-                attempts: u32::try_from(r.7).unwrap_or(0),
-            })
-            .collect())
+        Ok(rows.into_iter().map(record_of).collect())
+    }
+}
+
+type MessageRow = (i64, String, String, String, String, i64, Option<i64>, i64);
+
+fn record_of(r: MessageRow) -> OutboxRecord {
+    OutboxRecord {
+        id: r.0,
+        channel: r.1,
+        recipient: r.2,
+        subject: r.3,
+        body: SecretString::new(r.4),
+        created_at: un(r.5),
+        sent_at: r.6.map(un),
+        attempts: u32::try_from(r.7).unwrap_or(0),
     }
 }

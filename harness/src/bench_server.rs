@@ -1,0 +1,255 @@
+//! `authcore bench server`: sign-ins per second over loopback against an in-process server, for
+//! a password + email-code flow (Globex: new device verified by email) and a password +
+//! backup-code flow (Acme). Each runs with the config's argon2 parameters and again with minimal
+//! ones, which shows the cost of everything but the password hash. Figures only.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use clap::Args;
+use serde_json::Value;
+
+#[derive(Args, Debug)]
+pub struct ServerBenchArgs {
+    /// Server configuration (TOML)
+    #[arg(long, default_value = "server/examples/demo.toml")]
+    pub config: std::path::PathBuf,
+    /// Sign-ins per flow and setting
+    #[arg(long, default_value_t = 1000)]
+    pub sign_ins: usize,
+    /// Sign-ins in flight at once (one user each)
+    #[arg(long, default_value_t = 16)]
+    pub concurrency: usize,
+}
+
+const PASSWORD: &str = "bench-password-1";
+
+struct Client {
+    base: String,
+    http: reqwest::Client,
+}
+
+type Outcome = Result<Value, String>;
+
+impl Client {
+    async fn form(&self, path: &str, form: &[(&str, &str)]) -> Result<(u16, Value), String> {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = response.status().as_u16();
+        Ok((status, response.json().await.map_err(|e| e.to_string())?))
+    }
+
+    async fn get(&self, path: &str, bearer: Option<&str>) -> Outcome {
+        let mut request = self.http.get(format!("{}{path}", self.base));
+        if let Some(token) = bearer {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.map_err(|e| e.to_string())?;
+        response.json().await.map_err(|e| e.to_string())
+    }
+
+    /// Starts a sign-in with the password; returns the answer and the PKCE verifier.
+    async fn begin(&self, user: &str) -> Result<(Value, String), String> {
+        let verifier = authcore_server::secrets::random_token("").expose().to_owned();
+        let challenge = authcore_server::secrets::pkce_s256(&verifier);
+        let (_, body) = self
+            .form(
+                "/v1/authorize-challenge",
+                &[
+                    ("client_id", "authcore-harness"),
+                    ("identifier", user),
+                    ("code_challenge", &challenge),
+                    ("code_challenge_method", "S256"),
+                    ("password", PASSWORD),
+                ],
+            )
+            .await?;
+        Ok((body, verifier))
+    }
+
+    async fn step(&self, session: &Value, extra: &[(&str, &str)]) -> Outcome {
+        let session = session["auth_session"].as_str().ok_or("no auth_session")?;
+        let mut form = vec![("client_id", "authcore-harness"), ("auth_session", session)];
+        form.extend_from_slice(extra);
+        let (status, body) = self.form("/v1/authorize-challenge", &form).await?;
+        if status == 200 {
+            Ok(body)
+        } else {
+            Err(format!("sign-in step answered {status}: {}", body["error"]))
+        }
+    }
+
+    async fn exchange(&self, done: &Value, verifier: &str) -> Outcome {
+        let code = done["authorization_code"].as_str().ok_or("no code")?;
+        let (status, body) = self
+            .form(
+                "/v1/token",
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("client_id", "authcore-harness"),
+                    ("code", code),
+                    ("code_verifier", verifier),
+                ],
+            )
+            .await?;
+        if status == 200 {
+            Ok(body)
+        } else {
+            Err(format!("token answered {status}"))
+        }
+    }
+
+    async fn email_code_sign_in(&self, user: &str) -> Outcome {
+        let (first, verifier) = self.begin(user).await?;
+        if first["next"]["type"] != "verify_device" {
+            return Err(format!("expected an email verification, got {first}"));
+        }
+        let outbox = self.get(&format!("/dev/outbox?to={user}"), None).await?;
+        let body = outbox["messages"]
+            .as_array()
+            .and_then(|m| m.last())
+            .and_then(|m| m["body"].as_str())
+            .ok_or("no message")?
+            .to_owned();
+        let at = body.find("code is ").ok_or("no code in message")? + 8;
+        let done = self.step(&first, &[("code", &body[at..at + 6])]).await?;
+        self.exchange(&done, &verifier).await
+    }
+
+    async fn backup_code_sign_in(&self, user: &str, code: &str) -> Outcome {
+        let (first, verifier) = self.begin(user).await?;
+        if first["next"]["type"] != "backup_code" {
+            return Err(format!("expected a backup code step, got {first}"));
+        }
+        let done = self.step(&first, &[("code", code)]).await?;
+        self.exchange(&done, &verifier).await
+    }
+}
+
+fn bench_config(base: &str, users: usize, minimal_argon2: bool) -> Result<authcore_server::Config, String> {
+    let mut text = base.to_owned();
+    // Bench users: one per worker in each organisation, ten backup codes each.
+    for i in 0..users {
+        let codes: Vec<String> = (0..10).map(|c| format!("\"b{i:03}-{c:04}\"")).collect();
+        text.push_str(&format!(
+            "\n[[dev_users]]\nemail = \"bench{i}@globex.example\"\nname = \"Bench {i}\"\npassword = \"{PASSWORD}\"\n\
+             \n[[dev_users]]\nemail = \"bench{i}@acme.example\"\nname = \"Bench {i}\"\npassword = \"{PASSWORD}\"\nbackup_codes = [{}]\n",
+            codes.join(", ")
+        ));
+    }
+    let mut config = authcore_server::Config::from_toml(&text).map_err(|e| e.to_string())?;
+    // The bench signs in far more often than a person: lift the abuse limits.
+    config.codes.max_sends = u32::MAX;
+    config.codes.resend_after_s = 0;
+    config.throttle.max_failures_per_ip = u32::MAX;
+    if minimal_argon2 {
+        config.argon2.memory_kib = 8;
+        config.argon2.iterations = 1;
+        config.argon2.parallelism = 1;
+    }
+    Ok(config)
+}
+
+async fn measure(args: &ServerBenchArgs, minimal_argon2: bool) -> Result<(f64, f64), String> {
+    let text = std::fs::read_to_string(&args.config)
+        .map_err(|e| format!("{}: {e}", args.config.display()))?;
+    let workers = args.concurrency.max(1);
+    let config = bench_config(&text, workers, minimal_argon2)?;
+    let dir = std::env::temp_dir().join(format!("authcore-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let db = format!("sqlite://{}", dir.join("bench.db").display());
+    let mut options = authcore_server::ServerOptions::new(config, &db, "127.0.0.1:0".parse().unwrap());
+    options.dev = true;
+    let server = authcore_server::start(options).await.map_err(|e| e.to_string())?;
+    let client = Arc::new(Client {
+        base: server.base_url().to_owned(),
+        http: reqwest::Client::new(),
+    });
+    let per_worker = args.sign_ins.div_ceil(workers);
+
+    // Flow 1: password + email code (new device verified by email).
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for w in 0..workers {
+        let client = client.clone();
+        tasks.push(tokio::spawn(async move {
+            let user = format!("bench{w}@globex.example");
+            for _ in 0..per_worker {
+                client.email_code_sign_in(&user).await?;
+            }
+            Ok::<_, String>(())
+        }));
+    }
+    for task in tasks {
+        task.await.map_err(|e| e.to_string())??;
+    }
+    let email_rate = (per_worker * workers) as f64 / started.elapsed().as_secs_f64();
+
+    // Flow 2: password + backup code; each user renews its ten codes when they run out.
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for w in 0..workers {
+        let client = client.clone();
+        tasks.push(tokio::spawn(async move {
+            let user = format!("bench{w}@acme.example");
+            let mut codes: Vec<String> = (0..10).map(|c| format!("b{w:03}-{c:04}")).collect();
+            for _ in 0..per_worker {
+                let code = codes.pop().ok_or("no backup code")?;
+                let tokens = client.backup_code_sign_in(&user, &code).await?;
+                if codes.is_empty() {
+                    let access = tokens["access_token"].as_str().ok_or("no access token")?;
+                    let response = client
+                        .http
+                        .post(format!("{}/v1/me/backup-codes", client.base))
+                        .bearer_auth(access)
+                        .send()
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    let fresh: Value = response.json().await.map_err(|e| e.to_string())?;
+                    codes = fresh["codes"]
+                        .as_array()
+                        .ok_or("no codes")?
+                        .iter()
+                        .filter_map(|c| c.as_str().map(str::to_owned))
+                        .collect();
+                }
+            }
+            Ok::<_, String>(())
+        }));
+    }
+    for task in tasks {
+        task.await.map_err(|e| e.to_string())??;
+    }
+    let backup_rate = (per_worker * workers) as f64 / started.elapsed().as_secs_f64();
+    server.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok((email_rate, backup_rate))
+}
+
+pub fn server(args: ServerBenchArgs) -> Result<(), String> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    println!(
+        "server sign-ins over loopback: {} per flow, {} in flight, SQLite file, in-process server",
+        args.sign_ins, args.concurrency
+    );
+    for (label, minimal) in [("config argon2id", false), ("minimal argon2 (argon2-free parts)", true)] {
+        let (email, backup) = runtime.block_on(measure(&args, minimal))?;
+        println!("  {label}:");
+        println!("    password + email code : {email:>8.0} sign-ins/s");
+        println!("    password + backup code: {backup:>8.0} sign-ins/s");
+    }
+    Ok(())
+}
