@@ -59,7 +59,9 @@ impl Client {
 
     /// Starts a sign-in with the password; returns the answer and the PKCE verifier.
     async fn begin(&self, user: &str) -> Result<(Value, String), String> {
-        let verifier = authcore_server::secrets::random_token("").expose().to_owned();
+        let verifier = authcore_server::secrets::random_token("")
+            .expose()
+            .to_owned();
         let challenge = authcore_server::secrets::pkce_s256(&verifier);
         let (_, body) = self
             .form(
@@ -135,7 +137,11 @@ impl Client {
     }
 }
 
-fn bench_config(base: &str, users: usize, minimal_argon2: bool) -> Result<authcore_server::Config, String> {
+fn bench_config(
+    base: &str,
+    users: usize,
+    minimal_argon2: bool,
+) -> Result<authcore_server::Config, String> {
     let mut text = base.to_owned();
     // Bench users: one per worker in each organisation, ten backup codes each.
     for i in 0..users {
@@ -168,9 +174,12 @@ async fn measure(args: &ServerBenchArgs, minimal_argon2: bool) -> Result<(f64, f
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let db = format!("sqlite://{}", dir.join("bench.db").display());
-    let mut options = authcore_server::ServerOptions::new(config, &db, "127.0.0.1:0".parse().unwrap());
+    let mut options =
+        authcore_server::ServerOptions::new(config, &db, "127.0.0.1:0".parse().unwrap());
     options.dev = true;
-    let server = authcore_server::start(options).await.map_err(|e| e.to_string())?;
+    let server = authcore_server::start(options)
+        .await
+        .map_err(|e| e.to_string())?;
     let client = Arc::new(Client {
         base: server.base_url().to_owned(),
         http: reqwest::Client::new(),
@@ -245,7 +254,10 @@ pub fn server(args: ServerBenchArgs) -> Result<(), String> {
         "server sign-ins over loopback: {} per flow, {} in flight, SQLite file, in-process server",
         args.sign_ins, args.concurrency
     );
-    for (label, minimal) in [("config argon2id", false), ("minimal argon2 (argon2-free parts)", true)] {
+    for (label, minimal) in [
+        ("config argon2id", false),
+        ("minimal argon2 (argon2-free parts)", true),
+    ] {
         let (email, backup) = runtime.block_on(measure(&args, minimal))?;
         println!("  {label}:");
         println!("    password + email code : {email:>8.0} sign-ins/s");

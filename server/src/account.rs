@@ -278,7 +278,9 @@ pub async fn reset_password(
     app.store
         .reset_password(user.id, &hash, &format!("user:{}", user.id), now)
         .await?;
-    Ok(Json(json!({"status": "password_changed", "sessions_revoked": true})))
+    Ok(Json(
+        json!({"status": "password_changed", "sessions_revoked": true}),
+    ))
 }
 
 /// Creates the config's `dev_users` (idempotent: existing emails are left alone).

@@ -327,7 +327,9 @@ impl Config {
             return invalid("codes.length must be 4 to 10".into());
         }
         if self.codes.max_attempts == 0 || self.lockout.max_failures == 0 {
-            return invalid("codes.max_attempts and lockout.max_failures must be at least 1".into());
+            return invalid(
+                "codes.max_attempts and lockout.max_failures must be at least 1".into(),
+            );
         }
         if self.argon2.memory_kib < 8 || self.argon2.iterations == 0 || self.argon2.parallelism == 0
         {
@@ -341,7 +343,10 @@ impl Config {
                 return invalid(format!("organisation {} offers no method", org.domain));
             }
             if org.domain != org.domain.to_ascii_lowercase() {
-                return invalid(format!("organisation domain {} must be lowercase", org.domain));
+                return invalid(format!(
+                    "organisation domain {} must be lowercase",
+                    org.domain
+                ));
             }
         }
         Ok(())

@@ -116,11 +116,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
                 serde_json::error::Category::Data => "a field is missing or has the wrong type",
                 _ => "the body is not valid JSON",
             };
-            ApiError::invalid_request(format!(
-                "{what} (line {}, column {})",
-                e.line(),
-                e.column()
-            ))
+            ApiError::invalid_request(format!("{what} (line {}, column {})", e.line(), e.column()))
         })
     }
 }

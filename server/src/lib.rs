@@ -11,13 +11,13 @@
 //! # Ok(()) }
 //! ```
 
+mod account;
 pub mod config;
 mod error;
 mod extract;
 mod openapi;
 mod outbox;
 mod passwords;
-mod account;
 pub mod secrets;
 mod signin;
 pub mod store;
@@ -179,10 +179,11 @@ pub async fn start(options: ServerOptions) -> Result<RunningServer, ServerError>
         .map_err(|e| db_error(e.to_string()))?;
     let passwords = Passwords::new(&options.config.argon2).map_err(ServerError::Setup)?;
 
-    let listener = std::net::TcpListener::bind(options.listen).map_err(|e| ServerError::Listen {
-        addr: options.listen,
-        reason: e.to_string(),
-    })?;
+    let listener =
+        std::net::TcpListener::bind(options.listen).map_err(|e| ServerError::Listen {
+            addr: options.listen,
+            reason: e.to_string(),
+        })?;
     listener
         .set_nonblocking(true)
         .map_err(|e| ServerError::Setup(e.to_string()))?;

@@ -51,8 +51,16 @@ fn document_json(issuer: &str) -> Value {
             op["security"] = json!([{"bearer": []}]);
         }
         if e.body != "none" {
-            let media = if e.body == "form" { "application/x-www-form-urlencoded" } else { "application/json" };
-            let properties: Map<String, Value> = e.fields.iter().map(|f| ((*f).to_owned(), json!({"type": "string"}))).collect();
+            let media = if e.body == "form" {
+                "application/x-www-form-urlencoded"
+            } else {
+                "application/json"
+            };
+            let properties: Map<String, Value> = e
+                .fields
+                .iter()
+                .map(|f| ((*f).to_owned(), json!({"type": "string"})))
+                .collect();
             op["requestBody"] = json!({"required": true, "content": {media: {"schema": {"type": "object", "properties": properties}}}});
         }
         let entry = paths.entry(e.path.to_owned()).or_insert_with(|| json!({}));

@@ -30,35 +30,37 @@ struct Senders {
 
 fn smtp_transport(config: &SmtpConfig) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
     let builder = match config.security {
-        SmtpSecurity::None => {
-            AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&config.host)
+        SmtpSecurity::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&config.host),
+        SmtpSecurity::Starttls => {
+            AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&config.host)
+                .map_err(|e| e.to_string())?
         }
-        SmtpSecurity::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&config.host)
-            .map_err(|e| e.to_string())?,
-        SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&config.host)
-            .map_err(|e| e.to_string())?,
+        SmtpSecurity::Tls => {
+            AsyncSmtpTransport::<Tokio1Executor>::relay(&config.host).map_err(|e| e.to_string())?
+        }
     };
     let mut builder = builder
         .port(config.port)
         .timeout(Some(Duration::from_secs(15)));
     if let (Some(user), Some(password)) = (&config.username, &config.password) {
-        builder = builder.credentials(Credentials::new(
-            user.clone(),
-            password.expose().to_owned(),
-        ));
+        builder = builder.credentials(Credentials::new(user.clone(), password.expose().to_owned()));
     }
     Ok(builder.build())
 }
 
 impl Senders {
     fn new(app: &AppState) -> Senders {
-        let smtp = app.config.smtp.as_ref().and_then(|c| match smtp_transport(c) {
-            Ok(t) => Some((t, c.from.clone())),
-            Err(error) => {
-                tracing::warn!(%error, "SMTP sender not usable");
-                None
-            }
-        });
+        let smtp = app
+            .config
+            .smtp
+            .as_ref()
+            .and_then(|c| match smtp_transport(c) {
+                Ok(t) => Some((t, c.from.clone())),
+                Err(error) => {
+                    tracing::warn!(%error, "SMTP sender not usable");
+                    None
+                }
+            });
         let sms = app.config.sms_webhook.as_ref().and_then(|c| {
             reqwest::Client::builder()
                 .timeout(Duration::from_secs(15))
@@ -85,10 +87,13 @@ impl Senders {
                     .header(ContentType::TEXT_PLAIN)
                     .body(message.body.expose().to_owned())
                     .map_err(|_| "cannot build the message")?;
-                transport
-                    .send(email)
-                    .await
-                    .map_err(|e| format!("smtp: {}", e.status().map_or_else(|| "connection failed".to_owned(), |c| c.to_string())))?;
+                transport.send(email).await.map_err(|e| {
+                    format!(
+                        "smtp: {}",
+                        e.status()
+                            .map_or_else(|| "connection failed".to_owned(), |c| c.to_string())
+                    )
+                })?;
                 Ok(Sent::Delivered)
             }
             "sms" => {
@@ -131,10 +136,16 @@ pub(crate) async fn deliver_forever(app: AppState) {
         let mut failed = false;
         for message in &batch {
             let result = match senders.send(message).await {
-                Ok(Sent::Delivered) => app.store.mark_message_sent(message.id, app.clock.now(), app.dev).await,
+                Ok(Sent::Delivered) => {
+                    app.store
+                        .mark_message_sent(message.id, app.clock.now(), app.dev)
+                        .await
+                }
                 Ok(Sent::NoSender) if app.dev => {
                     // Dev mode records the message; /dev/outbox is its delivery.
-                    app.store.mark_message_sent(message.id, app.clock.now(), true).await
+                    app.store
+                        .mark_message_sent(message.id, app.clock.now(), true)
+                        .await
                 }
                 Ok(Sent::NoSender) => {
                     tracing::warn!(channel = %message.channel, id = message.id, "outbox: no sender configured for channel");
@@ -153,7 +164,11 @@ pub(crate) async fn deliver_forever(app: AppState) {
         }
         if batch.is_empty() || failed {
             // Wait for new mail, or retry failures a little later.
-            let wait = if failed { Duration::from_secs(2) } else { Duration::from_secs(5) };
+            let wait = if failed {
+                Duration::from_secs(2)
+            } else {
+                Duration::from_secs(5)
+            };
             let _ = tokio::time::timeout(wait, app.outbox.notified()).await;
         }
     }

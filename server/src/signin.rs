@@ -100,7 +100,10 @@ pub fn mask_phone(phone: &str) -> String {
     format!("+{}{tail}", "*".repeat(hidden))
 }
 
-fn methods_for<'a>(app: &'a AppState, identifier: &Identifier) -> (&'a [Method], Option<&'a OrgConfig>) {
+fn methods_for<'a>(
+    app: &'a AppState,
+    identifier: &Identifier,
+) -> (&'a [Method], Option<&'a OrgConfig>) {
     match identifier {
         Identifier::Phone(_) => (&app.config.phone_methods, None),
         Identifier::Email { domain, .. } => match app.config.org_for_domain(domain) {
@@ -147,10 +150,12 @@ pub async fn login_methods(
     let (methods, org) = methods_for(&app, &identifier);
     let methods: Vec<Value> = methods
         .iter()
-        .filter(|m| match (&identifier, m) {
-            (Identifier::Phone(_), Method::EmailCode) => false,
-            (Identifier::Email { .. }, Method::SmsCode) => false,
-            _ => true,
+        .filter(|m| {
+            !matches!(
+                (&identifier, m),
+                (Identifier::Phone(_), Method::EmailCode)
+                    | (Identifier::Email { .. }, Method::SmsCode)
+            )
         })
         .map(|m| method_json(m, &identifier))
         .collect();
@@ -201,7 +206,9 @@ pub async fn authorize_challenge(
     params: Params,
 ) -> ApiResult<Json<Value>> {
     let now = app.clock.now();
-    let client_id = params.get("client_id").ok_or_else(ApiError::invalid_client)?;
+    let client_id = params
+        .get("client_id")
+        .ok_or_else(ApiError::invalid_client)?;
     if app.config.client(client_id).is_none() {
         return Err(ApiError::invalid_client());
     }
@@ -245,7 +252,10 @@ pub async fn authorize_challenge(
         app.store.update_auth_session(&flow.session).await?;
     }
     result.map_err(|e| {
-        if matches!(e.error, "invalid_client" | "invalid_session" | "invalid_request") {
+        if matches!(
+            e.error,
+            "invalid_client" | "invalid_session" | "invalid_request"
+        ) {
             e
         } else {
             e.with("auth_session", token)
@@ -372,9 +382,9 @@ impl Flow<'_> {
             // Unknown identifiers never pass a first factor.
             return Ok(Step::Primary);
         };
-        let (verify_devices, mfa) = self
-            .org()
-            .map_or((false, Mfa::Optional), |o| (o.verify_unrecognised_devices, o.mfa));
+        let (verify_devices, mfa) = self.org().map_or((false, Mfa::Optional), |o| {
+            (o.verify_unrecognised_devices, o.mfa)
+        });
         let proved_email = self.session.primary_method.as_deref() == Some("email_code")
             || self.session.device_verified;
         if verify_devices && !self.session.device_recognised && !proved_email {
@@ -456,7 +466,8 @@ impl Flow<'_> {
         };
         let chosen = match (&chosen, &self.identifier) {
             // A code goes to the identifier that was typed.
-            (Method::EmailCode, Identifier::Phone(_)) | (Method::SmsCode, Identifier::Email { .. }) => {
+            (Method::EmailCode, Identifier::Phone(_))
+            | (Method::SmsCode, Identifier::Email { .. }) => {
                 return Err(ApiError::invalid_request(format!(
                     "method `{}` is not offered for this identifier",
                     chosen.name()
@@ -495,8 +506,15 @@ impl Flow<'_> {
                     Identifier::Phone(_) => u.phone.clone().unwrap_or_default(),
                 });
                 let channel = if name == "sms_code" { "sms" } else { "email" };
-                self.code_step(name, "sign_in", channel, self.identifier.code_key(), recipient, hint)
-                    .await?;
+                self.code_step(
+                    name,
+                    "sign_in",
+                    channel,
+                    self.identifier.code_key(),
+                    recipient,
+                    hint,
+                )
+                .await?;
                 self.session.primary_method = Some(name.into());
                 Ok(())
             }
@@ -504,7 +522,11 @@ impl Flow<'_> {
     }
 
     async fn verify_device(&mut self) -> ApiResult<()> {
-        let email = self.user.as_ref().map(|u| u.email.clone()).unwrap_or_default();
+        let email = self
+            .user
+            .as_ref()
+            .map(|u| u.email.clone())
+            .unwrap_or_default();
         self.code_step(
             "verify_device",
             "verify_device",
@@ -654,7 +676,12 @@ impl Flow<'_> {
         let state = self
             .app
             .store
-            .record_password_failure(&self.failure_key(), self.now, lockout.max_failures, lockout.lock_s)
+            .record_password_failure(
+                &self.failure_key(),
+                self.now,
+                lockout.max_failures,
+                lockout.lock_s,
+            )
             .await?;
         self.failed(result).await?;
         Ok(match state.locked_until {
@@ -671,7 +698,10 @@ impl Flow<'_> {
         let stored = self.user.as_ref().and_then(|u| u.password_hash.clone());
         let matched = self.app.passwords.verify(password, stored.as_deref()).await;
         if matched {
-            self.app.store.clear_password_failures(&self.failure_key()).await?;
+            self.app
+                .store
+                .clear_password_failures(&self.failure_key())
+                .await?;
             Ok(())
         } else {
             Err(self.count_failure("password", "wrong_password").await?)
@@ -717,7 +747,10 @@ impl Flow<'_> {
         } else {
             self.check_backup_code(&code).await?;
         }
-        self.app.store.clear_password_failures(&self.failure_key()).await?;
+        self.app
+            .store
+            .clear_password_failures(&self.failure_key())
+            .await?;
         self.session.second_factor = Some(choice);
         Ok(())
     }
@@ -754,7 +787,12 @@ impl Flow<'_> {
     async fn check_backup_code(&self, code: &str) -> ApiResult<()> {
         let user_id = self.user_id();
         let hash = backup_code_hash(self.app, user_id, code);
-        if self.app.store.use_backup_code(user_id, &hash, self.now).await? {
+        if self
+            .app
+            .store
+            .use_backup_code(user_id, &hash, self.now)
+            .await?
+        {
             Ok(())
         } else {
             Err(self.count_failure("backup code", "wrong_code").await?)

@@ -49,7 +49,9 @@ fn no_store(body: Value) -> Response {
 }
 
 fn require_client<'a>(app: &AppState, params: &'a Params) -> ApiResult<&'a str> {
-    let client_id = params.get("client_id").ok_or_else(ApiError::invalid_client)?;
+    let client_id = params
+        .get("client_id")
+        .ok_or_else(ApiError::invalid_client)?;
     if app.config.client(client_id).is_none() {
         return Err(ApiError::invalid_client());
     }
@@ -175,7 +177,9 @@ pub(crate) async fn session_of(app: &AppState, bearer: &Bearer) -> ApiResult<Ses
 /// `POST /v1/logout`: ends the session of the presented access token.
 pub async fn logout(State(app): State<AppState>, bearer: Bearer) -> ApiResult<Response> {
     let session = session_of(&app, &bearer).await?;
-    app.store.revoke_session(session.id, app.clock.now()).await?;
+    app.store
+        .revoke_session(session.id, app.clock.now())
+        .await?;
     Ok(no_store(json!({"revoked_sessions": 1})))
 }
 

@@ -28,7 +28,13 @@ fn assert_error(got: (u16, Value), status: u16, error: &str) {
 async fn oversized_body_is_413() {
     let t = start().await;
     let body = vec![b'a'; 64 * 1024 + 1];
-    let got = raw(&t, "/v1/authorize-challenge", "application/x-www-form-urlencoded", body).await;
+    let got = raw(
+        &t,
+        "/v1/authorize-challenge",
+        "application/x-www-form-urlencoded",
+        body,
+    )
+    .await;
     assert_error(got, 413, "invalid_request");
 }
 
@@ -37,7 +43,13 @@ async fn body_of_exactly_64_kib_is_read() {
     let t = start().await;
     let mut body = b"client_id=authcore-demo-app&pad=".to_vec();
     body.resize(64 * 1024, b'a');
-    let got = raw(&t, "/v1/authorize-challenge", "application/x-www-form-urlencoded", body).await;
+    let got = raw(
+        &t,
+        "/v1/authorize-challenge",
+        "application/x-www-form-urlencoded",
+        body,
+    )
+    .await;
     // Read and parsed: it fails on the missing identifier, not on size.
     assert_error(got, 400, "invalid_request");
 }
@@ -45,35 +57,61 @@ async fn body_of_exactly_64_kib_is_read() {
 #[tokio::test]
 async fn json_to_a_form_endpoint_is_415() {
     let t = start().await;
-    let got = raw(&t, "/v1/authorize-challenge", "application/json", b"{}".to_vec()).await;
+    let got = raw(
+        &t,
+        "/v1/authorize-challenge",
+        "application/json",
+        b"{}".to_vec(),
+    )
+    .await;
     assert_error(got, 415, "invalid_request");
 }
 
 #[tokio::test]
 async fn form_to_a_json_endpoint_is_415() {
     let t = start().await;
-    let got = raw(&t, "/v1/login/methods", "application/x-www-form-urlencoded", b"identifier=a".to_vec()).await;
+    let got = raw(
+        &t,
+        "/v1/login/methods",
+        "application/x-www-form-urlencoded",
+        b"identifier=a".to_vec(),
+    )
+    .await;
     assert_error(got, 415, "invalid_request");
 }
 
 #[tokio::test]
 async fn malformed_json_is_400() {
     let t = start().await;
-    let got = raw(&t, "/v1/login/methods", "application/json", b"{\"identifier\":".to_vec()).await;
+    let got = raw(
+        &t,
+        "/v1/login/methods",
+        "application/json",
+        b"{\"identifier\":".to_vec(),
+    )
+    .await;
     assert_error(got, 400, "invalid_request");
 }
 
 #[tokio::test]
 async fn json_with_a_missing_field_is_400() {
     let t = start().await;
-    let got = t.post_json("/v1/login/methods", json!({"email": "a@b.example"}), None).await;
+    let got = t
+        .post_json("/v1/login/methods", json!({"email": "a@b.example"}), None)
+        .await;
     assert_error(got, 400, "invalid_request");
 }
 
 #[tokio::test]
 async fn invalid_identifier_is_400() {
     let t = start().await;
-    let got = t.post_json("/v1/login/methods", json!({"identifier": "not an email"}), None).await;
+    let got = t
+        .post_json(
+            "/v1/login/methods",
+            json!({"identifier": "not an email"}),
+            None,
+        )
+        .await;
     assert_error(got, 400, "invalid_request");
 }
 
@@ -84,7 +122,12 @@ async fn unknown_client_id_is_invalid_client() {
     let got = t
         .post_form(
             "/v1/authorize-challenge",
-            &[("client_id", "evil-app"), ("identifier", ALICE.0), ("code_challenge", &pkce.challenge), ("code_challenge_method", "S256")],
+            &[
+                ("client_id", "evil-app"),
+                ("identifier", ALICE.0),
+                ("code_challenge", &pkce.challenge),
+                ("code_challenge_method", "S256"),
+            ],
         )
         .await;
     assert_error(got, 401, "invalid_client");
@@ -93,7 +136,9 @@ async fn unknown_client_id_is_invalid_client() {
 #[tokio::test]
 async fn missing_client_id_is_invalid_client() {
     let t = start().await;
-    let got = t.post_form("/v1/authorize-challenge", &[("identifier", ALICE.0)]).await;
+    let got = t
+        .post_form("/v1/authorize-challenge", &[("identifier", ALICE.0)])
+        .await;
     assert_error(got, 401, "invalid_client");
 }
 
@@ -104,7 +149,12 @@ async fn plain_pkce_is_refused() {
     let got = t
         .post_form(
             "/v1/authorize-challenge",
-            &[("client_id", CLIENT), ("identifier", ALICE.0), ("code_challenge", &pkce.challenge), ("code_challenge_method", "plain")],
+            &[
+                ("client_id", CLIENT),
+                ("identifier", ALICE.0),
+                ("code_challenge", &pkce.challenge),
+                ("code_challenge_method", "plain"),
+            ],
         )
         .await;
     assert_error(got, 400, "invalid_request");
@@ -114,7 +164,10 @@ async fn plain_pkce_is_refused() {
 async fn missing_code_challenge_is_refused() {
     let t = start().await;
     let got = t
-        .post_form("/v1/authorize-challenge", &[("client_id", CLIENT), ("identifier", ALICE.0)])
+        .post_form(
+            "/v1/authorize-challenge",
+            &[("client_id", CLIENT), ("identifier", ALICE.0)],
+        )
         .await;
     assert_error(got, 400, "invalid_request");
 }
@@ -137,7 +190,15 @@ async fn unrecognised_parameters_are_ignored() {
     let t = start().await;
     let pkce = pkce();
     let (status, body) = t
-        .begin(ALICE.0, &pkce, &[("password", ALICE.1), ("scope", "openid"), ("x-whatever", "1")])
+        .begin(
+            ALICE.0,
+            &pkce,
+            &[
+                ("password", ALICE.1),
+                ("scope", "openid"),
+                ("x-whatever", "1"),
+            ],
+        )
         .await;
     assert_eq!(status, 200, "{body}");
 }
@@ -193,7 +254,9 @@ async fn wrong_password_says_how_many_attempts_are_left() {
 async fn unknown_account_wrong_password_looks_the_same() {
     let t = start().await;
     let pkce = pkce();
-    let got = t.begin("nobody@acme.example", &pkce, &[("password", "wrong")]).await;
+    let got = t
+        .begin("nobody@acme.example", &pkce, &[("password", "wrong")])
+        .await;
     assert_eq!(got.1["attempts_left"], 9);
     assert_error(got, 400, "wrong_credential");
 }
@@ -218,12 +281,28 @@ async fn wrong_pkce_verifier_is_invalid_grant() {
     let (_, body) = t.begin(ALICE.0, &pkce1, &[("password", ALICE.1)]).await;
     let code = body["authorization_code"].as_str().unwrap();
     let got = t
-        .post_form("/v1/token", &[("grant_type", "authorization_code"), ("client_id", CLIENT), ("code", code), ("code_verifier", &other.verifier)])
+        .post_form(
+            "/v1/token",
+            &[
+                ("grant_type", "authorization_code"),
+                ("client_id", CLIENT),
+                ("code", code),
+                ("code_verifier", &other.verifier),
+            ],
+        )
         .await;
     assert_error(got, 400, "invalid_grant");
     // The code is used up by the failed attempt.
     let got = t
-        .post_form("/v1/token", &[("grant_type", "authorization_code"), ("client_id", CLIENT), ("code", code), ("code_verifier", &pkce1.verifier)])
+        .post_form(
+            "/v1/token",
+            &[
+                ("grant_type", "authorization_code"),
+                ("client_id", CLIENT),
+                ("code", code),
+                ("code_verifier", &pkce1.verifier),
+            ],
+        )
         .await;
     assert_error(got, 400, "invalid_grant");
 }
@@ -232,7 +311,15 @@ async fn wrong_pkce_verifier_is_invalid_grant() {
 async fn malformed_code_verifier_is_invalid_request() {
     let t = start().await;
     let got = t
-        .post_form("/v1/token", &[("grant_type", "authorization_code"), ("client_id", CLIENT), ("code", "ac_x"), ("code_verifier", "short")])
+        .post_form(
+            "/v1/token",
+            &[
+                ("grant_type", "authorization_code"),
+                ("client_id", CLIENT),
+                ("code", "ac_x"),
+                ("code_verifier", "short"),
+            ],
+        )
         .await;
     assert_error(got, 400, "invalid_request");
 }
@@ -245,7 +332,15 @@ async fn reused_authorization_code_is_invalid_grant_and_revokes_its_session() {
     let code = body["authorization_code"].as_str().unwrap().to_owned();
     let tokens = t.exchange(&code, &pkce).await;
     let got = t
-        .post_form("/v1/token", &[("grant_type", "authorization_code"), ("client_id", CLIENT), ("code", &code), ("code_verifier", &pkce.verifier)])
+        .post_form(
+            "/v1/token",
+            &[
+                ("grant_type", "authorization_code"),
+                ("client_id", CLIENT),
+                ("code", &code),
+                ("code_verifier", &pkce.verifier),
+            ],
+        )
         .await;
     assert_error(got, 400, "invalid_grant");
     assert_eq!(t.get("/v1/userinfo", Some(&tokens.access)).await.0, 401);
@@ -259,7 +354,15 @@ async fn expired_authorization_code_is_invalid_grant() {
     t.server.clock().advance(61);
     let code = body["authorization_code"].as_str().unwrap();
     let got = t
-        .post_form("/v1/token", &[("grant_type", "authorization_code"), ("client_id", CLIENT), ("code", code), ("code_verifier", &pkce.verifier)])
+        .post_form(
+            "/v1/token",
+            &[
+                ("grant_type", "authorization_code"),
+                ("client_id", CLIENT),
+                ("code", code),
+                ("code_verifier", &pkce.verifier),
+            ],
+        )
         .await;
     assert_error(got, 400, "invalid_grant");
 }
@@ -271,7 +374,15 @@ async fn authorization_code_for_another_client_is_invalid_grant() {
     let (_, body) = t.begin(ALICE.0, &pkce, &[("password", ALICE.1)]).await;
     let code = body["authorization_code"].as_str().unwrap();
     let got = t
-        .post_form("/v1/token", &[("grant_type", "authorization_code"), ("client_id", "authcore-harness"), ("code", code), ("code_verifier", &pkce.verifier)])
+        .post_form(
+            "/v1/token",
+            &[
+                ("grant_type", "authorization_code"),
+                ("client_id", "authcore-harness"),
+                ("code", code),
+                ("code_verifier", &pkce.verifier),
+            ],
+        )
         .await;
     assert_error(got, 400, "invalid_grant");
 }
@@ -279,7 +390,12 @@ async fn authorization_code_for_another_client_is_invalid_grant() {
 #[tokio::test]
 async fn unknown_grant_type_is_refused() {
     let t = start().await;
-    let got = t.post_form("/v1/token", &[("grant_type", "password"), ("client_id", CLIENT)]).await;
+    let got = t
+        .post_form(
+            "/v1/token",
+            &[("grant_type", "password"), ("client_id", CLIENT)],
+        )
+        .await;
     assert_error(got, 400, "unsupported_grant_type");
 }
 
@@ -310,7 +426,11 @@ async fn expired_access_token_is_401() {
     let t = start().await;
     let tokens = t.sign_in_password(ALICE).await;
     t.server.clock().advance(901);
-    assert_error(t.get("/v1/userinfo", Some(&tokens.access)).await, 401, "invalid_token");
+    assert_error(
+        t.get("/v1/userinfo", Some(&tokens.access)).await,
+        401,
+        "invalid_token",
+    );
 }
 
 #[tokio::test]
@@ -335,7 +455,13 @@ async fn dev_outbox_does_not_exist_without_dev() {
 async fn totp_confirm_without_enrollment_is_refused() {
     let t = start().await;
     let tokens = t.sign_in_password(ALICE).await;
-    let got = t.post_json("/v1/me/totp/confirm", json!({"code": "123456"}), Some(&tokens.access)).await;
+    let got = t
+        .post_json(
+            "/v1/me/totp/confirm",
+            json!({"code": "123456"}),
+            Some(&tokens.access),
+        )
+        .await;
     assert_error(got, 400, "invalid_request");
 }
 
@@ -343,7 +469,11 @@ async fn totp_confirm_without_enrollment_is_refused() {
 async fn weak_new_password_is_refused() {
     let t = start().await;
     let got = t
-        .post_json("/v1/password/reset", json!({"identifier": ALICE.0, "code": "123456", "new_password": "short"}), None)
+        .post_json(
+            "/v1/password/reset",
+            json!({"identifier": ALICE.0, "code": "123456", "new_password": "short"}),
+            None,
+        )
         .await;
     assert_error(got, 400, "weak_password");
 }
@@ -360,6 +490,12 @@ async fn reset_without_a_code_sent_is_expired() {
 #[tokio::test]
 async fn forgot_password_by_phone_is_refused() {
     let t = start().await;
-    let got = t.post_json("/v1/password/forgot", json!({"identifier": "+15555550101"}), None).await;
+    let got = t
+        .post_json(
+            "/v1/password/forgot",
+            json!({"identifier": "+15555550101"}),
+            None,
+        )
+        .await;
     assert_error(got, 400, "invalid_request");
 }

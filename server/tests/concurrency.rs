@@ -25,7 +25,10 @@ async fn a_hundred_concurrent_sign_ins_complete_consistently() {
     let mut accesses = Vec::new();
     for task in tasks {
         let tokens = task.await.expect("sign-in task");
-        assert!(sessions.insert(tokens.session_id.clone()), "duplicated session");
+        assert!(
+            sessions.insert(tokens.session_id.clone()),
+            "duplicated session"
+        );
         accesses.push(tokens.access);
     }
     assert_eq!(sessions.len(), 100);
@@ -33,7 +36,14 @@ async fn a_hundred_concurrent_sign_ins_complete_consistently() {
         assert_eq!(t.get("/v1/userinfo", Some(access)).await.0, 200);
     }
     let (_, history) = t.get("/v1/me/sign-ins", Some(&accesses[0])).await;
-    let successes = history["sign_ins"].as_array().unwrap().iter()
-        .filter(|e| e["kind"] == "sign_in" && e["result"] == "success").count();
-    assert_eq!(successes, 100, "each sign-in is in the history exactly once");
+    let successes = history["sign_ins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "sign_in" && e["result"] == "success")
+        .count();
+    assert_eq!(
+        successes, 100,
+        "each sign-in is in the history exactly once"
+    );
 }

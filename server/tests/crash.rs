@@ -30,7 +30,10 @@ fn spawn_server(config: &std::path::Path, db: &str) -> (Child, String) {
 }
 
 fn client_for(base: &str) -> TestServerless {
-    TestServerless { base: base.to_owned(), http: reqwest::Client::new() }
+    TestServerless {
+        base: base.to_owned(),
+        http: reqwest::Client::new(),
+    }
 }
 
 /// The protocol client without an in-process server.
@@ -40,23 +43,54 @@ struct TestServerless {
 }
 
 impl TestServerless {
-    async fn form(&self, path: &str, form: &[(&str, &str)]) -> Result<(u16, serde_json::Value), reqwest::Error> {
-        let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
-        let response = self.http.post(format!("{}{path}", self.base))
-            .header("content-type", "application/x-www-form-urlencoded").body(body).send().await?;
+    async fn form(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> Result<(u16, serde_json::Value), reqwest::Error> {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await?;
         let status = response.status().as_u16();
         Ok((status, response.json().await.unwrap_or_default()))
     }
 
     async fn sign_in(&self) -> Result<Tokens, reqwest::Error> {
         let p = pkce();
-        let (_, body) = self.form("/v1/authorize-challenge", &[
-            ("client_id", CLIENT), ("identifier", ALICE.0), ("code_challenge", &p.challenge),
-            ("code_challenge_method", "S256"), ("password", ALICE.1)]).await?;
-        let code = body["authorization_code"].as_str().unwrap_or_default().to_owned();
-        let (status, body) = self.form("/v1/token", &[
-            ("grant_type", "authorization_code"), ("client_id", CLIENT), ("code", &code),
-            ("code_verifier", &p.verifier)]).await?;
+        let (_, body) = self
+            .form(
+                "/v1/authorize-challenge",
+                &[
+                    ("client_id", CLIENT),
+                    ("identifier", ALICE.0),
+                    ("code_challenge", &p.challenge),
+                    ("code_challenge_method", "S256"),
+                    ("password", ALICE.1),
+                ],
+            )
+            .await?;
+        let code = body["authorization_code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let (status, body) = self
+            .form(
+                "/v1/token",
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("client_id", CLIENT),
+                    ("code", &code),
+                    ("code_verifier", &p.verifier),
+                ],
+            )
+            .await?;
         assert_eq!(status, 200, "{body}");
         Ok(tokens_of(&body))
     }
@@ -68,7 +102,9 @@ async fn sigkill_mid_sign_ins_leaves_no_half_state() {
     let config = dir.join("demo.toml");
     std::fs::write(
         &config,
-        demo_toml().replace("memory_kib = 19456", "memory_kib = 1024").replace("iterations = 2", "iterations = 1"),
+        demo_toml()
+            .replace("memory_kib = 19456", "memory_kib = 1024")
+            .replace("iterations = 2", "iterations = 1"),
     )
     .unwrap();
     let db = format!("sqlite://{}", dir.join("authcore.db").display());
@@ -109,17 +145,42 @@ async fn sigkill_mid_sign_ins_leaves_no_half_state() {
     let (mut child, base) = spawn_server(&config, &db);
     let client = client_for(&base);
     for tokens in &completed {
-        let response = client.http.get(format!("{base}/v1/userinfo")).bearer_auth(&tokens.access).send().await.unwrap();
-        assert_eq!(response.status().as_u16(), 200, "a completed sign-in's session survives");
+        let response = client
+            .http
+            .get(format!("{base}/v1/userinfo"))
+            .bearer_auth(&tokens.access)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status().as_u16(),
+            200,
+            "a completed sign-in's session survives"
+        );
     }
-    let (status, body) = client.form("/v1/token", &[
-        ("grant_type", "refresh_token"), ("client_id", CLIENT), ("refresh_token", &completed[0].refresh)]).await.unwrap();
+    let (status, body) = client
+        .form(
+            "/v1/token",
+            &[
+                ("grant_type", "refresh_token"),
+                ("client_id", CLIENT),
+                ("refresh_token", &completed[0].refresh),
+            ],
+        )
+        .await
+        .unwrap();
     assert_eq!(status, 200, "{body}");
-    client.sign_in().await.expect("new sign-ins work after the restart");
+    client
+        .sign_in()
+        .await
+        .expect("new sign-ins work after the restart");
 
     // No half-written rows.
     let mut db = sqlx::SqliteConnection::connect(&db).await.unwrap();
-    let integrity: String = sqlx::query_scalar("PRAGMA integrity_check").fetch_one(&mut db).await.unwrap();
+    let integrity: String = sqlx::query_scalar("PRAGMA integrity_check")
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
     assert_eq!(integrity, "ok");
     let checks = [
         ("live sessions without a refresh token",

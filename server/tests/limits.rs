@@ -15,7 +15,10 @@ async fn a_code_dies_after_five_wrong_attempts() {
     let wrong = if real == "000000" { "111111" } else { "000000" };
     for left in (0..5).rev() {
         let (status, body) = t.step(&session, &[("code", wrong)]).await;
-        assert_eq!((status, body["error"].as_str()), (400, Some("wrong_credential")));
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("wrong_credential"))
+        );
         assert_eq!(body["attempts_left"], left);
     }
     let (status, body) = t.step(&session, &[("code", &real)]).await;
@@ -55,11 +58,15 @@ async fn unknown_identifiers_hit_the_same_send_cap() {
     let t = start().await;
     for _ in 0..3 {
         let p = pkce();
-        let (_, body) = t.begin("ghost@acme.example", &p, &[("method", "email_code")]).await;
+        let (_, body) = t
+            .begin("ghost@acme.example", &p, &[("method", "email_code")])
+            .await;
         assert_eq!(body["next"]["type"], "email_code");
     }
     let p = pkce();
-    let (status, body) = t.begin("ghost@acme.example", &p, &[("method", "email_code")]).await;
+    let (status, body) = t
+        .begin("ghost@acme.example", &p, &[("method", "email_code")])
+        .await;
     assert_eq!((status, body["error"].as_str()), (429, Some("slow_down")));
 }
 

@@ -33,15 +33,26 @@ async fn no_secret_reaches_the_logs() {
 
     let t = start().await;
     let mut secrets: Vec<String> = vec![
-        ALICE.1.into(), BOB.1.into(), CAROL.1.into(), BOB_TOTP.into(), CAROL_TOTP.into(),
-        "bob0-0001".into(), "wrong-password-123".into(),
+        ALICE.1.into(),
+        BOB.1.into(),
+        CAROL.1.into(),
+        BOB_TOTP.into(),
+        CAROL_TOTP.into(),
+        "bob0-0001".into(),
+        "wrong-password-123".into(),
     ];
     // Password, with a wrong try first.
     let p = pkce();
-    let (_, body) = t.begin(ALICE.0, &p, &[("password", "wrong-password-123")]).await;
+    let (_, body) = t
+        .begin(ALICE.0, &p, &[("password", "wrong-password-123")])
+        .await;
     secrets.push(session_of(&body));
     let tokens = t.sign_in_password(ALICE).await;
-    secrets.extend([tokens.access.clone(), tokens.refresh.clone(), tokens.device.clone().unwrap()]);
+    secrets.extend([
+        tokens.access.clone(),
+        tokens.refresh.clone(),
+        tokens.device.clone().unwrap(),
+    ]);
     // Email code.
     let p = pkce();
     let (_, body) = t.begin(ALICE.0, &p, &[("method", "email_code")]).await;
@@ -52,14 +63,21 @@ async fn no_secret_reaches_the_logs() {
     let emailed = t.exchange(&ac, &p).await;
     // Refresh rotation and reuse.
     let (_, body) = t.refresh(emailed.refresh.clone()).await;
-    secrets.extend([emailed.refresh.clone(), body["refresh_token"].as_str().unwrap().into()]);
+    secrets.extend([
+        emailed.refresh.clone(),
+        body["refresh_token"].as_str().unwrap().into(),
+    ]);
     t.refresh(emailed.refresh.clone()).await;
     // TOTP + backup code (bob).
     let p = pkce();
     let (_, body) = t.begin(BOB.0, &p, &[("password", BOB.1)]).await;
     let totp = totp_now(BOB_TOTP, t.now());
-    let (_, body) = t.step(&session_of(&body), &[("method", "totp"), ("code", &totp)]).await;
-    let bob = t.exchange(body["authorization_code"].as_str().unwrap(), &p).await;
+    let (_, body) = t
+        .step(&session_of(&body), &[("method", "totp"), ("code", &totp)])
+        .await;
+    let bob = t
+        .exchange(body["authorization_code"].as_str().unwrap(), &p)
+        .await;
     let (_, body) = t.post_bearer("/v1/me/backup-codes", &bob.access).await;
     for c in body["codes"].as_array().unwrap() {
         secrets.push(c.as_str().unwrap().into());
@@ -67,16 +85,28 @@ async fn no_secret_reaches_the_logs() {
     let (_, body) = t.post_bearer("/v1/me/totp", &bob.access).await;
     secrets.push(body["secret"].as_str().unwrap().into());
     // Password reset.
-    t.post_json("/v1/password/forgot", json!({"identifier": ALICE.0}), None).await;
+    t.post_json("/v1/password/forgot", json!({"identifier": ALICE.0}), None)
+        .await;
     let reset = t.last_code(ALICE.0).await;
-    t.post_json("/v1/password/reset", json!({"identifier": ALICE.0, "code": reset, "new_password": "fresh secret passphrase"}), None).await;
+    t.post_json(
+        "/v1/password/reset",
+        json!({"identifier": ALICE.0, "code": reset, "new_password": "fresh secret passphrase"}),
+        None,
+    )
+    .await;
     secrets.extend([reset, "fresh secret passphrase".into(), totp]);
     t.server.shutdown().await;
 
     let logs = String::from_utf8_lossy(&captured.0.lock().unwrap()).into_owned();
-    assert!(logs.contains("request"), "the run was logged at all:\n{logs}");
+    assert!(
+        logs.contains("request"),
+        "the run was logged at all:\n{logs}"
+    );
     for secret in &secrets {
         assert!(!secret.is_empty());
-        assert!(!logs.contains(secret.as_str()), "a secret appears in the logs");
+        assert!(
+            !logs.contains(secret.as_str()),
+            "a secret appears in the logs"
+        );
     }
 }

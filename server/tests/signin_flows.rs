@@ -180,7 +180,10 @@ async fn resending_a_code_waits_for_resend_after_and_only_the_newest_code_works(
     let second = t.last_code(ALICE.0).await;
     if first != second {
         let (status, body) = t.step(&session, &[("code", &first)]).await;
-        assert_eq!((status, body["error"].as_str()), (400, Some("wrong_credential")));
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("wrong_credential"))
+        );
     }
     let (status, _) = t.step(&session, &[("code", &second)]).await;
     assert_eq!(status, 200);
@@ -249,7 +252,10 @@ async fn carol_on_a_new_device_verifies_by_email_then_totp_and_is_recognised_nex
     let second = t
         .exchange(body["authorization_code"].as_str().unwrap(), &pkce2)
         .await;
-    assert!(second.device.is_none(), "a recognised device keeps its token");
+    assert!(
+        second.device.is_none(),
+        "a recognised device keeps its token"
+    );
 
     // The history shows both sign-ins and the identity verification.
     let (_, history) = t.get("/v1/me/sign-ins", Some(&second.access)).await;
@@ -309,7 +315,10 @@ async fn totp_one_step_of_drift_is_accepted_two_are_not() {
     let (status, body) = t
         .step(&session, &[("method", "totp"), ("code", &far)])
         .await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("wrong_credential")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("wrong_credential"))
+    );
     assert_eq!(body["attempts_left"], 9);
     let near = totp_now(BOB_TOTP, t.now() + 30);
     let (status, body) = t.step(&session, &[("code", &near)]).await;
@@ -358,10 +367,16 @@ async fn refresh_rotates_and_reusing_an_old_refresh_token_revokes_the_family() {
     let (status, body) = refresh(first.refresh.clone()).await;
     assert_eq!(status, 400);
     assert_eq!(body["error"], "invalid_grant");
-    assert!(body["error_description"].as_str().unwrap().contains("revoked"));
+    assert!(body["error_description"]
+        .as_str()
+        .unwrap()
+        .contains("revoked"));
     assert_eq!(t.get("/v1/userinfo", Some(&second.access)).await.0, 401);
     let (status, body) = refresh(second.refresh.clone()).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
 }
 
 #[tokio::test]
@@ -405,7 +420,10 @@ async fn revoke_ends_the_session_of_a_refresh_token_and_answers_200_for_unknown_
     assert_eq!(status, 200);
     assert_eq!(t.get("/v1/userinfo", Some(&tokens.access)).await.0, 401);
     let (status, _) = t
-        .post_form("/v1/revoke", &[("client_id", CLIENT), ("token", "rt_nothing")])
+        .post_form(
+            "/v1/revoke",
+            &[("client_id", CLIENT), ("token", "rt_nothing")],
+        )
         .await;
     assert_eq!(status, 200);
 }
@@ -443,8 +461,12 @@ async fn password_reset_by_email_code_revokes_every_session() {
     // Old password refused, new one works.
     let pkce = pkce();
     let (status, body) = t.begin(ALICE.0, &pkce, &[("password", ALICE.1)]).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("wrong_credential")));
-    t.sign_in_password((ALICE.0, "a brand new passphrase")).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("wrong_credential"))
+    );
+    t.sign_in_password((ALICE.0, "a brand new passphrase"))
+        .await;
 }
 
 #[tokio::test]
@@ -483,7 +505,10 @@ async fn alice_enrolls_totp_and_then_needs_it_to_sign_in() {
         )
         .await;
     if totp_now(&secret, t.now()) != "000000" {
-        assert_eq!((status, body["error"].as_str()), (400, Some("wrong_credential")));
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("wrong_credential"))
+        );
     }
     let (status, body) = t
         .post_json(
@@ -531,9 +556,15 @@ async fn new_backup_codes_replace_the_old_ones() {
     let (_, body) = t.begin(BOB.0, &pkce2, &[("password", BOB.1)]).await;
     let session = session_of(&body);
     let (status, body) = t
-        .step(&session, &[("method", "backup_code"), ("code", "bob0-0002")])
+        .step(
+            &session,
+            &[("method", "backup_code"), ("code", "bob0-0002")],
+        )
         .await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("wrong_credential")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("wrong_credential"))
+    );
     let (status, body) = t.step(&session, &[("code", &codes[3])]).await;
     assert_eq!(status, 200, "{body}");
 }
@@ -549,5 +580,8 @@ async fn federated_and_sso_methods_hand_over_to_the_browser() {
     let (status, body) = t
         .begin("someone@example.org", &pkce, &[("method", "federated")])
         .await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("redirect_to_web")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("redirect_to_web"))
+    );
 }

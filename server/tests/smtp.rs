@@ -16,7 +16,11 @@ fn python() -> String {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 struct Smtpd {
@@ -42,7 +46,14 @@ fn start_smtpd(port: u16) -> Smtpd {
         ),
     }
     let mut child = Command::new(&py)
-        .args(["-u", "-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
+        .args([
+            "-u",
+            "-m",
+            "aiosmtpd",
+            "-n",
+            "-l",
+            &format!("127.0.0.1:{port}"),
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -60,7 +71,10 @@ fn start_smtpd(port: u16) -> Smtpd {
     // Wait (bounded) until it accepts connections.
     let deadline = Instant::now() + Duration::from_secs(20);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "aiosmtpd did not start listening");
+        assert!(
+            Instant::now() < deadline,
+            "aiosmtpd did not start listening"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     Smtpd { child, output }
@@ -73,7 +87,10 @@ async fn wait_for(output: &Arc<Mutex<String>>, needle: &str) -> String {
         if text.contains(needle) {
             return text;
         }
-        assert!(Instant::now() < deadline, "no message arrived; got:\n{text}");
+        assert!(
+            Instant::now() < deadline,
+            "no message arrived; got:\n{text}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -126,7 +143,10 @@ async fn sms_code_goes_to_the_webhook() {
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
     let mut config = test_config();
-    config.sms_webhook = Some(SmsWebhookConfig { url: format!("http://{addr}/sms"), bearer_token: None });
+    config.sms_webhook = Some(SmsWebhookConfig {
+        url: format!("http://{addr}/sms"),
+        bearer_token: None,
+    });
     let t = start_with(config, "sqlite::memory:", true).await;
     let p = pkce();
     let (_, body) = t.begin("+15555550101", &p, &[]).await;

@@ -12,7 +12,9 @@ fn main() -> ExitCode {
     let dev = rest.iter().any(|a| a == "--dev");
     let run = || -> Result<(), String> {
         let config = authcore_server::Config::load(config.as_ref()).map_err(|e| e.to_string())?;
-        let listen = listen.parse().map_err(|_| format!("not an address: {listen}"))?;
+        let listen = listen
+            .parse()
+            .map_err(|_| format!("not an address: {listen}"))?;
         let mut options = authcore_server::ServerOptions::new(config, db, listen);
         options.dev = dev;
         let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -81,15 +81,21 @@ pub struct IssueCode {
 
 #[derive(Debug)]
 pub enum IssueOutcome {
-    Issued { code_id: i64 },
+    Issued {
+        code_id: i64,
+    },
     /// The send cap is reached; another send is possible after `retry_after` seconds.
-    Capped { retry_after: u64 },
+    Capped {
+        retry_after: u64,
+    },
 }
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum CodeOutcome {
     Accepted,
-    Wrong { attempts_left: u32 },
+    Wrong {
+        attempts_left: u32,
+    },
     /// Expired, used, or out of attempts.
     Dead,
 }
@@ -221,8 +227,7 @@ pub trait Store: Send + Sync + 'static {
         session: &AuthSession,
     ) -> StoreResult<i64>;
     /// The active, unexpired session for a token.
-    async fn auth_session(&self, token_hash: &[u8], now: u64)
-        -> StoreResult<Option<AuthSession>>;
+    async fn auth_session(&self, token_hash: &[u8], now: u64) -> StoreResult<Option<AuthSession>>;
     async fn update_auth_session(&self, session: &AuthSession) -> StoreResult<()>;
 
     /// Issues a code (older live codes for the same key and purpose die) and queues its message,
@@ -270,11 +275,8 @@ pub trait Store: Send + Sync + 'static {
         tokens: NewTokens,
     ) -> StoreResult<Result<Session, RefreshError>>;
     /// The live session an access token belongs to.
-    async fn session_for_access_token(
-        &self,
-        hash: &[u8],
-        now: u64,
-    ) -> StoreResult<Option<Session>>;
+    async fn session_for_access_token(&self, hash: &[u8], now: u64)
+        -> StoreResult<Option<Session>>;
     /// Revokes the session an access or refresh token belongs to; false when unknown.
     async fn revoke_token(&self, hash: &[u8], now: u64) -> StoreResult<bool>;
     async fn revoke_session(&self, session_id: i64, now: u64) -> StoreResult<()>;
@@ -316,5 +318,6 @@ pub trait Store: Send + Sync + 'static {
     async fn mark_message_sent(&self, id: i64, now: u64, keep_body: bool) -> StoreResult<()>;
     async fn mark_message_failed(&self, id: i64) -> StoreResult<()>;
     /// The newest `limit` messages (to `recipient` when given), oldest first.
-    async fn messages(&self, recipient: Option<&str>, limit: u32) -> StoreResult<Vec<OutboxRecord>>;
+    async fn messages(&self, recipient: Option<&str>, limit: u32)
+        -> StoreResult<Vec<OutboxRecord>>;
 }

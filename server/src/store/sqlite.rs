@@ -333,11 +333,7 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn create_auth_session(
-        &self,
-        token_hash: &[u8],
-        s: &AuthSession,
-    ) -> StoreResult<i64> {
+    async fn create_auth_session(&self, token_hash: &[u8], s: &AuthSession) -> StoreResult<i64> {
         let id = sqlx::query_scalar(
             "INSERT INTO auth_sessions (token_hash, client_id, code_challenge, identifier, user_id, device_recognised, step, ip, user_agent, created_at, expires_at)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, strftime('%s','now'), ?) RETURNING id",
@@ -357,11 +353,7 @@ impl Store for SqliteStore {
         Ok(id)
     }
 
-    async fn auth_session(
-        &self,
-        token_hash: &[u8],
-        now: u64,
-    ) -> StoreResult<Option<AuthSession>> {
+    async fn auth_session(&self, token_hash: &[u8], now: u64) -> StoreResult<Option<AuthSession>> {
         let row = sqlx::query(
             "SELECT id, client_id, code_challenge, identifier, user_id, device_recognised, step, primary_method,
                     device_verified, second_factor_choice, second_factor, code_id, ip, user_agent, expires_at
@@ -518,13 +510,12 @@ impl Store for SqliteStore {
     }
 
     async fn last_code_sent_at(&self, key: &str, purpose: &str) -> StoreResult<Option<u64>> {
-        let at: Option<i64> = sqlx::query_scalar(
-            "SELECT MAX(created_at) FROM codes WHERE key = ? AND purpose = ?",
-        )
-        .bind(key)
-        .bind(purpose)
-        .fetch_one(&self.writer)
-        .await?;
+        let at: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(created_at) FROM codes WHERE key = ? AND purpose = ?")
+                .bind(key)
+                .bind(purpose)
+                .fetch_one(&self.writer)
+                .await?;
         Ok(at.map(un))
     }
 
@@ -627,7 +618,19 @@ impl Store for SqliteStore {
             .bind(&r.code_hash)
             .fetch_optional(&mut *tx)
             .await?;
-        let Some((client_id, user_id, challenge, method, factors, issue_device, ip, ua, expires_at, used_at, session_id)) = row
+        let Some((
+            client_id,
+            user_id,
+            challenge,
+            method,
+            factors,
+            issue_device,
+            ip,
+            ua,
+            expires_at,
+            used_at,
+            session_id,
+        )) = row
         else {
             return Ok(Err(RedeemError::Unknown));
         };
@@ -704,7 +707,16 @@ impl Store for SqliteStore {
         .bind(old_hash)
         .fetch_optional(&mut *tx)
         .await?;
-        let Some((session_id, expires_at, rotated_at, _, user_id, session_client, created_at, revoked_at)) = row
+        let Some((
+            session_id,
+            expires_at,
+            rotated_at,
+            _,
+            user_id,
+            session_client,
+            created_at,
+            revoked_at,
+        )) = row
         else {
             return Ok(Err(RefreshError::Unknown));
         };
@@ -846,12 +858,14 @@ impl Store for SqliteStore {
         .bind(user_id)
         .fetch_optional(&self.writer)
         .await?;
-        Ok(row.map(|(secret, confirmed, last_step, pending)| TotpCredential {
-            secret,
-            confirmed,
-            last_step: last_step.map(un),
-            pending,
-        }))
+        Ok(
+            row.map(|(secret, confirmed, last_step, pending)| TotpCredential {
+                secret,
+                confirmed,
+                last_step: last_step.map(un),
+                pending,
+            }),
+        )
     }
 
     async fn start_totp(&self, user_id: i64, secret: &[u8], now: u64) -> StoreResult<()> {
@@ -952,8 +966,11 @@ impl Store for SqliteStore {
     }
 
     async fn pending_messages(&self, limit: u32) -> StoreResult<Vec<OutboxRecord>> {
-        self.select_messages("WHERE sent_at IS NULL AND attempts < 5 ORDER BY id LIMIT ?", Some(limit))
-            .await
+        self.select_messages(
+            "WHERE sent_at IS NULL AND attempts < 5 ORDER BY id LIMIT ?",
+            Some(limit),
+        )
+        .await
     }
 
     async fn mark_message_sent(&self, id: i64, now: u64, keep_body: bool) -> StoreResult<()> {
@@ -978,7 +995,11 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn messages(&self, recipient: Option<&str>, limit: u32) -> StoreResult<Vec<OutboxRecord>> {
+    async fn messages(
+        &self,
+        recipient: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<OutboxRecord>> {
         let rows: Vec<MessageRow> = sqlx::query_as(
             "SELECT * FROM (SELECT id, channel, recipient, subject, body, created_at, sent_at, attempts FROM outbox
              WHERE ?1 IS NULL OR recipient = ?1 COLLATE NOCASE ORDER BY id DESC LIMIT ?2) ORDER BY id",
@@ -992,7 +1013,11 @@ impl Store for SqliteStore {
 }
 
 impl SqliteStore {
-    async fn select_messages(&self, tail: &str, limit: Option<u32>) -> StoreResult<Vec<OutboxRecord>> {
+    async fn select_messages(
+        &self,
+        tail: &str,
+        limit: Option<u32>,
+    ) -> StoreResult<Vec<OutboxRecord>> {
         let sql = format!(
             "SELECT id, channel, recipient, subject, body, created_at, sent_at, attempts FROM outbox {tail}"
         );

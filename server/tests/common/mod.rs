@@ -51,7 +51,9 @@ pub async fn start() -> TestServer {
 pub async fn start_with(config: Config, db: &str, dev: bool) -> TestServer {
     let mut options = ServerOptions::new(config, db, "127.0.0.1:0".parse().unwrap());
     options.dev = dev;
-    let server = authcore_server::start(options).await.expect("server starts");
+    let server = authcore_server::start(options)
+        .await
+        .expect("server starts");
     let base = server.base_url().to_owned();
     TestServer {
         server,
@@ -70,7 +72,9 @@ pub struct Pkce {
 }
 
 pub fn pkce() -> Pkce {
-    let verifier = authcore_server::secrets::random_token("").expose().to_owned();
+    let verifier = authcore_server::secrets::random_token("")
+        .expose()
+        .to_owned();
     let challenge = authcore_server::secrets::pkce_s256(&verifier);
     Pkce {
         verifier,
@@ -125,10 +129,7 @@ impl TestServer {
     }
 
     pub async fn post_json(&self, path: &str, body: Value, bearer: Option<&str>) -> (u16, Value) {
-        let mut request = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .json(&body);
+        let mut request = self.http.post(format!("{}{path}", self.base)).json(&body);
         if let Some(token) = bearer {
             request = request.bearer_auth(token);
         }
@@ -172,7 +173,12 @@ impl TestServer {
     }
 
     /// First authorize-challenge request for `identifier` with `extra` parameters.
-    pub async fn begin(&self, identifier: &str, pkce: &Pkce, extra: &[(&str, &str)]) -> (u16, Value) {
+    pub async fn begin(
+        &self,
+        identifier: &str,
+        pkce: &Pkce,
+        extra: &[(&str, &str)],
+    ) -> (u16, Value) {
         let mut form = vec![
             ("client_id", CLIENT),
             ("identifier", identifier),
