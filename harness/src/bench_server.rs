@@ -1,7 +1,8 @@
 //! `authcore bench server`: sign-ins per second over loopback against an in-process server, for
 //! a password + email-code flow (Globex: new device verified by email) and a password +
 //! backup-code flow (Acme). Each runs with the config's argon2 parameters and again with minimal
-//! ones, which shows the cost of everything but the password hash. Figures only.
+//! ones, which shows the cost of everything but the password hash. Then `/v1/login/methods`
+//! latency for existing and unknown identifiers side by side. Figures only.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -165,11 +166,21 @@ fn bench_config(
     Ok(config)
 }
 
-async fn measure(args: &ServerBenchArgs, minimal_argon2: bool) -> Result<(f64, f64), String> {
+/// Starts the in-process server on a fresh SQLite file with one bench user per worker.
+async fn start_server(
+    args: &ServerBenchArgs,
+    minimal_argon2: bool,
+) -> Result<
+    (
+        authcore_server::RunningServer,
+        Arc<Client>,
+        std::path::PathBuf,
+    ),
+    String,
+> {
     let text = std::fs::read_to_string(&args.config)
         .map_err(|e| format!("{}: {e}", args.config.display()))?;
-    let workers = args.concurrency.max(1);
-    let config = bench_config(&text, workers, minimal_argon2)?;
+    let config = bench_config(&text, args.concurrency.max(1), minimal_argon2)?;
     let dir = std::env::temp_dir().join(format!("authcore-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
@@ -184,6 +195,43 @@ async fn measure(args: &ServerBenchArgs, minimal_argon2: bool) -> Result<(f64, f
         base: server.base_url().to_owned(),
         http: reqwest::Client::new(),
     });
+    Ok((server, client, dir))
+}
+
+/// `/v1/login/methods` latency for existing and unknown identifiers of the same organisation,
+/// alternating so both see the same machine load: the endpoint must not reveal accounts by time.
+async fn methods_timing(args: &ServerBenchArgs) -> Result<[(f64, f64); 2], String> {
+    let (server, client, dir) = start_server(args, false).await?;
+    let mut times = [Vec::new(), Vec::new()];
+    for i in 0..2 * args.sign_ins.max(1) {
+        let identifier = if i % 2 == 0 {
+            format!("bench{}@acme.example", i % args.concurrency.max(1))
+        } else {
+            format!("nobody{i}@acme.example")
+        };
+        let started = Instant::now();
+        let response = client
+            .http
+            .post(format!("{}/v1/login/methods", client.base))
+            .json(&serde_json::json!({ "identifier": identifier }))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        response.bytes().await.map_err(|e| e.to_string())?;
+        times[i % 2].push(started.elapsed().as_secs_f64() * 1e6);
+    }
+    server.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(times.map(|mut t| {
+        t.sort_by(f64::total_cmp);
+        let at = |q: f64| t[((t.len() - 1) as f64 * q).round() as usize];
+        (at(0.5), at(0.99))
+    }))
+}
+
+async fn measure(args: &ServerBenchArgs, minimal_argon2: bool) -> Result<(f64, f64), String> {
+    let workers = args.concurrency.max(1);
+    let (server, client, dir) = start_server(args, minimal_argon2).await?;
     let per_worker = args.sign_ins.div_ceil(workers);
 
     // Flow 1: password + email code (new device verified by email).
@@ -263,5 +311,18 @@ pub fn server(args: ServerBenchArgs) -> Result<(), String> {
         println!("    password + email code : {email:>8.0} sign-ins/s");
         println!("    password + backup code: {backup:>8.0} sign-ins/s");
     }
+    let [known, unknown] = runtime.block_on(methods_timing(&args))?;
+    println!(
+        "  /v1/login/methods latency, {} requests each, sequential:",
+        args.sign_ins
+    );
+    println!(
+        "    existing account  : p50 {:>7.0} us, p99 {:>7.0} us",
+        known.0, known.1
+    );
+    println!(
+        "    unknown identifier: p50 {:>7.0} us, p99 {:>7.0} us",
+        unknown.0, unknown.1
+    );
     Ok(())
 }
