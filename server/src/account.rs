@@ -9,9 +9,9 @@ use serde_json::{json, Value};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Bearer, JsonBody};
-use crate::secrets::{random_backup_code, random_bytes, random_digits, SecretString};
-use crate::signin::{backup_code_hash, mask_email, totp_of, Identifier};
-use crate::store::{CodeOutcome, IssueCode, IssueOutcome, NewUser, OutboxMessage, User};
+use crate::secrets::{random_backup_code, random_bytes, SecretString};
+use crate::signin::{backup_code_hash, mask_email, send_code, totp_of, Identifier};
+use crate::store::{CodeOutcome, NewUser, OutboxMessage, User};
 use crate::tokens::session_of;
 use crate::AppState;
 
@@ -164,51 +164,35 @@ pub async fn forgot_password(
     let now = app.clock.now();
     let config = &app.config.codes;
     let user = app.store.user_by_email(&email).await?;
-    let code = random_digits(config.length);
-    let message = user.as_ref().map(|u| OutboxMessage {
-        channel: "email".into(),
-        recipient: u.email.clone(),
-        subject: "Reset your password".into(),
-        body: SecretString::new(format!(
-            "Your password reset code is {}. It expires in {} minutes. If you did not ask for it, ignore this message.",
-            code.expose(),
-            config.ttl_s / 60
-        )),
-    });
-    let hasher = app.hasher.clone();
-    let outcome = app
-        .store
-        .issue_code(
-            IssueCode {
-                key: format!("email:{email}"),
-                purpose: "password_reset".into(),
-                now,
-                expires_at: now + config.ttl_s,
-                max_sends: config.max_sends,
-                send_window_s: config.send_window_s,
-            },
-            Box::new(move |id| hasher.hash(&id.to_string(), code.expose())),
-            message,
-        )
-        .await?;
-    match outcome {
-        IssueOutcome::Capped { retry_after } => Err(ApiError::slow_down(
-            retry_after,
-            "too many codes were sent; wait before asking for another",
-        )),
-        IssueOutcome::Issued { .. } => {
-            app.outbox.notify_one();
-            Ok((
-                StatusCode::ACCEPTED,
-                Json(json!({
-                    "status": "sent_if_account_exists",
-                    "destination_hint": mask_email(&email),
-                    "length": config.length,
-                    "expires_at": now + config.ttl_s,
-                })),
-            ))
-        }
-    }
+    let message = |code: &SecretString| {
+        user.as_ref().map(|u| OutboxMessage {
+            channel: "email".into(),
+            recipient: u.email.clone(),
+            subject: "Reset your password".into(),
+            body: SecretString::new(format!(
+                "Your password reset code is {}. It expires in {} minutes. If you did not ask for it, ignore this message.",
+                code.expose(),
+                config.ttl_s / 60
+            )),
+        })
+    };
+    send_code(
+        &app,
+        format!("email:{email}"),
+        "password_reset",
+        now,
+        message,
+    )
+    .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({
+            "status": "sent_if_account_exists",
+            "destination_hint": mask_email(&email),
+            "length": config.length,
+            "expires_at": now + config.ttl_s,
+        })),
+    ))
 }
 
 #[derive(Deserialize)]

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use crate::config::{Method, Mfa, OrgConfig};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Caller, JsonBody, Params};
-use crate::secrets::{random_digits, random_token, token_hash};
+use crate::secrets::{random_digits, random_token, token_hash, SecretString};
 use crate::store::{
     AuthSession, CodeOutcome, IssueCode, IssueOutcome, NewAuthorizationCode, OutboxMessage,
     SignInEvent, User,
@@ -588,49 +588,25 @@ impl Flow<'_> {
                 ));
             }
         }
-        let code = random_digits(config.length);
-        let message = recipient.filter(|r| !r.is_empty()).map(|to| OutboxMessage {
-            channel: channel.into(),
-            recipient: to,
-            subject: match purpose {
-                "verify_device" => "Confirm it's you".into(),
-                _ => "Your sign-in code".into(),
-            },
-            body: crate::secrets::SecretString::new(format!(
-                "Your code is {}. It expires in {} minutes. If you did not ask for it, ignore this message.",
-                code.expose(),
-                config.ttl_s / 60
-            )),
-        });
-        let hasher = self.app.hasher.clone();
-        let outcome = self
-            .app
-            .store
-            .issue_code(
-                IssueCode {
-                    key,
-                    purpose: purpose.into(),
-                    now: self.now,
-                    expires_at: self.now + config.ttl_s,
-                    max_sends: config.max_sends,
-                    send_window_s: config.send_window_s,
+        let message = |code: &SecretString| {
+            recipient.filter(|r| !r.is_empty()).map(|to| OutboxMessage {
+                channel: channel.into(),
+                recipient: to,
+                subject: match purpose {
+                    "verify_device" => "Confirm it's you".into(),
+                    _ => "Your sign-in code".into(),
                 },
-                Box::new(move |id| hasher.hash(&id.to_string(), code.expose())),
-                message,
-            )
-            .await?;
-        match outcome {
-            IssueOutcome::Capped { retry_after } => Err(ApiError::slow_down(
-                retry_after,
-                "too many codes were sent; wait before asking for another",
-            )),
-            IssueOutcome::Issued { code_id } => {
-                self.app.outbox.notify_one();
-                self.session.step = step.into();
-                self.session.code_id = Some(code_id);
-                Err(insufficient(self.code_next(step, channel, &hint, self.now)))
-            }
-        }
+                body: SecretString::new(format!(
+                    "Your code is {}. It expires in {} minutes. If you did not ask for it, ignore this message.",
+                    code.expose(),
+                    config.ttl_s / 60
+                )),
+            })
+        };
+        let code_id = send_code(self.app, key, purpose, self.now, message).await?;
+        self.session.step = step.into();
+        self.session.code_id = Some(code_id);
+        Err(insufficient(self.code_next(step, channel, &hint, self.now)))
     }
 
     fn code_next(&self, step: &str, channel: &str, hint: &str, sent_at: u64) -> Value {
@@ -854,6 +830,47 @@ pub(crate) fn backup_code_hash(app: &AppState, user_id: i64, code: &str) -> Vec<
         &format!("backup:{user_id}"),
         &crate::secrets::normalise_backup_code(code),
     )
+}
+
+/// Issues a fresh code for `key` and `purpose` within the configured send limits, queues the
+/// message `message` builds from it (none for unknown identifiers: the answer looks the same) and
+/// returns the code's id. Only the code's hash is stored.
+pub(crate) async fn send_code(
+    app: &AppState,
+    key: String,
+    purpose: &str,
+    now: u64,
+    message: impl FnOnce(&SecretString) -> Option<OutboxMessage>,
+) -> ApiResult<i64> {
+    let config = &app.config.codes;
+    let code = random_digits(config.length);
+    let message = message(&code);
+    let hasher = app.hasher.clone();
+    let outcome = app
+        .store
+        .issue_code(
+            IssueCode {
+                key,
+                purpose: purpose.into(),
+                now,
+                expires_at: now + config.ttl_s,
+                max_sends: config.max_sends,
+                send_window_s: config.send_window_s,
+            },
+            Box::new(move |id| hasher.hash(&id.to_string(), code.expose())),
+            message,
+        )
+        .await?;
+    match outcome {
+        IssueOutcome::Capped { retry_after } => Err(ApiError::slow_down(
+            retry_after,
+            "too many codes were sent; wait before asking for another",
+        )),
+        IssueOutcome::Issued { code_id } => {
+            app.outbox.notify_one();
+            Ok(code_id)
+        }
+    }
 }
 
 #[cfg(test)]

@@ -520,20 +520,7 @@ impl Store for SqliteStore {
     }
 
     async fn record_sign_in_event(&self, e: SignInEvent) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO sign_in_events (user_id, at, kind, method, factors, ip, user_agent, result) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(e.user_id)
-        .bind(ts(e.at))
-        .bind(&e.kind)
-        .bind(&e.method)
-        .bind(join(&e.factors))
-        .bind(&e.ip)
-        .bind(&e.user_agent)
-        .bind(&e.result)
-        .execute(&self.writer)
-        .await?;
-        Ok(())
+        insert_sign_in_event(&self.writer, &e).await
     }
 
     async fn sign_in_events(&self, user_id: i64, limit: u32) -> StoreResult<Vec<SignInEvent>> {
@@ -588,19 +575,7 @@ impl Store for SqliteStore {
         .bind(ts(code.expires_at))
         .execute(&mut *tx)
         .await?;
-        sqlx::query(
-            "INSERT INTO sign_in_events (user_id, at, kind, method, factors, ip, user_agent, result) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(e.user_id)
-        .bind(ts(e.at))
-        .bind(&e.kind)
-        .bind(&e.method)
-        .bind(join(&e.factors))
-        .bind(&e.ip)
-        .bind(&e.user_agent)
-        .bind(&e.result)
-        .execute(&mut *tx)
-        .await?;
+        insert_sign_in_event(&mut *tx, &e).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -1043,4 +1018,25 @@ fn record_of(r: MessageRow) -> OutboxRecord {
         sent_at: r.6.map(un),
         attempts: u32::try_from(r.7).unwrap_or(0),
     }
+}
+
+/// One history row, on the writer or inside a caller's transaction.
+async fn insert_sign_in_event<'c>(
+    db: impl sqlx::Executor<'c, Database = sqlx::Sqlite>,
+    e: &SignInEvent,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO sign_in_events (user_id, at, kind, method, factors, ip, user_agent, result) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(e.user_id)
+    .bind(ts(e.at))
+    .bind(&e.kind)
+    .bind(&e.method)
+    .bind(join(&e.factors))
+    .bind(&e.ip)
+    .bind(&e.user_agent)
+    .bind(&e.result)
+    .execute(db)
+    .await?;
+    Ok(())
 }
