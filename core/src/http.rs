@@ -31,6 +31,9 @@ pub struct HttpConfig {
     pub max_retries: u32,
     /// First backoff; each retry waits a random time up to `backoff * 2^attempt`.
     pub backoff: Duration,
+    /// Host names resolved to fixed addresses instead of DNS (split-horizon deployments, tests).
+    /// The URL's port is still the one used; TLS still verifies the host name.
+    pub resolve: Vec<(String, std::net::IpAddr)>,
 }
 
 impl Default for HttpConfig {
@@ -42,6 +45,7 @@ impl Default for HttpConfig {
             request_timeout: Duration::from_secs(30),
             max_retries: 2,
             backoff: Duration::from_millis(200),
+            resolve: Vec::new(),
         }
     }
 }
@@ -188,7 +192,11 @@ pub struct HttpClient {
 impl HttpClient {
     pub fn new(config: HttpConfig) -> Result<Self, HttpError> {
         let tls = tls_config(&config)?;
-        let inner = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        for (host, ip) in &config.resolve {
+            builder = builder.resolve(host, std::net::SocketAddr::new(*ip, 0));
+        }
+        let inner = builder
             .use_preconfigured_tls(tls)
             .connect_timeout(config.connect_timeout)
             .timeout(config.request_timeout)

@@ -7,14 +7,25 @@
 //! - [`device_keys`]: the `DeviceKeys` platform trait and its software P-256 default.
 //! - [`http`]: the one HTTP client (TLS policy, pins, timeouts, retries).
 //! - [`vault`]: the authenticator's TOTP/HOTP accounts over a `SecureStore`.
+//! - [`client`], [`signin`], [`session`]: the sign-in client: an [`client::AuthClient`] per server,
+//!   the [`signin::SignIn`] state machine, and the [`session::Session`] it ends in; every failure
+//!   is an [`error::ClientError`].
 //!
 //! The core does no FFI and owns no runtime; the bindings crate adds both.
 
+mod api;
+pub mod client;
 pub mod device_keys;
+pub mod error;
 pub mod http;
 pub mod otp;
+pub mod session;
+pub mod signin;
 pub mod store;
 pub mod vault;
+
+pub use client::{AuthClient, ClientConfig};
+pub use error::ClientError;
 
 /// Shortens a user-supplied value before it is echoed in an error, so a pasted blob cannot flood
 /// a screen or a log line.

@@ -1,0 +1,100 @@
+//! The public error of everything that talks to the identity server: sign-in, sessions, password
+//! recovery. Internal failures (HTTP, storage, wire decoding) convert here in one place
+//! (CONVENTIONS.md 4); each variant is something an app can act on, and no variant carries a
+//! dependency's text or a secret.
+
+use crate::http::HttpError;
+use crate::store::StoreError;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClientError {
+    /// No answer: refused, reset, closed early or cut off mid-body. `retryable` says whether trying
+    /// again may help.
+    #[error("the network failed")]
+    Network { retryable: bool },
+    #[error("the server did not answer in time")]
+    Timeout,
+    /// The server's certificate is not trusted (or does not match a pin).
+    #[error("the server's certificate is not trusted")]
+    Untrusted,
+    /// Plain http to a host other than loopback; refused before any request.
+    #[error("refusing plain http to {host}: only https is allowed outside loopback")]
+    InsecureUrl { host: String },
+    #[error("`{url}` is not a valid server URL")]
+    InvalidUrl { url: String },
+    /// The configured extra root certificate is not a PEM certificate.
+    #[error("the extra root certificate is not a valid PEM certificate")]
+    InvalidRootCertificate,
+    /// The server failed (5xx) or answered a status the protocol does not allow here.
+    #[error("the server answered with status {status}")]
+    Server { status: u16 },
+    /// The answer does not follow docs/protocol.md (malformed JSON, missing field, unknown step).
+    #[error("the server's answer is not valid: {what}")]
+    Protocol { what: String },
+    /// The server does not know this app's `client_id`.
+    #[error("this app is not registered with the server (unknown client_id)")]
+    InvalidClient,
+    /// Wrong password or code; the user stays on the same step.
+    #[error("{}", wrong_credential_text(*.attempts_left))]
+    WrongCredential { attempts_left: Option<u32> },
+    /// The code expired, was used, or ran out of attempts: ask for a new one.
+    #[error("the code expired; ask for a new one")]
+    Expired,
+    /// Too many attempts or sends; try again after `retry_after` seconds.
+    #[error("too many attempts; try again in {retry_after} s")]
+    RateLimited { retry_after: u64 },
+    /// The account is locked after too many wrong credentials.
+    #[error("the account is locked; try again in {retry_after} s")]
+    Locked { retry_after: u64 },
+    /// The sign-in took too long or was replaced on the server: start again.
+    #[error("this sign-in expired; start again")]
+    SignInExpired,
+    /// The session ended (logged out, revoked elsewhere, or its refresh token was reused).
+    #[error("the session ended; sign in again")]
+    SessionEnded,
+    /// The new password is outside the server's rules.
+    #[error("the new password is not allowed: {reason}")]
+    WeakPassword { reason: String },
+    /// The input was refused before anything was sent, or the server refused it as malformed.
+    #[error("{what}")]
+    InvalidInput { what: String },
+    /// The action does not apply to the current step (e.g. a code while a password is asked).
+    #[error("`{action}` is not possible now (the flow is at {state})")]
+    InvalidAction {
+        action: &'static str,
+        state: &'static str,
+    },
+    /// The call was cancelled (`cancel()`, or the flow was reset) before it finished.
+    #[error("cancelled")]
+    Cancelled,
+    /// The secure store failed; nothing was lost.
+    #[error(transparent)]
+    Storage(#[from] StoreError),
+}
+
+fn wrong_credential_text(attempts_left: Option<u32>) -> String {
+    match attempts_left {
+        Some(1) => "that is not correct; 1 attempt left".into(),
+        Some(n) => format!("that is not correct; {n} attempts left"),
+        None => "that is not correct".into(),
+    }
+}
+
+impl From<HttpError> for ClientError {
+    fn from(error: HttpError) -> Self {
+        match error {
+            HttpError::InvalidUrl(url) => ClientError::InvalidUrl { url },
+            HttpError::InsecureUrl { host } => ClientError::InsecureUrl { host },
+            HttpError::InvalidRootCertificate => ClientError::InvalidRootCertificate,
+            HttpError::Untrusted => ClientError::Untrusted,
+            HttpError::Network { retryable } => ClientError::Network { retryable },
+            HttpError::Timeout => ClientError::Timeout,
+        }
+    }
+}
+
+impl ClientError {
+    pub(crate) fn protocol(what: impl Into<String>) -> Self {
+        ClientError::Protocol { what: what.into() }
+    }
+}
