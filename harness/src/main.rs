@@ -1,5 +1,5 @@
-//! `authcore`: the device test harness. OTP tools today; the server, sign-in client, simulated
-//! authenticator devices and benchmarks join as their issues land.
+//! `authcore`: the device test harness: OTP tools, the reference server, an interactive sign-in
+//! client and benchmarks; simulated authenticator devices join as their issue lands.
 //!
 //! Bad input exits with status 2 and one line on stderr; a bug exits 101 with one line too.
 
@@ -7,6 +7,7 @@ mod bench;
 mod bench_server;
 mod otp_tools;
 mod serve;
+mod signin;
 
 use std::process::ExitCode;
 
@@ -33,6 +34,8 @@ enum Command {
     Bench(BenchCommand),
     /// Run the reference identity server until Ctrl-C
     Server(serve::ServeArgs),
+    /// Sign in interactively against a server (prompts on stdout, answers from stdin)
+    Signin(signin::SignInArgs),
 }
 
 #[derive(Subcommand)]
@@ -71,6 +74,7 @@ fn main() -> ExitCode {
         Command::Bench(BenchCommand::Vault(args)) => bench::vault(args),
         Command::Bench(BenchCommand::Server(args)) => bench_server::server(args),
         Command::Server(args) => serve::run(args),
+        Command::Signin(args) => signin::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -260,10 +260,14 @@ impl Proxy {
                                 Ok(0) | Err(_) => break,
                                 Ok(n) => n,
                             };
-                            let hits = buf[..n]
-                                .windows(needle.len())
-                                .filter(|w| *w == needle)
-                                .count();
+                            let hits = if needle.is_empty() {
+                                0
+                            } else {
+                                buf[..n]
+                                    .windows(needle.len())
+                                    .filter(|w| *w == needle)
+                                    .count()
+                            };
                             counter.fetch_add(hits, Ordering::Relaxed);
                             if up_write.write_all(&buf[..n]).await.is_err() {
                                 break;

@@ -1,0 +1,280 @@
+//! `authcore signin`: an interactive terminal client over the core's `SignIn` state machine. It
+//! renders each state (numbered methods, prompts, masked destinations, countdowns) and reads the
+//! answers from stdin, so a person can sign in by hand and a test can script it.
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use authcore::http::HttpConfig;
+use authcore::signin::{CodePurpose, SignIn, SignInListener, SignInState};
+use authcore::store::{EncryptedFileStore, StoreKey};
+use authcore::{AuthClient, ClientConfig, ClientError};
+use clap::Args;
+
+#[derive(Args, Debug)]
+pub struct SignInArgs {
+    /// The identity server (`https://…`; plain http only to loopback)
+    #[arg(long)]
+    pub server: String,
+    /// Start with this email or phone number instead of asking
+    #[arg(long)]
+    pub email: Option<String>,
+    /// An extra root certificate (PEM) to trust, e.g. a test CA
+    #[arg(long)]
+    pub ca: Option<PathBuf>,
+    /// The client this app is registered as
+    #[arg(long, default_value = "authcore-harness")]
+    pub client_id: String,
+    /// Where this "device" keeps its encrypted store (session, device token)
+    #[arg(long)]
+    pub device: Option<PathBuf>,
+    /// Resolve HOST to IP instead of DNS (like curl --resolve), e.g. login.globex.example=127.0.0.1
+    #[arg(long, value_name = "HOST=IP")]
+    pub resolve: Vec<String>,
+}
+
+struct Printer;
+
+impl SignInListener for Printer {
+    fn on_state_changed(&self, state: SignInState) {
+        if let SignInState::UseSignInHost { host } = state {
+            println!("Your organisation signs in at {host}; continuing there.");
+        }
+    }
+}
+
+pub fn run(args: SignInArgs) -> Result<(), String> {
+    let client = client(&args)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    runtime.block_on(drive(client, args.email))
+}
+
+fn client(args: &SignInArgs) -> Result<AuthClient, String> {
+    let extra_root_ca_pem = match &args.ca {
+        Some(path) => {
+            Some(std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?)
+        }
+        None => None,
+    };
+    let mut resolve = Vec::new();
+    for entry in &args.resolve {
+        let (host, ip) = entry
+            .split_once('=')
+            .and_then(|(h, ip)| Some((h.to_owned(), ip.parse().ok()?)))
+            .ok_or_else(|| format!("--resolve `{entry}`: expected HOST=IP"))?;
+        resolve.push((host, ip));
+    }
+    let dir = match &args.device {
+        Some(dir) => dir.clone(),
+        None => default_device_dir(),
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let key = StoreKey::load_or_create(&dir.join("store.key")).map_err(|e| e.to_string())?;
+    let store = Arc::new(EncryptedFileStore::open(dir.join("store.bin"), key));
+    let config = ClientConfig {
+        server_url: args.server.clone(),
+        client_id: args.client_id.clone(),
+        http: HttpConfig {
+            extra_root_ca_pem,
+            resolve,
+            ..HttpConfig::default()
+        },
+    };
+    AuthClient::new(config, store).map_err(|e| e.to_string())
+}
+
+fn default_device_dir() -> PathBuf {
+    let home = std::env::var_os("HOME").map_or_else(std::env::temp_dir, PathBuf::from);
+    home.join(".cache/authcore/harness-device")
+}
+
+/// Reads one answer; `None` at the end of input.
+fn ask(prompt: &str) -> Option<String> {
+    print!("{prompt}");
+    let _ = std::io::stdout().flush();
+    let mut line = String::new();
+    match std::io::stdin().lock().read_line(&mut line) {
+        Ok(0) | Err(_) => None,
+        Ok(_) => Some(line.trim_end_matches(['\r', '\n']).to_owned()),
+    }
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+async fn drive(client: AuthClient, mut email: Option<String>) -> Result<(), String> {
+    println!("Sign in to {}", client.server_url());
+    let flow = client.sign_in();
+    flow.set_listener(Some(Arc::new(Printer)));
+    loop {
+        let state = flow.state();
+        if let SignInState::Done { session } = &state {
+            let user = session.user_info().await.map_err(|e| e.to_string())?;
+            println!(
+                "Signed in as {} <{}> (session {} at {}).",
+                user.name,
+                user.email,
+                session.session_id(),
+                session.server()
+            );
+            return Ok(());
+        }
+        let outcome = match step(&flow, &state, &mut email).await {
+            Step::Acted(outcome) => outcome,
+            Step::Quit => return Err("sign-in abandoned".into()),
+            Step::Again => continue,
+        };
+        if let Err(error) = outcome {
+            println!("! {}", error);
+        }
+    }
+}
+
+enum Step {
+    Acted(Result<SignInState, ClientError>),
+    Again,
+    Quit,
+}
+
+async fn step(flow: &SignIn, state: &SignInState, email: &mut Option<String>) -> Step {
+    let Some(answer) = prompt_for(state, email) else {
+        return Step::Quit;
+    };
+    let answer = answer.trim().to_owned();
+    match (answer.as_str(), state) {
+        ("q", _) => return Step::Quit,
+        ("b", _) if *state != SignInState::EnterIdentifier => {
+            return Step::Acted(flow.back().await)
+        }
+        (
+            "f",
+            SignInState::ChooseMethod { identifier, .. }
+            | SignInState::EnterPassword { identifier },
+        ) => return Step::Acted(flow.forgot_password(identifier).await),
+        ("r", SignInState::EnterCode { .. }) => return Step::Acted(flow.resend_code().await),
+        _ => {}
+    }
+    let outcome = match state {
+        SignInState::EnterIdentifier => flow.start(&answer).await,
+        SignInState::ChooseMethod { methods, .. } => match pick(&answer, methods.len()) {
+            Some(i) => flow.choose_method(&methods[i]).await,
+            None => return Step::Again,
+        },
+        SignInState::EnterPassword { .. } => flow.submit_password(&answer).await,
+        SignInState::EnterCode { .. }
+        | SignInState::EnterTotp { .. }
+        | SignInState::EnterBackupCode { .. } => flow.submit_code(&answer).await,
+        SignInState::ChooseSecondFactor { options } => match pick(&answer, options.len()) {
+            Some(i) => flow.choose_second_factor(options[i].kind).await,
+            None => return Step::Again,
+        },
+        SignInState::ChooseNewPassword { .. } => flow.choose_new_password(&answer).await,
+        SignInState::OpenBrowser { .. } | SignInState::Failed { .. } => Ok(flow.cancel().await),
+        SignInState::UseSignInHost { .. } | SignInState::Done { .. } => return Step::Again,
+    };
+    Step::Acted(outcome)
+}
+
+fn pick(answer: &str, count: usize) -> Option<usize> {
+    match answer.parse::<usize>() {
+        Ok(n) if (1..=count).contains(&n) => Some(n - 1),
+        _ => {
+            println!("! type a number from 1 to {count}");
+            None
+        }
+    }
+}
+
+/// Shows `state` and reads the answer it needs.
+fn prompt_for(state: &SignInState, email: &mut Option<String>) -> Option<String> {
+    match state {
+        SignInState::EnterIdentifier => match email.take() {
+            Some(given) => {
+                println!("Email or phone: {given}");
+                Some(given)
+            }
+            None => ask("Email or phone: "),
+        },
+        SignInState::ChooseMethod {
+            identifier,
+            organization,
+            methods,
+        } => {
+            let whom = organization.as_deref().unwrap_or(identifier);
+            println!("{whom}: how do you want to sign in?");
+            for (i, method) in methods.iter().enumerate() {
+                println!("  {}. {}", i + 1, method.display_name);
+            }
+            ask("(b back, f forgot password, q quit) > ")
+        }
+        SignInState::EnterPassword { identifier } => ask(&format!(
+            "Password for {identifier} (b back, f forgot password): "
+        )),
+        SignInState::EnterCode {
+            purpose,
+            destination_hint,
+            length,
+            expires_at,
+            resend_after,
+            ..
+        } => {
+            match purpose {
+                CodePurpose::VerifyDevice => {
+                    println!("Confirm it's you: this device is not recognised.")
+                }
+                CodePurpose::PasswordReset => println!("Reset your password."),
+                CodePurpose::SignIn => {}
+            }
+            let left = expires_at.saturating_sub(now());
+            let resend = if *resend_after > 0 {
+                format!("r resend (in {resend_after} s)")
+            } else {
+                "r resend".into()
+            };
+            println!(
+                "Enter the code sent to {destination_hint} ({length} digits, expires in {}:{:02}; {resend}, b back)",
+                left / 60,
+                left % 60
+            );
+            ask("Code: ")
+        }
+        SignInState::ChooseSecondFactor { options } => {
+            println!("Second step: how do you want to verify?");
+            for (i, option) in options.iter().enumerate() {
+                println!("  {}. {}", i + 1, option.display_name);
+            }
+            ask("(b back, q quit) > ")
+        }
+        SignInState::EnterTotp { length } => ask(&format!(
+            "Authenticator app code ({length} digits, b back): "
+        )),
+        SignInState::EnterBackupCode { remaining } => {
+            ask(&format!("Backup code ({remaining} left, b back): "))
+        }
+        SignInState::ChooseNewPassword { identifier } => {
+            ask(&format!("New password for {identifier}: "))
+        }
+        SignInState::OpenBrowser { method, url } => {
+            match url {
+                Some(url) => println!("{} continues in the browser: {url}", method.display_name),
+                None => println!(
+                    "{} signs in through the browser, which this client cannot open.",
+                    method.display_name
+                ),
+            }
+            ask("Press Enter to start again: ")
+        }
+        SignInState::Failed { reason } => {
+            println!("! {}", reason);
+            ask("Press Enter to start again: ")
+        }
+        SignInState::UseSignInHost { .. } | SignInState::Done { .. } => None,
+    }
+}
