@@ -547,3 +547,43 @@ async fn globex_without_a_second_factor_uses_the_email_check_and_sso_opens_the_b
     );
     tls.world.stop().await;
 }
+
+#[tokio::test]
+async fn a_domain_without_an_organisation_offers_google_in_the_browser() {
+    let world = start_server().await;
+    let flow = world.app("someone").sign_in();
+    let methods = flow.start("someone@example.org").await.unwrap();
+    let SignInState::ChooseMethod {
+        organization,
+        methods: list,
+        ..
+    } = &methods
+    else {
+        panic!("{methods:?}")
+    };
+    assert_eq!(organization, &None);
+    let names: Vec<&str> = list.iter().map(|m| m.display_name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["Password", "Email a code to s***@example.org", "Google"]
+    );
+    let google = method(&methods, MethodKind::Federated);
+    assert_eq!(google.provider.as_deref(), Some("google"));
+    assert_eq!(
+        flow.choose_method(&google).await.unwrap(),
+        SignInState::OpenBrowser {
+            method: google,
+            url: None
+        }
+    );
+    // an unknown account walks the same screens: the password is simply wrong
+    flow.back().await.unwrap();
+    flow.choose_method(&method(&methods, MethodKind::Password))
+        .await
+        .unwrap();
+    assert!(matches!(
+        flow.submit_password("whatever-password").await.unwrap_err(),
+        ClientError::WrongCredential { .. }
+    ));
+    world.stop().await;
+}
