@@ -76,6 +76,7 @@ struct ErrorBody {
     auth_session: Option<String>,
     method: Option<String>,
     provider: Option<String>,
+    reason: Option<String>,
 }
 
 impl Api {
@@ -268,6 +269,12 @@ fn error_of(status: u16, body: ErrorBody, retry_after_header: Option<u64>) -> Cl
             attempts_left: body.attempts_left,
         },
         "expired" => ClientError::Expired,
+        "access_denied" => ClientError::PushDenied {
+            fraud_reported: body.reason.as_deref() == Some("fraud_reported"),
+        },
+        "number_mismatch" => ClientError::NumberMismatch,
+        "push_blocked" => ClientError::PushBlocked { retry_after },
+        "enrollment_required" => ClientError::EnrollmentRequired,
         "slow_down" => ClientError::RateLimited { retry_after },
         "locked" => ClientError::Locked { retry_after },
         "invalid_session" => ClientError::SignInExpired,

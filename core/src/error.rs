@@ -46,6 +46,18 @@ pub enum ClientError {
     /// The account is locked after too many wrong credentials.
     #[error("the account is locked; try again in {retry_after} s")]
     Locked { retry_after: u64 },
+    /// The push was denied on the phone (`fraud_reported` when the user reported it).
+    #[error("{}", if *.fraud_reported { "the request was reported as fraud on your phone" } else { "the request was denied on your phone" })]
+    PushDenied { fraud_reported: bool },
+    /// The number entered on the phone did not match the one shown; the request was denied.
+    #[error("the number entered on the phone did not match")]
+    NumberMismatch,
+    /// A push to this account was reported as fraud: no pushes for `retry_after` seconds.
+    #[error("sign-in requests to your phone are paused for {retry_after} s after a fraud report")]
+    PushBlocked { retry_after: u64 },
+    /// The organisation requires an authenticator and no "Skip for now" is left.
+    #[error("your organisation requires an authenticator app; set it up now")]
+    EnrollmentRequired,
     /// The sign-in took too long or was replaced on the server: start again.
     #[error("this sign-in expired; start again")]
     SignInExpired,

@@ -14,6 +14,7 @@
 //! The core does no FFI and owns no runtime; the bindings crate adds both.
 
 mod api;
+pub mod backup;
 pub mod client;
 pub mod device_keys;
 pub mod error;

@@ -63,6 +63,32 @@ pub enum SignInState {
     EnterBackupCode {
         remaining: u32,
     },
+    /// "Approve the sign-in on your phone": the number the user enters there. Call
+    /// `wait_for_phone()` while it is shown.
+    ApprovePush {
+        number: String,
+        expires_at: u64,
+    },
+    /// "Protect your account": the organisation requires an authenticator app; "Skip for now
+    /// (N times left)" unless `mandatory`.
+    EnrollAuthenticator {
+        skips_left: u32,
+        mandatory: bool,
+    },
+    /// The QR code to scan with the authenticator, and for "Can't scan image?" the activation
+    /// code (in groups) and the server URL to type. Call `wait_for_phone()` while it is shown.
+    ActivateAuthenticator {
+        qr_payload: Sensitive,
+        activation_code: Sensitive,
+        server_url: String,
+        label: String,
+        expires_at: u64,
+    },
+    /// "Approve the test notification": the number to enter on the new authenticator.
+    ApproveTestPush {
+        number: String,
+        expires_at: u64,
+    },
     /// Password recovery: the code was typed; now the new password.
     ChooseNewPassword {
         identifier: String,
@@ -94,11 +120,35 @@ impl SignInState {
             SignInState::ChooseSecondFactor { .. } => "ChooseSecondFactor",
             SignInState::EnterTotp { .. } => "EnterTotp",
             SignInState::EnterBackupCode { .. } => "EnterBackupCode",
+            SignInState::ApprovePush { .. } => "ApprovePush",
+            SignInState::EnrollAuthenticator { .. } => "EnrollAuthenticator",
+            SignInState::ActivateAuthenticator { .. } => "ActivateAuthenticator",
+            SignInState::ApproveTestPush { .. } => "ApproveTestPush",
             SignInState::ChooseNewPassword { .. } => "ChooseNewPassword",
             SignInState::OpenBrowser { .. } => "OpenBrowser",
             SignInState::Done { .. } => "Done",
             SignInState::Failed { .. } => "Failed",
         }
+    }
+}
+
+/// A value the screen shows but logs must not (an activation code, a QR payload carrying one).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Sensitive(Zeroizing<String>);
+
+impl Sensitive {
+    pub fn new(value: String) -> Self {
+        Sensitive(Zeroizing::new(value))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Sensitive {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
     }
 }
 
@@ -113,6 +163,8 @@ pub enum MethodKind {
     Federated,
     /// Enterprise single sign-on: the system browser.
     Sso,
+    /// "Sign in with your phone": approve a number on the authenticator, no password.
+    Push,
 }
 
 impl MethodKind {
@@ -123,6 +175,7 @@ impl MethodKind {
             MethodKind::SmsCode => "sms_code",
             MethodKind::Federated => "federated",
             MethodKind::Sso => "sso",
+            MethodKind::Push => "push",
         }
     }
 }
@@ -156,6 +209,8 @@ pub enum CodeChannel {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SecondFactor {
+    /// Approve a request on the authenticator app.
+    Push,
     Totp,
     BackupCode,
 }
@@ -163,6 +218,7 @@ pub enum SecondFactor {
 impl SecondFactor {
     fn wire(self) -> &'static str {
         match self {
+            SecondFactor::Push => "push",
             SecondFactor::Totp => "totp",
             SecondFactor::BackupCode => "backup_code",
         }
@@ -297,6 +353,45 @@ impl SignIn {
     ) -> Result<SignInState, ClientError> {
         self.act(|mut flow| async move {
             let result = flow.choose_second_factor(factor).await;
+            (flow, result)
+        })
+        .await
+    }
+
+    /// While a push, an activation or a test approval is shown: waits (long-polling the server)
+    /// until the phone acts or the request expires, and answers the next state.
+    pub async fn wait_for_phone(&self) -> Result<SignInState, ClientError> {
+        self.act(|mut flow| async move {
+            let result = flow.wait_for_phone().await;
+            (flow, result)
+        })
+        .await
+    }
+
+    /// "Send another request": a new push with a new number.
+    pub async fn resend_push(&self) -> Result<SignInState, ClientError> {
+        self.act(|mut flow| async move {
+            let result = flow.send_method("resend_push", "push").await;
+            (flow, result)
+        })
+        .await
+    }
+
+    /// "Skip for now" on the "Protect your account" screen.
+    pub async fn skip_enrollment(&self) -> Result<SignInState, ClientError> {
+        self.act(|mut flow| async move {
+            let result = flow.send_method("skip_enrollment", "skip_enrollment").await;
+            (flow, result)
+        })
+        .await
+    }
+
+    /// "Set it up now": shows the QR code for the authenticator.
+    pub async fn enroll_authenticator(&self) -> Result<SignInState, ClientError> {
+        self.act(|mut flow| async move {
+            let result = flow
+                .send_method("enroll_authenticator", "enroll_authenticator")
+                .await;
             (flow, result)
         })
         .await
@@ -584,6 +679,61 @@ impl Flow {
         self.apply(answer, None, false).await
     }
 
+    /// Sends `method` from the state that offers it: `push` again from `ApprovePush`, or the
+    /// answers to the enrollment prompt.
+    async fn send_method(&mut self, action: &'static str, method: &str) -> Result<(), ClientError> {
+        let offered = match (&self.state, method) {
+            (SignInState::ApprovePush { .. }, "push") => true,
+            (SignInState::EnrollAuthenticator { mandatory, .. }, "skip_enrollment") => {
+                if *mandatory {
+                    return Err(ClientError::EnrollmentRequired);
+                }
+                true
+            }
+            (SignInState::EnrollAuthenticator { .. }, "enroll_authenticator") => true,
+            _ => false,
+        };
+        if !offered {
+            return Err(self.invalid(action));
+        }
+        let answer = self
+            .challenge(vec![("method".to_owned(), method.to_owned())])
+            .await?;
+        self.apply(answer, None, method == "skip_enrollment").await
+    }
+
+    async fn wait_for_phone(&mut self) -> Result<(), ClientError> {
+        const LONG_POLL_S: u64 = 25;
+        let expires_at = match &self.state {
+            SignInState::ApprovePush { expires_at, .. }
+            | SignInState::ActivateAuthenticator { expires_at, .. }
+            | SignInState::ApproveTestPush { expires_at, .. } => *expires_at,
+            _ => return Err(self.invalid("wait_for_phone")),
+        };
+        let waiting = self.state.clone();
+        loop {
+            // The server's clock decides expiry; this only bounds each long poll.
+            let wait = expires_at.saturating_sub(now()).clamp(1, LONG_POLL_S);
+            let answer = self
+                .challenge(vec![("wait".to_owned(), wait.to_string())])
+                .await?;
+            let enrolling = !matches!(waiting, SignInState::ApprovePush { .. });
+            let result = self.apply(answer, None, true).await;
+            match result {
+                Ok(()) if self.state == waiting => continue,
+                Ok(()) => return Ok(()),
+                Err(error) if enrolling && error != ClientError::SignInExpired => {
+                    // A failed activation or test approval: the server shows the enrollment
+                    // prompt again; fetch it so the screen can offer another try.
+                    let prompt = self.challenge(Vec::new()).await?;
+                    let _ = self.apply(prompt, None, false).await;
+                    return Err(error);
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
     async fn forgot_password(&mut self, identifier: String) -> Result<(), ClientError> {
         if matches!(self.state, SignInState::Done { .. }) {
             return Err(self.invalid("forgot_password"));
@@ -828,6 +978,10 @@ impl Flow {
                     .iter()
                     .filter_map(Value::as_str)
                     .filter_map(|name| match name {
+                        "push" => Some(SecondFactorOption {
+                            kind: SecondFactor::Push,
+                            display_name: "Approve a request on my phone".into(),
+                        }),
                         "totp" => Some(SecondFactorOption {
                             kind: SecondFactor::Totp,
                             display_name: "Authenticator app code".into(),
@@ -843,6 +997,59 @@ impl Flow {
                     return Err(ClientError::protocol("no second factor this app supports"));
                 }
                 SignInState::ChooseSecondFactor { options }
+            }
+            "push" | "approve_test_push" => {
+                let expires_at = number("expires_at")?;
+                let shown = text("number")?;
+                if kind == "push" {
+                    SignInState::ApprovePush {
+                        number: shown,
+                        expires_at,
+                    }
+                } else {
+                    SignInState::ApproveTestPush {
+                        number: shown,
+                        expires_at,
+                    }
+                }
+            }
+            "enroll_authenticator" => SignInState::EnrollAuthenticator {
+                skips_left: u32::try_from(number("skips_left")?).unwrap_or(u32::MAX),
+                mandatory: next
+                    .get("mandatory")
+                    .and_then(Value::as_bool)
+                    .ok_or_else(|| {
+                        ClientError::protocol("enroll_authenticator without mandatory")
+                    })?,
+            },
+            "activate_authenticator" => {
+                let expires_at = number("expires_at")?;
+                match (&self.state, next.get("qr_payload")) {
+                    // Later answers carry only the expiry: the code is shown once.
+                    (
+                        SignInState::ActivateAuthenticator {
+                            qr_payload,
+                            activation_code,
+                            server_url,
+                            label,
+                            ..
+                        },
+                        None,
+                    ) => SignInState::ActivateAuthenticator {
+                        qr_payload: qr_payload.clone(),
+                        activation_code: activation_code.clone(),
+                        server_url: server_url.clone(),
+                        label: label.clone(),
+                        expires_at,
+                    },
+                    _ => SignInState::ActivateAuthenticator {
+                        qr_payload: Sensitive::new(text("qr_payload")?),
+                        activation_code: Sensitive::new(text("activation_code")?),
+                        server_url: text("server_url")?,
+                        label: text("label")?,
+                        expires_at,
+                    },
+                }
             }
             "totp" => SignInState::EnterTotp {
                 length: u32::try_from(number("length")?).unwrap_or(u32::MAX),
@@ -909,6 +1116,7 @@ fn choose_method_state(answer: LoginMethods) -> Result<SignInState, ClientError>
                     MethodKind::Sso,
                     m.display_name.clone().or(m.provider.clone())?,
                 ),
+                "push" => (MethodKind::Push, "Sign in with my phone".to_owned()),
                 _ => return None, // a method this version does not know is not offered
             };
             Some(SignInMethod {

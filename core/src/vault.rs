@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use ring::rand::{SecureRandom, SystemRandom};
 use zeroize::Zeroizing;
 
+use crate::backup::{self, BackupError};
 use crate::otp::migration::{self, MigrationError};
 use crate::otp::uri::{self, UriError};
 use crate::otp::{ClockOffset, Code, OtpAccount, OtpKind, OtpWarning};
@@ -76,6 +77,8 @@ pub enum VaultError {
     InvalidUri(#[from] UriError),
     #[error("the export QR code could not be read: {0}")]
     InvalidExport(#[from] MigrationError),
+    #[error(transparent)]
+    Backup(#[from] BackupError),
     #[error("the order must name every account exactly once")]
     InvalidOrder,
     /// The stored entry decrypted but does not parse: a bug or a newer format, never silently
@@ -241,6 +244,48 @@ impl Vault {
             *accounts = reordered;
             Ok(())
         })
+    }
+
+    /// Every account, encrypted under `passphrase` (see [`crate::backup`]).
+    pub fn export_backup(&self, passphrase: &str) -> Result<Vec<u8>, VaultError> {
+        self.export_backup_with(passphrase, backup::MEMORY_KIB, backup::PASSES)
+    }
+
+    /// [`Vault::export_backup`] with an explicit argon2id cost.
+    pub fn export_backup_with(
+        &self,
+        passphrase: &str,
+        memory_kib: u32,
+        passes: u32,
+    ) -> Result<Vec<u8>, VaultError> {
+        let text = {
+            let state = self.lock();
+            let mut text = Zeroizing::new(String::new());
+            for (_, account) in &state.accounts {
+                text.push_str(&uri::format(account));
+                text.push('\n');
+            }
+            text
+        };
+        Ok(backup::seal_with(
+            text.as_bytes(),
+            passphrase,
+            memory_kib,
+            passes,
+        )?)
+    }
+
+    /// Adds the accounts of a backup; accounts already here are not added twice.
+    pub fn import_backup(&self, bytes: &[u8], passphrase: &str) -> Result<QrImport, VaultError> {
+        let plain = backup::open(bytes, passphrase)?;
+        let text = std::str::from_utf8(&plain).map_err(|_| BackupError::Unreadable)?;
+        let accounts = text
+            .lines()
+            .map(|line| uri::parse(line).map(|p| p.account))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| BackupError::Unreadable)?;
+        let mut state = self.lock();
+        self.add_accounts(&mut state, accounts)
     }
 
     fn add_accounts(
