@@ -86,6 +86,8 @@ pub struct Request {
     pub body: Body,
     /// Sent as `Authorization: Bearer ...`; redacted in `Debug`.
     pub bearer: Option<Bearer>,
+    /// Extra headers (e.g. a device's request signature).
+    pub headers: Vec<(String, String)>,
     /// May this request be sent again if it failed before a response? GETs and DELETEs always;
     /// a POST only when the protocol makes it safe.
     pub idempotent: bool,
@@ -98,6 +100,7 @@ impl Request {
             url: url.into(),
             body: Body::Empty,
             bearer: None,
+            headers: Vec::new(),
             idempotent: true,
         }
     }
@@ -108,6 +111,7 @@ impl Request {
             url: url.into(),
             body: Body::Form(Redacted(fields)),
             bearer: None,
+            headers: Vec::new(),
             idempotent: false,
         }
     }
@@ -118,8 +122,14 @@ impl Request {
             url: url.into(),
             body: Body::Json(Redacted(json)),
             bearer: None,
+            headers: Vec::new(),
             idempotent: false,
         }
+    }
+
+    pub fn with_header(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.headers.push((name.to_owned(), value.into()));
+        self
     }
 
     pub fn with_bearer(mut self, token: impl Into<String>) -> Self {
@@ -240,6 +250,9 @@ impl HttpClient {
             .header("accept", "application/json");
         if let Some(Bearer(token)) = &request.bearer {
             builder = builder.bearer_auth(token.as_str());
+        }
+        for (name, value) in &request.headers {
+            builder = builder.header(name.as_str(), value.as_str());
         }
         builder = match &request.body {
             Body::Empty => builder,
