@@ -334,7 +334,12 @@ impl DeviceCall {
 
     /// Checks the timestamp window and the signature with `public_key`; returns the timestamp
     /// and the nonce.
-    fn verify(&self, app: &AppState, device_id: &str, public_key: &[u8]) -> ApiResult<(u64, String)> {
+    fn verify(
+        &self,
+        app: &AppState,
+        device_id: &str,
+        public_key: &[u8],
+    ) -> ApiResult<(u64, String)> {
         let timestamp: u64 = self
             .header(protocol::HEADER_TIMESTAMP)?
             .parse()
@@ -423,7 +428,10 @@ fn new_device_id() -> String {
 }
 
 /// `POST /v1/devices/activate`: signed by the new key itself (no device id yet).
-pub async fn activate(State(app): State<AppState>, call: DeviceCall) -> ApiResult<impl IntoResponse> {
+pub async fn activate(
+    State(app): State<AppState>,
+    call: DeviceCall,
+) -> ApiResult<impl IntoResponse> {
     let request: ActivateRequest = call.json()?;
     let code = ActivationCode::parse(request.activation_code.expose()).map_err(|e| {
         ApiError::new(
@@ -503,21 +511,20 @@ pub async fn activate(State(app): State<AppState>, call: DeviceCall) -> ApiResul
             push::number_picker(push_config.number_length, push_config.number_mode),
         )
         .await?;
-    let activated = match activated {
-        Ok(a) => a,
-        Err(ActivationError::Expired) => {
-            return Err(ApiError::expired(
-                "the activation code expired; start the enrollment again for a new one",
-            ))
-        }
-        Err(ActivationError::Unknown | ActivationError::Used) => {
-            return Err(ApiError::new(
+    let activated =
+        match activated {
+            Ok(a) => a,
+            Err(ActivationError::Expired) => {
+                return Err(ApiError::expired(
+                    "the activation code expired; start the enrollment again for a new one",
+                ))
+            }
+            Err(ActivationError::Unknown | ActivationError::Used) => return Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "invalid_activation_code",
                 "the activation code is not valid or was already used; start the enrollment again",
-            ))
-        }
-    };
+            )),
+        };
     app.hub.enrollment(activated.enrollment_id).notify_waiters();
     push::deliver(
         &app,
@@ -545,21 +552,22 @@ pub async fn activate(State(app): State<AppState>, call: DeviceCall) -> ApiResul
 /// `GET /v1/devices/challenges?wait=N` (signed): the pending requests this device may answer,
 /// waiting up to `wait` seconds for one to arrive.
 pub async fn challenges(State(app): State<AppState>, call: DeviceCall) -> ApiResult<Json<Value>> {
-    let wait = call
-        .target
-        .split_once('?')
-        .map(|(_, q)| q)
-        .and_then(|q| {
-            form_urlencoded::parse(q.as_bytes())
-                .find(|(k, _)| k == "wait")
-                .map(|(_, v)| v.into_owned())
-        });
+    let wait = call.target.split_once('?').map(|(_, q)| q).and_then(|q| {
+        form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == "wait")
+            .map(|(_, v)| v.into_owned())
+    });
     let wait = wait_param(&app, wait.as_deref())?;
     let (device, _) = call.authenticate(&app).await?;
     let pending = wait_until(
         app.hub.user(device.user_id),
         wait,
-        || async { Ok(app.store.pending_push_requests(&device, app.clock.now()).await?) },
+        || async {
+            Ok(app
+                .store
+                .pending_push_requests(&device, app.clock.now())
+                .await?)
+        },
         |pending| !pending.is_empty(),
     )
     .await;
@@ -613,9 +621,8 @@ pub async fn decide(
     let signature = data_encoding::BASE64URL_NOPAD
         .decode(body.signature.trim_end_matches('=').as_bytes())
         .map_err(|_| ApiError::invalid_request("signature must be base64url"))?;
-    let message =
-        protocol::decision_message(&id, decision, &number, timestamp, &device.id)
-            .map_err(|e| ApiError::invalid_request(e.to_string()))?;
+    let message = protocol::decision_message(&id, decision, &number, timestamp, &device.id)
+        .map_err(|e| ApiError::invalid_request(e.to_string()))?;
     protocol::verify_p256(&device.public_key, &message, &signature)
         .map_err(|_| invalid_signature())?;
     let now = app.clock.now();
@@ -760,8 +767,7 @@ pub async fn patch_device(
     let display_name = match patch.display_name {
         Some(name) => {
             let name = name.trim().to_owned();
-            if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control)
-            {
+            if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
                 return Err(ApiError::invalid_request(
                     "display_name must be 1 to 64 printable characters",
                 ));

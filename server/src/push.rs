@@ -91,9 +91,10 @@ pub fn wait_param(app: &AppState, raw: Option<&str>) -> ApiResult<Duration> {
     let Some(raw) = raw else {
         return Ok(Duration::ZERO);
     };
-    let seconds: u64 = raw.trim().parse().map_err(|_| {
-        ApiError::invalid_request("`wait` must be a whole number of seconds")
-    })?;
+    let seconds: u64 = raw
+        .trim()
+        .parse()
+        .map_err(|_| ApiError::invalid_request("`wait` must be a whole number of seconds"))?;
     Ok(Duration::from_secs(seconds.min(app.config.push.max_wait_s)))
 }
 

@@ -228,8 +228,7 @@ pub trait DeviceStore: Send + Sync + 'static {
     ) -> StoreResult<Result<PushRequest, PushRefusal>>;
     async fn push_request(&self, id: i64) -> StoreResult<Option<PushRequest>>;
     /// The newest sign-in push request of an auth session.
-    async fn session_push_request(&self, auth_session_id: i64)
-        -> StoreResult<Option<PushRequest>>;
+    async fn session_push_request(&self, auth_session_id: i64) -> StoreResult<Option<PushRequest>>;
     /// Pending, unexpired requests `device` may answer, oldest first.
     async fn pending_push_requests(
         &self,
@@ -238,7 +237,8 @@ pub trait DeviceStore: Send + Sync + 'static {
     ) -> StoreResult<Vec<PushRequest>>;
     /// Answers a pending request once. A test approval also activates (approved) or removes
     /// (anything else) its device and completes or fails its enrollment.
-    async fn answer_push_request(&self, answer: PushAnswer) -> StoreResult<Result<(), AnswerError>>;
+    async fn answer_push_request(&self, answer: PushAnswer)
+        -> StoreResult<Result<(), AnswerError>>;
 
     /// "Skip for now" used so far by the user.
     async fn enrollment_skips(&self, user_id: i64) -> StoreResult<u32>;

@@ -9,7 +9,8 @@ use super::super::devices::*;
 use super::super::StoreResult;
 use super::{insert_sign_in_event, ts, un, SqliteStore};
 
-const DEVICE_COLUMNS: &str = "SELECT id, user_id, public_key, display_name, platform, push_token IS NOT NULL,
+const DEVICE_COLUMNS: &str =
+    "SELECT id, user_id, public_key, display_name, platform, push_token IS NOT NULL,
     user_verification, state, created_at, activated_at, last_seen_at FROM devices";
 
 fn device_of(r: &sqlx::sqlite::SqliteRow) -> Result<Device, sqlx::Error> {
@@ -28,7 +29,8 @@ fn device_of(r: &sqlx::sqlite::SqliteRow) -> Result<Device, sqlx::Error> {
     })
 }
 
-const ENROLLMENT_COLUMNS: &str = "SELECT id, user_id, auth_session_id, created_at, expires_at, used_at, device_id,
+const ENROLLMENT_COLUMNS: &str =
+    "SELECT id, user_id, auth_session_id, created_at, expires_at, used_at, device_id,
     test_request_id, completed_at, failed_at FROM enrollments";
 
 fn enrollment_of(r: &sqlx::sqlite::SqliteRow) -> Result<Enrollment, sqlx::Error> {
@@ -99,7 +101,12 @@ async fn insert_push<'c>(
     .await?)
 }
 
-fn created(r: NewPushRequest, id: i64, number: String, choices: Option<Vec<String>>) -> PushRequest {
+fn created(
+    r: NewPushRequest,
+    id: i64,
+    number: String,
+    choices: Option<Vec<String>>,
+) -> PushRequest {
     PushRequest {
         id,
         user_id: r.user_id,
@@ -230,10 +237,12 @@ impl DeviceStore for SqliteStore {
     }
 
     async fn device(&self, id: &str) -> StoreResult<Option<Device>> {
-        let row = sqlx::query(&format!("{DEVICE_COLUMNS} WHERE id = ? AND removed_at IS NULL"))
-            .bind(id)
-            .fetch_optional(&self.writer)
-            .await?;
+        let row = sqlx::query(&format!(
+            "{DEVICE_COLUMNS} WHERE id = ? AND removed_at IS NULL"
+        ))
+        .bind(id)
+        .fetch_optional(&self.writer)
+        .await?;
         Ok(row.as_ref().map(device_of).transpose()?)
     }
 
@@ -388,10 +397,7 @@ impl DeviceStore for SqliteStore {
         Ok(row.as_ref().map(push_of).transpose()?)
     }
 
-    async fn session_push_request(
-        &self,
-        auth_session_id: i64,
-    ) -> StoreResult<Option<PushRequest>> {
+    async fn session_push_request(&self, auth_session_id: i64) -> StoreResult<Option<PushRequest>> {
         let row = sqlx::query(&format!(
             "{PUSH_COLUMNS} WHERE auth_session_id = ? AND kind = 'sign_in' ORDER BY id DESC LIMIT 1"
         ))
