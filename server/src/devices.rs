@@ -128,7 +128,7 @@ pub async fn new_authenticator(
 /// Where an enrollment stands, for a screen.
 pub(crate) enum EnrollmentState {
     WaitingForDevice,
-    ApproveTest(PushRequest),
+    ApproveTest(Box<PushRequest>),
     Completed,
     Failed(&'static str),
     Expired,
@@ -157,7 +157,7 @@ pub(crate) async fn enrollment_state(
     }
     match test {
         Some(test) if test.expires_at <= now => Ok(EnrollmentState::Failed("expired")),
-        Some(test) => Ok(EnrollmentState::ApproveTest(test)),
+        Some(test) => Ok(EnrollmentState::ApproveTest(Box::new(test))),
         None if enrollment.expires_at <= now => Ok(EnrollmentState::Expired),
         None => Ok(EnrollmentState::WaitingForDevice),
     }
