@@ -465,3 +465,46 @@ async fn the_device_long_poll_wakes_as_soon_as_a_push_is_created() {
     assert_eq!(pending.1["challenges"].as_array().unwrap().len(), 1);
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }
+
+#[tokio::test]
+async fn the_webhook_sender_posts_only_the_device_and_request_ids() {
+    use axum::http::HeaderMap;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(Option<String>, serde_json::Value)>();
+    let hook = axum::Router::new().route(
+        "/wake",
+        axum::routing::post(move |headers: HeaderMap, axum::Json(body): axum::Json<serde_json::Value>| {
+            let tx = tx.clone();
+            async move {
+                let auth = headers
+                    .get("authorization")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned);
+                let _ = tx.send((auth, body));
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, hook).await });
+
+    let mut config = test_config();
+    config.push_sender = authcore_server::config::PushSenderConfig::Webhook {
+        url: format!("http://{addr}/wake"),
+        bearer_token: Some(authcore_server::secrets::SecretString::new("hook-token".into())),
+    };
+    let t = start_with(config, "sqlite::memory:", true).await;
+    let (_, phone) = alice_with_phone(&t).await;
+    let wait = std::time::Duration::from_secs(5);
+    // The test approval woke the new phone.
+    let (auth, test) = tokio::time::timeout(wait, rx.recv()).await.unwrap().unwrap();
+    assert_eq!(auth.as_deref(), Some("Bearer hook-token"));
+    assert_eq!(test["device_id"], phone.device_id.as_str());
+    // A sign-in push wakes it too: two fields, no number, no secret.
+    let (_, _, next) = password_then_push(&t, ALICE).await;
+    let (_, wake) = tokio::time::timeout(wait, rx.recv()).await.unwrap().unwrap();
+    assert_eq!(
+        wake,
+        json!({"device_id": phone.device_id, "request_id": next["request_id"]})
+    );
+}
