@@ -163,18 +163,20 @@ pub(crate) async fn enrollment_state(
     }
 }
 
-/// Waits (up to `wait`) for an enrollment to move on from `WaitingForDevice` or `ApproveTest`.
+/// Waits (up to `wait`) while the enrollment is still in the state the screen shows: `known` is
+/// `waiting_for_device` or `approve_test`. Any other state answers at once.
 pub(crate) async fn wait_for_enrollment(
     app: &AppState,
     enrollment: Enrollment,
     wait: Duration,
+    known: &str,
 ) -> ApiResult<(Enrollment, EnrollmentState)> {
     let mut enrollment = enrollment;
     let mut state = enrollment_state(app, &enrollment).await?;
     if wait.is_zero() {
         return Ok((enrollment, state));
     }
-    if matches!(state, EnrollmentState::WaitingForDevice) {
+    if matches!(state, EnrollmentState::WaitingForDevice) && known == "waiting_for_device" {
         let id = enrollment.id;
         let wait = wait.min(Duration::from_secs(
             enrollment.expires_at.saturating_sub(app.clock.now()),
@@ -192,7 +194,7 @@ pub(crate) async fn wait_for_enrollment(
         )
         .await?;
         state = enrollment_state(app, &enrollment).await?;
-    } else if let EnrollmentState::ApproveTest(test) = &state {
+    } else if let (EnrollmentState::ApproveTest(test), "approve_test") = (&state, known) {
         let id = test.id;
         let wait = push::wait_for_request(app, test, wait);
         let _ = wait_until(
@@ -213,6 +215,8 @@ pub(crate) async fn wait_for_enrollment(
 #[derive(Deserialize)]
 pub struct WaitQuery {
     wait: Option<String>,
+    /// The status the screen shows; `wait` waits while it is still this one.
+    status: Option<String>,
 }
 
 /// `GET /v1/me/authenticators/{id}?wait=N` (Bearer)
@@ -232,7 +236,8 @@ pub async fn authenticator_status(
         .filter(|e| e.user_id == user.id)
         .ok_or_else(not_found)?;
     let wait = wait_param(&app, query.wait.as_deref())?;
-    let (enrollment, state) = wait_for_enrollment(&app, enrollment, wait).await?;
+    let known = query.status.as_deref().unwrap_or("waiting_for_device");
+    let (enrollment, state) = wait_for_enrollment(&app, enrollment, wait, known).await?;
     let mut body = json!({
         "enrollment_id": enrollment.id.to_string(),
         "expires_at": enrollment.expires_at,
@@ -319,7 +324,19 @@ impl DeviceCall {
             .and_then(|v| v.to_str().ok())
             .map(str::trim)
             .filter(|v| !v.is_empty())
-            .ok_or_else(|| ApiError::invalid_request(format!("the {name} header is required")))
+            .ok_or_else(|| {
+                // `authcore-device-id` -> `Authcore-Device-Id`, as the protocol spells it.
+                let shown: Vec<String> = name
+                    .split('-')
+                    .map(|part| {
+                        let mut chars = part.chars();
+                        chars.next().map_or_else(String::new, |first| {
+                            first.to_ascii_uppercase().to_string() + chars.as_str()
+                        })
+                    })
+                    .collect();
+                ApiError::invalid_request(format!("the {} header is required", shown.join("-")))
+            })
     }
 
     fn json<T: serde::de::DeserializeOwned>(&self) -> ApiResult<T> {

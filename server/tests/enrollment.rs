@@ -318,7 +318,7 @@ async fn bad_activation_requests_get_exact_errors() {
     assert_eq!(status, 400);
     assert_eq!(
         answer["error_description"],
-        "the authcore-timestamp header is required"
+        "the Authcore-Timestamp header is required"
     );
 
     // The code survived all of that.

@@ -469,20 +469,23 @@ async fn the_device_long_poll_wakes_as_soon_as_a_push_is_created() {
 #[tokio::test]
 async fn the_webhook_sender_posts_only_the_device_and_request_ids() {
     use axum::http::HeaderMap;
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(Option<String>, serde_json::Value)>();
+    let (tx, mut rx) =
+        tokio::sync::mpsc::unbounded_channel::<(Option<String>, serde_json::Value)>();
     let hook = axum::Router::new().route(
         "/wake",
-        axum::routing::post(move |headers: HeaderMap, axum::Json(body): axum::Json<serde_json::Value>| {
-            let tx = tx.clone();
-            async move {
-                let auth = headers
-                    .get("authorization")
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned);
-                let _ = tx.send((auth, body));
-                "ok"
-            }
-        }),
+        axum::routing::post(
+            move |headers: HeaderMap, axum::Json(body): axum::Json<serde_json::Value>| {
+                let tx = tx.clone();
+                async move {
+                    let auth = headers
+                        .get("authorization")
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_owned);
+                    let _ = tx.send((auth, body));
+                    "ok"
+                }
+            },
+        ),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -491,20 +494,102 @@ async fn the_webhook_sender_posts_only_the_device_and_request_ids() {
     let mut config = test_config();
     config.push_sender = authcore_server::config::PushSenderConfig::Webhook {
         url: format!("http://{addr}/wake"),
-        bearer_token: Some(authcore_server::secrets::SecretString::new("hook-token".into())),
+        bearer_token: Some(authcore_server::secrets::SecretString::new(
+            "hook-token".into(),
+        )),
     };
     let t = start_with(config, "sqlite::memory:", true).await;
     let (_, phone) = alice_with_phone(&t).await;
     let wait = std::time::Duration::from_secs(5);
     // The test approval woke the new phone.
-    let (auth, test) = tokio::time::timeout(wait, rx.recv()).await.unwrap().unwrap();
+    let (auth, test) = tokio::time::timeout(wait, rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(auth.as_deref(), Some("Bearer hook-token"));
     assert_eq!(test["device_id"], phone.device_id.as_str());
     // A sign-in push wakes it too: two fields, no number, no secret.
     let (_, _, next) = password_then_push(&t, ALICE).await;
-    let (_, wake) = tokio::time::timeout(wait, rx.recv()).await.unwrap().unwrap();
+    let (_, wake) = tokio::time::timeout(wait, rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         wake,
         json!({"device_id": phone.device_id, "request_id": next["request_id"]})
+    );
+}
+
+#[tokio::test]
+async fn malformed_device_requests_get_clear_errors_never_a_500() {
+    let t = start().await;
+    let (_, phone) = alice_with_phone(&t).await;
+    let url = format!("{}/v1/devices/challenges", t.base);
+    // No headers at all.
+    let response = t.http.get(&url).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 400);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_request");
+    assert_eq!(
+        body["error_description"],
+        "the Authcore-Device-Id header is required"
+    );
+    // A signature that is not base64url, a nonce too short, a timestamp that is not a number.
+    for (name, value, message) in [
+        (
+            "authcore-signature",
+            "not base64!",
+            "the Authcore-Signature header must be base64url",
+        ),
+        (
+            "authcore-nonce",
+            "short",
+            "the Authcore-Nonce header must be 16 to 64 characters of A-Z a-z 0-9 - _",
+        ),
+        (
+            "authcore-timestamp",
+            "soon",
+            "the Authcore-Timestamp header must be unix seconds",
+        ),
+    ] {
+        let mut headers = vec![
+            ("authcore-device-id", phone.device_id.clone()),
+            ("authcore-timestamp", t.now().to_string()),
+            ("authcore-nonce", authcore::device_protocol::new_nonce()),
+            ("authcore-signature", "AAAA".to_owned()),
+        ];
+        headers.retain(|(n, _)| *n != name);
+        headers.push((name, value.to_owned()));
+        let mut request = t.http.get(&url);
+        for (n, v) in headers {
+            request = request.header(n, v);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 400);
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["error_description"], message);
+    }
+    // A decision for a request id that is not a number, and a body that is not JSON.
+    let (status, body) = phone.approve(&t, "abc", "22").await;
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(body["error"], "unknown_request");
+    let mut r = phone.request(&t, "POST", "/v1/devices/challenges/1", None);
+    r.body = b"{not json".to_vec();
+    let (status, body) = phone.send(&t, &r).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"], "invalid_request");
+    // Approving without a number.
+    let mut r = phone.request(
+        &t,
+        "POST",
+        "/v1/devices/challenges/1",
+        Some(json!({"decision": "approve", "signature": "AAAA"})),
+    );
+    r.timestamp = t.now();
+    let (status, body) = phone.send(&t, &r).await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        body["error_description"],
+        "approving needs the number shown on the sign-in screen"
     );
 }

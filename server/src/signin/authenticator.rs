@@ -252,7 +252,12 @@ impl Flow<'_> {
             ));
         };
         let wait = wait_param(self.app, self.params.get("wait"))?;
-        let (enrollment, state) = wait_for_enrollment(self.app, enrollment, wait).await?;
+        let known = if self.session.step == APPROVE_TEST {
+            "approve_test"
+        } else {
+            "waiting_for_device"
+        };
+        let (enrollment, state) = wait_for_enrollment(self.app, enrollment, wait, known).await?;
         match state {
             EnrollmentState::WaitingForDevice => {
                 self.session.step = ACTIVATE.into();
