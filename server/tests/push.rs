@@ -593,3 +593,79 @@ async fn malformed_device_requests_get_clear_errors_never_a_500() {
         "approving needs the number shown on the sign-in screen"
     );
 }
+
+/// Not a pass/fail test: prints the push round-trip rate (sign-in asks -> phone long-poll wakes ->
+/// approves -> sign-in long-poll answers). `cargo test --release -p authcore-server --test push
+/// -- --ignored --nocapture`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn push_round_trip_rate() {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+    let mut config = test_config();
+    config.orgs[0].passwordless_push = true;
+    config.push.max_outstanding = u32::MAX;
+    let dir = temp_path("push-rate");
+    let db = format!("sqlite://{}", dir.join("bench.db").display());
+    let t = Arc::new(start_with(config, &db, true).await);
+    let (_, phone) = alice_with_phone(&t).await;
+    let numbers: Arc<Mutex<HashMap<String, String>>> = Arc::default();
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (total, concurrency) = (2000usize, 200usize);
+    let phone = Arc::new(phone);
+    let approver = {
+        let (t, numbers, done) = (t.clone(), numbers.clone(), done.clone());
+        tokio::spawn(async move {
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                let (_, body) = phone.challenges(&t, 1).await;
+                let challenges = body["challenges"].as_array().cloned().unwrap_or_default();
+                for c in challenges {
+                    let id = c["request_id"].as_str().unwrap().to_owned();
+                    let number = numbers.lock().unwrap().remove(&id);
+                    if let Some(number) = number {
+                        let (t, phone) = (t.clone(), phone.clone());
+                        tokio::spawn(async move { phone.approve(&t, &id, &number).await });
+                    }
+                }
+            }
+        })
+    };
+    let started = std::time::Instant::now();
+    let mut latencies = Vec::new();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (t, numbers) = (t.clone(), numbers.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            for _ in 0..total / concurrency {
+                let at = std::time::Instant::now();
+                let pkce = pkce();
+                let (_, body) = t.begin(ALICE.0, &pkce, &[("method", "push")]).await;
+                let session = session_of(&body);
+                numbers.lock().unwrap().insert(
+                    body["next"]["request_id"].as_str().unwrap().to_owned(),
+                    body["next"]["number"].as_str().unwrap().to_owned(),
+                );
+                let (status, _) = t.step(&session, &[("wait", "10")]).await;
+                assert_eq!(status, 200);
+                mine.push(at.elapsed());
+            }
+            mine
+        }));
+    }
+    for task in tasks {
+        latencies.extend(task.await.unwrap());
+    }
+    let elapsed = started.elapsed();
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = approver.await;
+    latencies.sort();
+    let p = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
+    println!(
+        "{} push sign-ins, concurrency {concurrency}: {:.0}/s, p50 {:?}, p99 {:?}",
+        latencies.len(),
+        latencies.len() as f64 / elapsed.as_secs_f64(),
+        p(0.5),
+        p(0.99)
+    );
+}
