@@ -66,6 +66,7 @@ CREATE TABLE device_nonces (
     expires_at INTEGER NOT NULL,
     PRIMARY KEY (device_id, nonce)
 ) WITHOUT ROWID;
+CREATE INDEX device_nonces_by_expiry ON device_nonces(expires_at);
 
 -- "Report fraud": no pushes to the user until `until`.
 CREATE TABLE push_blocks (

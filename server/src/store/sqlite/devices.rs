@@ -1,6 +1,6 @@
 //! [`DeviceStore`] on SQLite (schema_v2.sql). Multi-row changes run in one transaction on the
-//! writer; reads of state a device or a sign-in waits on go to the writer too, so they see the
-//! newest commit.
+//! writer; reads use the reader pool (WAL: a read sees every commit made before it started, and
+//! waiters are woken only after the commit).
 
 use async_trait::async_trait;
 use sqlx::Row;
@@ -158,7 +158,7 @@ impl DeviceStore for SqliteStore {
     async fn enrollment(&self, id: i64) -> StoreResult<Option<Enrollment>> {
         let row = sqlx::query(&format!("{ENROLLMENT_COLUMNS} WHERE id = ?"))
             .bind(id)
-            .fetch_optional(&self.writer)
+            .fetch_optional(&self.reader)
             .await?;
         Ok(row.as_ref().map(enrollment_of).transpose()?)
     }
@@ -168,7 +168,7 @@ impl DeviceStore for SqliteStore {
             "{ENROLLMENT_COLUMNS} WHERE auth_session_id = ? ORDER BY id DESC LIMIT 1"
         ))
         .bind(auth_session_id)
-        .fetch_optional(&self.writer)
+        .fetch_optional(&self.reader)
         .await?;
         Ok(row.as_ref().map(enrollment_of).transpose()?)
     }
@@ -241,7 +241,7 @@ impl DeviceStore for SqliteStore {
             "{DEVICE_COLUMNS} WHERE id = ? AND removed_at IS NULL"
         ))
         .bind(id)
-        .fetch_optional(&self.writer)
+        .fetch_optional(&self.reader)
         .await?;
         Ok(row.as_ref().map(device_of).transpose()?)
     }
@@ -254,11 +254,14 @@ impl DeviceStore for SqliteStore {
         now: u64,
     ) -> StoreResult<bool> {
         let mut tx = self.writer.begin().await?;
-        sqlx::query("DELETE FROM device_nonces WHERE device_id = ? AND expires_at <= ?")
-            .bind(device_id)
-            .bind(ts(now))
-            .execute(&mut *tx)
-            .await?;
+        // Expired nonces go now and then (all devices at once, by the expiry index), not on
+        // every request.
+        if crate::secrets::random_bytes(1)[0] == 0 {
+            sqlx::query("DELETE FROM device_nonces WHERE expires_at <= ?")
+                .bind(ts(now))
+                .execute(&mut *tx)
+                .await?;
+        }
         let inserted = sqlx::query(
             "INSERT INTO device_nonces (device_id, nonce, expires_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
         )
@@ -283,7 +286,7 @@ impl DeviceStore for SqliteStore {
             "{DEVICE_COLUMNS} WHERE user_id = ? AND removed_at IS NULL ORDER BY created_at, id"
         ))
         .bind(user_id)
-        .fetch_all(&self.writer)
+        .fetch_all(&self.reader)
         .await?;
         Ok(rows.iter().map(device_of).collect::<Result<_, _>>()?)
     }
@@ -295,7 +298,7 @@ impl DeviceStore for SqliteStore {
         )
         .bind(user_id)
         .bind(require_uv)
-        .fetch_optional(&self.writer)
+        .fetch_optional(&self.reader)
         .await?;
         Ok(found.is_some())
     }
@@ -392,7 +395,7 @@ impl DeviceStore for SqliteStore {
     async fn push_request(&self, id: i64) -> StoreResult<Option<PushRequest>> {
         let row = sqlx::query(&format!("{PUSH_COLUMNS} WHERE id = ?"))
             .bind(id)
-            .fetch_optional(&self.writer)
+            .fetch_optional(&self.reader)
             .await?;
         Ok(row.as_ref().map(push_of).transpose()?)
     }
@@ -402,7 +405,7 @@ impl DeviceStore for SqliteStore {
             "{PUSH_COLUMNS} WHERE auth_session_id = ? AND kind = 'sign_in' ORDER BY id DESC LIMIT 1"
         ))
         .bind(auth_session_id)
-        .fetch_optional(&self.writer)
+        .fetch_optional(&self.reader)
         .await?;
         Ok(row.as_ref().map(push_of).transpose()?)
     }
@@ -422,7 +425,7 @@ impl DeviceStore for SqliteStore {
         .bind(device.is_active())
         .bind(device.user_verification)
         .bind(&device.id)
-        .fetch_all(&self.writer)
+        .fetch_all(&self.reader)
         .await?;
         Ok(rows.iter().map(push_of).collect::<Result<_, _>>()?)
     }
@@ -500,7 +503,7 @@ impl DeviceStore for SqliteStore {
         let skips: Option<i64> =
             sqlx::query_scalar("SELECT skips FROM enrollment_skips WHERE user_id = ?")
                 .bind(user_id)
-                .fetch_optional(&self.writer)
+                .fetch_optional(&self.reader)
                 .await?;
         Ok(skips.map_or(0, |s| u32::try_from(s).unwrap_or(u32::MAX)))
     }
@@ -509,7 +512,7 @@ impl DeviceStore for SqliteStore {
         let found: Option<i64> =
             sqlx::query_scalar("SELECT 1 FROM auth_session_skips WHERE auth_session_id = ?")
                 .bind(auth_session_id)
-                .fetch_optional(&self.writer)
+                .fetch_optional(&self.reader)
                 .await?;
         Ok(found.is_some())
     }
