@@ -5,6 +5,8 @@
 //!   Google Authenticator export (`otpauth-migration://`) import and export.
 //! - [`store`]: the `SecureStore` platform trait and its encrypted-file default.
 //! - [`device_keys`]: the `DeviceKeys` platform trait and its software P-256 default.
+//! - [`device_protocol`]: the enrollment link, activation codes and the signed device messages
+//!   the server and the authenticator share.
 //! - [`http`]: the one HTTP client (TLS policy, pins, timeouts, retries).
 //! - [`vault`]: the authenticator's TOTP/HOTP accounts over a `SecureStore`.
 //! - [`client`], [`signin`], [`session`]: the sign-in client: an [`client::AuthClient`] per server,
@@ -17,6 +19,7 @@ mod api;
 pub mod backup;
 pub mod client;
 pub mod device_keys;
+pub mod device_protocol;
 pub mod error;
 pub mod http;
 pub mod otp;

@@ -158,6 +158,10 @@ fn bench_config(
     config.codes.max_sends = u32::MAX;
     config.codes.resend_after_s = 0;
     config.throttle.max_failures_per_ip = u32::MAX;
+    // These flows measure codes, not the authenticator prompt: no "Skip for now" step.
+    for org in &mut config.orgs {
+        org.authenticator_required = false;
+    }
     if minimal_argon2 {
         config.argon2.memory_kib = 8;
         config.argon2.iterations = 1;

@@ -35,6 +35,12 @@ pub struct Config {
     pub throttle: ThrottleConfig,
     #[serde(default)]
     pub totp: TotpConfig,
+    /// Number-matching push approval and authenticator enrollment.
+    #[serde(default)]
+    pub push: PushConfig,
+    /// How devices are woken for a new push request.
+    #[serde(default)]
+    pub push_sender: PushSenderConfig,
     /// Methods offered to identifiers whose email domain matches no organisation.
     pub default_methods: Vec<Method>,
     /// Methods offered when the identifier is a phone number.
@@ -242,6 +248,87 @@ pub struct OrgConfig {
     /// Ask for an email code when the device has no valid device token.
     #[serde(default)]
     pub verify_unrecognised_devices: bool,
+    /// Every user must enroll an authenticator device; until then each sign-in asks, and the
+    /// user may skip `max_skips` times.
+    #[serde(default)]
+    pub authenticator_required: bool,
+    #[serde(default = "default_max_skips")]
+    pub max_skips: u32,
+    /// Passwordless phone sign-in: a push approved on a device registered with user
+    /// verification is the whole sign-in.
+    #[serde(default)]
+    pub passwordless_push: bool,
+}
+
+fn default_max_skips() -> u32 {
+    3
+}
+
+/// How the number is matched on the phone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum NumberMode {
+    /// The phone shows an empty field; the user types the number the sign-in screen shows.
+    #[default]
+    Enter,
+    /// The phone shows three numbers; the user taps the one the sign-in screen shows.
+    Choose,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PushConfig {
+    /// Digits of the number to match: 2 to 6.
+    pub number_length: u32,
+    pub number_mode: NumberMode,
+    /// Lifetime of a push request (at most 600).
+    pub ttl_s: u64,
+    /// Unapproved push requests per user per `window_s` before `slow_down`.
+    pub max_outstanding: u32,
+    pub window_s: u64,
+    /// How long "report fraud" blocks pushes to the user.
+    pub fraud_block_s: u64,
+    /// Suggested polling interval for clients that do not long-poll.
+    pub poll_interval_s: u64,
+    /// Longest long-poll (`wait`) accepted, seconds.
+    pub max_wait_s: u64,
+    /// Lifetime of an enrollment activation code (at most 600).
+    pub activation_ttl_s: u64,
+    /// Requesting IP -> a location shown on the phone ("Berlin, DE"); absent: no location.
+    pub locations: std::collections::HashMap<String, String>,
+}
+
+impl Default for PushConfig {
+    fn default() -> Self {
+        PushConfig {
+            number_length: 2,
+            number_mode: NumberMode::Enter,
+            ttl_s: 120,
+            max_outstanding: 5,
+            window_s: 600,
+            fraud_block_s: 3600,
+            poll_interval_s: 2,
+            max_wait_s: 30,
+            activation_ttl_s: 600,
+            locations: std::collections::HashMap::new(),
+        }
+    }
+}
+
+/// How a new push request reaches the user's devices.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum PushSenderConfig {
+    /// Devices long-poll `GET /v1/devices/challenges`.
+    #[default]
+    None,
+    /// `POST {"device_id", "request_id"}` (JSON) to `url` for each device; no secrets.
+    Webhook {
+        url: String,
+        /// Sent as `Authorization: Bearer ...` when set.
+        #[serde(default)]
+        bearer_token: Option<SecretString>,
+    },
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -337,6 +424,19 @@ impl Config {
         }
         if self.default_methods.is_empty() || self.phone_methods.is_empty() {
             return invalid("default_methods and phone_methods must not be empty".into());
+        }
+        let push = &self.push;
+        if !(2..=6).contains(&push.number_length) {
+            return invalid("push.number_length must be 2 to 6".into());
+        }
+        if !(1..=600).contains(&push.ttl_s) || !(1..=600).contains(&push.activation_ttl_s) {
+            return invalid("push.ttl_s and push.activation_ttl_s must be 1 to 600".into());
+        }
+        if push.max_outstanding == 0 || push.window_s == 0 || push.max_wait_s > 120 {
+            return invalid(
+                "push.max_outstanding and push.window_s must be at least 1, push.max_wait_s at most 120"
+                    .into(),
+            );
         }
         for org in &self.orgs {
             if org.methods.is_empty() {

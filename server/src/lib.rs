@@ -13,11 +13,13 @@
 
 mod account;
 pub mod config;
+mod devices;
 mod error;
 mod extract;
 mod openapi;
 mod outbox;
 mod passwords;
+mod push;
 pub mod secrets;
 mod signin;
 pub mod store;
@@ -122,6 +124,10 @@ pub(crate) struct App {
     pub issuer: String,
     pub throttle: throttle::Throttle,
     pub outbox: Arc<tokio::sync::Notify>,
+    /// Wakes long-polls of devices, sign-ins and enrollment screens.
+    pub hub: push::Hub,
+    /// Wakes devices for a new push request (`None`: they long-poll).
+    pub push_sender: Option<Arc<dyn push::PushSender>>,
 }
 
 pub(crate) type AppState = Arc<App>;
@@ -208,6 +214,8 @@ pub async fn start(options: ServerOptions) -> Result<RunningServer, ServerError>
         clock: options.clock.clone(),
         dev: options.dev,
         outbox: Arc::new(tokio::sync::Notify::new()),
+        hub: push::Hub::default(),
+        push_sender: push::sender_of(&options.config.push_sender).map_err(ServerError::Setup)?,
     });
     if options.dev {
         account::seed_dev_users(&app)
@@ -320,7 +328,22 @@ fn router(app: AppState) -> Router {
         .route("/v1/me/totp/confirm", post(account::confirm_totp))
         .route("/v1/me/backup-codes", post(account::new_backup_codes))
         .route("/v1/password/forgot", post(account::forgot_password))
-        .route("/v1/password/reset", post(account::reset_password));
+        .route("/v1/password/reset", post(account::reset_password))
+        .route("/v1/me/authenticators", post(devices::new_authenticator))
+        .route(
+            "/v1/me/authenticators/{id}",
+            get(devices::authenticator_status),
+        )
+        .route("/v1/me/devices", get(devices::list_devices))
+        .route(
+            "/v1/me/devices/{id}",
+            get(devices::get_device)
+                .patch(devices::patch_device)
+                .delete(devices::delete_device),
+        )
+        .route("/v1/devices/activate", post(devices::activate))
+        .route("/v1/devices/challenges", get(devices::challenges))
+        .route("/v1/devices/challenges/{id}", post(devices::decide));
     if app.dev {
         router = router.route("/dev/outbox", get(outbox::dev_outbox));
     }
@@ -374,6 +397,10 @@ async fn discovery(State(app): State<AppState>) -> Json<serde_json::Value> {
         "password_reset_endpoint": format!("{base}/v1/password/reset"),
         "totp_enrollment_endpoint": format!("{base}/v1/me/totp"),
         "backup_codes_endpoint": format!("{base}/v1/me/backup-codes"),
+        "authenticator_enrollment_endpoint": format!("{base}/v1/me/authenticators"),
+        "devices_endpoint": format!("{base}/v1/me/devices"),
+        "device_activation_endpoint": format!("{base}/v1/devices/activate"),
+        "device_challenges_endpoint": format!("{base}/v1/devices/challenges"),
         "openapi_url": format!("{base}/openapi.json"),
         "grant_types_supported": ["authorization_code", "refresh_token"],
         "code_challenge_methods_supported": ["S256"],

@@ -19,6 +19,8 @@ use crate::store::{
 };
 use crate::AppState;
 
+mod authenticator;
+
 /// A normalised identifier: an email address or an E.164 phone number.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Identifier {
@@ -159,6 +161,11 @@ pub async fn login_methods(
         })
         .map(|m| method_json(m, &identifier))
         .collect();
+    let mut methods = methods;
+    if org.is_some_and(|o| o.passwordless_push) {
+        // Phone sign-in: a push approved on a device registered with user verification.
+        methods.push(json!({"type": "push"}));
+    }
     Ok(Json(json!({
         "identifier": identifier.as_str(),
         "identifier_type": match identifier { Identifier::Email { .. } => "email", Identifier::Phone(_) => "phone" },
@@ -174,6 +181,11 @@ enum Step {
     Primary,
     VerifyDevice,
     SecondFactor(Vec<&'static str>),
+    /// "Authenticator required": enroll or skip.
+    Enroll {
+        skips_left: u32,
+        mandatory: bool,
+    },
     Done,
 }
 
@@ -385,15 +397,20 @@ impl Flow<'_> {
         let (verify_devices, mfa) = self.org().map_or((false, Mfa::Optional), |o| {
             (o.verify_unrecognised_devices, o.mfa)
         });
+        let pushed = self.session.primary_method.as_deref() == Some("push");
         let proved_email = self.session.primary_method.as_deref() == Some("email_code")
-            || self.session.device_verified;
+            || self.session.device_verified
+            || pushed;
         if verify_devices && !self.session.device_recognised && !proved_email {
             return Ok(Step::VerifyDevice);
         }
-        if self.session.second_factor.is_some() {
-            return Ok(Step::Done);
+        if self.session.second_factor.is_some() || pushed {
+            return self.after_factors(user).await;
         }
         let mut factors = Vec::new();
+        if self.app.store.has_active_device(user.id, false).await? {
+            factors.push("push");
+        }
         if self
             .app
             .store
@@ -411,17 +428,23 @@ impl Flow<'_> {
             if mfa == Mfa::Required && !proved_email {
                 return Ok(Step::VerifyDevice);
             }
-            return Ok(Step::Done);
+            return self.after_factors(user).await;
         }
         Ok(Step::SecondFactor(factors))
     }
 
     async fn advance(&mut self) -> ApiResult<Json<Value>> {
+        self.resume().await?;
         loop {
             match self.next_step().await? {
+                Step::Primary if self.wants_push_primary() => self.passwordless_push().await?,
                 Step::Primary => self.primary().await?,
                 Step::VerifyDevice => self.verify_device().await?,
                 Step::SecondFactor(factors) => self.second_factor(factors).await?,
+                Step::Enroll {
+                    skips_left,
+                    mandatory,
+                } => self.enroll(skips_left, mandatory).await?,
                 Step::Done => return self.complete().await,
             }
         }
@@ -706,6 +729,9 @@ impl Flow<'_> {
                 ));
             }
         };
+        if choice == "push" {
+            return self.push_factor(requested.as_deref() == Some("push")).await;
+        }
         let prompted = self.session.step == choice;
         let code = if prompted { self.take("code") } else { None };
         let Some(code) = code else {

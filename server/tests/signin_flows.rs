@@ -17,6 +17,10 @@ async fn discovery_names_every_endpoint() {
         "userinfo_endpoint",
         "login_methods_endpoint",
         "authorization_challenge_endpoint",
+        "authenticator_enrollment_endpoint",
+        "devices_endpoint",
+        "device_activation_endpoint",
+        "device_challenges_endpoint",
     ] {
         assert!(body[key].as_str().unwrap().starts_with(&t.base), "{key}");
     }
@@ -43,6 +47,13 @@ async fn openapi_describes_every_route() {
         "/v1/me/backup-codes",
         "/v1/password/forgot",
         "/v1/password/reset",
+        "/v1/me/authenticators",
+        "/v1/me/authenticators/{id}",
+        "/v1/me/devices",
+        "/v1/me/devices/{id}",
+        "/v1/devices/activate",
+        "/v1/devices/challenges",
+        "/v1/devices/challenges/{id}",
     ] {
         assert!(body["paths"][path].is_object(), "{path} missing");
     }
@@ -66,7 +77,7 @@ async fn user_types_globex_email_and_sees_password_sso_and_the_sign_in_host() {
     let body = t.methods("carol@globex.example").await;
     assert_eq!(
         body["methods"],
-        json!([{"type": "password"}, {"type": "sso", "provider": "globex-okta", "display_name": "Globex SSO"}])
+        json!([{"type": "password"}, {"type": "sso", "provider": "globex-okta", "display_name": "Globex SSO"}, {"type": "push"}])
     );
     assert_eq!(body["sign_in_host"], "login.globex.example");
 }
@@ -226,6 +237,13 @@ async fn carol_on_a_new_device_verifies_by_email_then_totp_and_is_recognised_nex
     assert_eq!(body["next"], json!({"type": "totp", "length": 6}));
     let totp = totp_now(CAROL_TOTP, t.now());
     let (status, body) = t.step(&session, &[("code", &totp)]).await;
+    // Globex requires an authenticator app: "Skip for now (3 left)".
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["next"],
+        json!({"type": "enroll_authenticator", "skips_left": 3, "mandatory": false})
+    );
+    let (status, body) = t.step(&session, &[("method", "skip_enrollment")]).await;
     assert_eq!(status, 200, "{body}");
     let tokens = t
         .exchange(body["authorization_code"].as_str().unwrap(), &pkce1)
@@ -245,9 +263,13 @@ async fn carol_on_a_new_device_verifies_by_email_then_totp_and_is_recognised_nex
     assert_eq!(status, 400);
     assert_eq!(body["next"]["type"], "choose_second_factor");
     let totp = totp_now(CAROL_TOTP, t.now());
+    let session = session_of(&body);
     let (status, body) = t
-        .step(&session_of(&body), &[("method", "totp"), ("code", &totp)])
+        .step(&session, &[("method", "totp"), ("code", &totp)])
         .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["next"]["skips_left"], 2);
+    let (status, body) = t.step(&session, &[("method", "skip_enrollment")]).await;
     assert_eq!(status, 200, "{body}");
     let second = t
         .exchange(body["authorization_code"].as_str().unwrap(), &pkce2)
@@ -277,8 +299,11 @@ async fn dave_with_no_second_factor_enrolled_proves_his_email_where_mfa_is_requi
     let (_, body) = t.begin(DAVE.0, &pkce, &[("password", DAVE.1)]).await;
     assert_eq!(body["next"]["type"], "verify_device");
     let code = t.last_code(DAVE.0).await;
-    let (status, body) = t.step(&session_of(&body), &[("code", &code)]).await;
-    assert_eq!(status, 200, "{body}");
+    let session = session_of(&body);
+    let (status, body) = t.step(&session, &[("code", &code)]).await;
+    assert_eq!(body["next"]["type"], "enroll_authenticator", "{body}");
+    let (status2, body) = t.step(&session, &[("method", "skip_enrollment")]).await;
+    assert_eq!((status, status2), (400, 200), "{body}");
 }
 
 #[tokio::test]

@@ -2,7 +2,10 @@
 //! (one transaction when it changes more than one row), so a PostgreSQL implementation can be
 //! added beside [`sqlite::SqliteStore`] without touching them. Secrets arrive already hashed.
 
+pub mod devices;
 pub mod sqlite;
+
+pub use devices::*;
 
 use async_trait::async_trait;
 
@@ -200,7 +203,7 @@ pub struct OutboxRecord {
 }
 
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: DeviceStore + Send + Sync + 'static {
     /// The key codes are HMACed with; created on first use and kept.
     async fn server_key(&self) -> StoreResult<Vec<u8>>;
 

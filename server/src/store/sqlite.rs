@@ -14,6 +14,9 @@ use super::*;
 use crate::secrets::{constant_time_eq, SecretString};
 
 const SCHEMA_V1: &str = include_str!("schema.sql");
+const SCHEMA_V2: &str = include_str!("schema_v2.sql");
+
+mod devices;
 
 impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> Self {
@@ -110,6 +113,12 @@ impl SqliteStore {
         if applied.unwrap_or(0) < 1 {
             sqlx::raw_sql(SCHEMA_V1).execute(&mut *tx).await?;
             sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES (1, strftime('%s','now'))")
+                .execute(&mut *tx)
+                .await?;
+        }
+        if applied.unwrap_or(0) < 2 {
+            sqlx::raw_sql(SCHEMA_V2).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES (2, strftime('%s','now'))")
                 .execute(&mut *tx)
                 .await?;
         }

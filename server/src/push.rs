@@ -1,0 +1,384 @@
+//! Number-matching push: the in-memory notifier that wakes long-polls the moment something
+//! changes, the `PushSender`s that wake devices, number picking, the short user-agent shown on
+//! the phone, and the protocol errors of a push.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use serde_json::{json, Value};
+use tokio::sync::Notify;
+
+use crate::config::{NumberMode, PushSenderConfig};
+use crate::error::{ApiError, ApiResult};
+use crate::store::{NumberPicker, PushRequest};
+use crate::AppState;
+
+const SHARDS: usize = 1024;
+
+/// Wakes waiters keyed by user (devices long-polling for challenges), by push request (sign-ins
+/// waiting for the answer) and by enrollment (screens waiting for the device to activate).
+///
+/// A fixed array of [`Notify`] shards: nothing to clean up, and a key sharing a shard only causes
+/// a spurious wake-up (the waiter re-reads its state and waits again).
+pub struct Hub {
+    shards: Box<[Notify]>,
+}
+
+#[derive(Clone, Copy)]
+enum Key {
+    User = 1,
+    Request = 2,
+    Enrollment = 3,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Hub {
+            shards: (0..SHARDS).map(|_| Notify::new()).collect(),
+        }
+    }
+}
+
+impl Hub {
+    fn shard(&self, key: Key, id: i64) -> &Notify {
+        let mixed = (id as u64 ^ ((key as u64) << 60)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        &self.shards[(mixed >> 54) as usize % SHARDS]
+    }
+
+    pub fn user(&self, user_id: i64) -> &Notify {
+        self.shard(Key::User, user_id)
+    }
+
+    pub fn request(&self, request_id: i64) -> &Notify {
+        self.shard(Key::Request, request_id)
+    }
+
+    pub fn enrollment(&self, enrollment_id: i64) -> &Notify {
+        self.shard(Key::Enrollment, enrollment_id)
+    }
+}
+
+/// Loads a state with `load` until `settled` says it changed or `wait` has passed, sleeping on
+/// `notify` in between (registered before each load, so no wake-up is lost).
+pub async fn wait_until<T, Fut>(
+    notify: &Notify,
+    wait: Duration,
+    mut load: impl FnMut() -> Fut,
+    settled: impl Fn(&T) -> bool,
+) -> ApiResult<T>
+where
+    Fut: Future<Output = ApiResult<T>>,
+{
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let notified = notify.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let value = load().await?;
+        if settled(&value) || tokio::time::Instant::now() >= deadline {
+            return Ok(value);
+        }
+        if tokio::time::timeout_at(deadline, notified).await.is_err() {
+            return Ok(value);
+        }
+    }
+}
+
+/// The `wait` parameter of a long-poll, capped by config (0 when absent or not a number).
+pub fn wait_param(app: &AppState, raw: Option<&str>) -> ApiResult<Duration> {
+    let Some(raw) = raw else {
+        return Ok(Duration::ZERO);
+    };
+    let seconds: u64 = raw
+        .trim()
+        .parse()
+        .map_err(|_| ApiError::invalid_request("`wait` must be a whole number of seconds"))?;
+    Ok(Duration::from_secs(seconds.min(app.config.push.max_wait_s)))
+}
+
+/// How long a waiter may sleep for `request`: never past its expiry.
+pub fn wait_for_request(app: &AppState, request: &PushRequest, wait: Duration) -> Duration {
+    let left = request.expires_at.saturating_sub(app.clock.now());
+    wait.min(Duration::from_secs(left))
+}
+
+fn random_below(n: u32) -> u32 {
+    // Rejection sampling keeps every value equally likely.
+    let zone = u32::MAX - (u32::MAX % n);
+    loop {
+        let bytes = crate::secrets::random_bytes(4);
+        let v = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+        if v < zone {
+            return v % n;
+        }
+    }
+}
+
+/// A number of `length` digits without a leading zero (`10`..`99` for two digits), none of
+/// `avoid` when there is one left.
+fn random_number(length: u32, avoid: &[String]) -> String {
+    let low = 10u32.pow(length - 1);
+    let span = 9 * low;
+    let start = random_below(span);
+    (0..span)
+        .map(|i| (low + (start + i) % span).to_string())
+        .find(|n| !avoid.contains(n))
+        .unwrap_or_else(|| (low + start).to_string())
+}
+
+/// Picks the number to match (avoiding the user's other pending numbers) and, in `choose` mode,
+/// three distinct candidates in random order.
+pub fn number_picker(length: u32, mode: NumberMode) -> NumberPicker {
+    Box::new(move |avoid: &[String]| {
+        let number = random_number(length, avoid);
+        let choices = (mode == NumberMode::Choose).then(|| {
+            let mut choices = vec![number.clone()];
+            while choices.len() < 3 {
+                let other = random_number(length, &choices);
+                choices.push(other);
+            }
+            let right = random_below(3) as usize;
+            choices.swap(0, right);
+            choices
+        });
+        (number, choices)
+    })
+}
+
+/// A short description of a user agent for the phone: "Chrome on macOS", "AcmeApp/1.0".
+pub fn describe_user_agent(ua: &str) -> String {
+    let browser = [
+        ("Edg/", "Edge"),
+        ("OPR/", "Opera"),
+        ("Firefox/", "Firefox"),
+        ("Chrome/", "Chrome"),
+        ("Safari/", "Safari"),
+    ]
+    .iter()
+    .find(|(marker, _)| ua.contains(marker))
+    .map(|(_, name)| *name);
+    let os = [
+        ("Android", "Android"),
+        ("iPhone", "iOS"),
+        ("iPad", "iPadOS"),
+        ("Windows", "Windows"),
+        ("Mac OS X", "macOS"),
+        ("Macintosh", "macOS"),
+        ("CrOS", "ChromeOS"),
+        ("Linux", "Linux"),
+    ]
+    .iter()
+    .find(|(marker, _)| ua.contains(marker))
+    .map(|(_, name)| *name);
+    let description = match (browser, os) {
+        (Some(b), Some(o)) => format!("{b} on {o}"),
+        (Some(b), None) => b.to_owned(),
+        _ => ua.split_whitespace().next().unwrap_or("").to_owned(),
+    };
+    let description: String = description
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(40)
+        .collect();
+    if description.is_empty() {
+        "an unknown app".into()
+    } else {
+        description
+    }
+}
+
+/// `next` of a sign-in waiting for a push approval.
+pub fn push_next(app: &AppState, request: &PushRequest) -> Value {
+    json!({
+        "type": "push",
+        "request_id": request.id.to_string(),
+        "number": request.number,
+        "expires_at": request.expires_at,
+        "interval": app.config.push.poll_interval_s,
+    })
+}
+
+/// The phone's view of a request (never the number in `enter` mode).
+pub fn challenge_json(request: &PushRequest) -> Value {
+    let mode = if request.choices.is_some() {
+        "choose"
+    } else {
+        "enter"
+    };
+    json!({
+        "request_id": request.id.to_string(),
+        "kind": request.kind,
+        "mode": mode,
+        "number_length": request.number.len(),
+        "choices": request.choices,
+        "context": {
+            "app": request.app_name,
+            "ip": request.ip,
+            "user_agent": request.user_agent,
+            "location": request.location,
+            "time": request.created_at,
+        },
+        "created_at": request.created_at,
+        "expires_at": request.expires_at,
+    })
+}
+
+pub fn number_mismatch() -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "number_mismatch",
+        "the number entered on the phone did not match the one shown; the request was denied",
+    )
+}
+
+pub fn access_denied(fraud: bool) -> ApiError {
+    if fraud {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "access_denied",
+            "the request was reported as fraud on the phone",
+        )
+        .with("reason", "fraud_reported")
+    } else {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "access_denied",
+            "the request was denied on the phone",
+        )
+        .with("reason", "denied")
+    }
+}
+
+pub fn push_blocked(retry_after: u64) -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "push_blocked",
+        "a push request to this account was reported as fraud; pushes are blocked for a while",
+    )
+    .with("retry_after", retry_after.max(1))
+}
+
+pub fn push_expired() -> ApiError {
+    ApiError::expired("the push request expired before it was answered; ask for a new one")
+}
+
+/// Wakes a user's devices for a new request: the long-polls at once, then the configured
+/// sender (in the background; the sign-in never waits for it). `device_id` limits it to one
+/// device (a test approval).
+pub fn deliver(app: &AppState, user_id: i64, request_id: i64, device_id: Option<String>) {
+    app.hub.user(user_id).notify_waiters();
+    let Some(sender) = app.push_sender.clone() else {
+        return;
+    };
+    let app = app.clone();
+    tokio::spawn(async move {
+        let targets: Vec<String> = match device_id {
+            Some(id) => vec![id],
+            None => match app.store.devices(user_id).await {
+                Ok(devices) => devices
+                    .into_iter()
+                    .filter(|d| d.is_active())
+                    .map(|d| d.id)
+                    .collect(),
+                Err(error) => {
+                    tracing::warn!(%error, "cannot list devices to wake");
+                    return;
+                }
+            },
+        };
+        for device_id in targets {
+            if let Err(error) = sender.wake(&device_id, request_id).await {
+                tracing::warn!(error, "push sender failed");
+            }
+        }
+    });
+}
+
+/// Wakes one device about one request. Implementations carry no secret in what they send: the
+/// device fetches the request itself over TLS.
+#[async_trait::async_trait]
+pub trait PushSender: Send + Sync {
+    async fn wake(&self, device_id: &str, request_id: i64) -> Result<(), String>;
+}
+
+/// `POST {"device_id", "request_id"}` to a configured URL.
+pub struct WebhookSender {
+    client: reqwest::Client,
+    url: String,
+    bearer: Option<crate::secrets::SecretString>,
+}
+
+#[async_trait::async_trait]
+impl PushSender for WebhookSender {
+    async fn wake(&self, device_id: &str, request_id: i64) -> Result<(), String> {
+        let mut request = self.client.post(&self.url).json(&json!({
+            "device_id": device_id,
+            "request_id": request_id.to_string(),
+        }));
+        if let Some(token) = &self.bearer {
+            request = request.bearer_auth(token.expose());
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|_| "push webhook unreachable".to_owned())?;
+        if response.status().is_success() {
+            Ok(())
+        } else {
+            Err(format!("push webhook answered {}", response.status()))
+        }
+    }
+}
+
+/// The sender a config names; `None` for `type = "none"` (devices long-poll).
+pub fn sender_of(config: &PushSenderConfig) -> Result<Option<Arc<dyn PushSender>>, String> {
+    match config {
+        PushSenderConfig::None => Ok(None),
+        PushSenderConfig::Webhook { url, bearer_token } => {
+            let client = reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()
+                .map_err(|e| format!("push webhook client: {e}"))?;
+            Ok(Some(Arc::new(WebhookSender {
+                client,
+                url: url.clone(),
+                bearer: bearer_token.clone(),
+            })))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_have_the_policy_length_and_avoid_pending_ones() {
+        for length in 2..=6 {
+            let (number, choices) = number_picker(length, NumberMode::Enter)(&[]);
+            assert_eq!(number.len(), length as usize);
+            assert!(!number.starts_with('0'));
+            assert!(choices.is_none());
+        }
+        let avoid: Vec<String> = (10..99).map(|n| n.to_string()).collect();
+        let (number, _) = number_picker(2, NumberMode::Enter)(&avoid);
+        assert_eq!(number, "99");
+        let (number, choices) = number_picker(2, NumberMode::Choose)(&[]);
+        let choices = choices.unwrap();
+        assert_eq!(choices.len(), 3);
+        assert!(choices.contains(&number));
+        assert!(choices[0] != choices[1] && choices[1] != choices[2] && choices[0] != choices[2]);
+    }
+
+    #[test]
+    fn user_agents_are_described_briefly() {
+        assert_eq!(
+            describe_user_agent("Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"),
+            "Chrome on macOS"
+        );
+        assert_eq!(describe_user_agent("AcmeApp/1.0 (build 7)"), "AcmeApp/1.0");
+        assert_eq!(describe_user_agent(""), "an unknown app");
+    }
+}

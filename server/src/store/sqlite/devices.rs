@@ -1,0 +1,550 @@
+//! [`DeviceStore`] on SQLite (schema_v2.sql). Multi-row changes run in one transaction on the
+//! writer; reads use the reader pool (WAL: a read sees every commit made before it started, and
+//! waiters are woken only after the commit).
+
+use async_trait::async_trait;
+use sqlx::Row;
+
+use super::super::devices::*;
+use super::super::StoreResult;
+use super::{insert_sign_in_event, ts, un, SqliteStore};
+
+const DEVICE_COLUMNS: &str =
+    "SELECT id, user_id, public_key, display_name, platform, push_token IS NOT NULL,
+    user_verification, state, created_at, activated_at, last_seen_at FROM devices";
+
+fn device_of(r: &sqlx::sqlite::SqliteRow) -> Result<Device, sqlx::Error> {
+    Ok(Device {
+        id: r.try_get(0)?,
+        user_id: r.try_get(1)?,
+        public_key: r.try_get(2)?,
+        display_name: r.try_get(3)?,
+        platform: r.try_get(4)?,
+        has_push_token: r.try_get(5)?,
+        user_verification: r.try_get(6)?,
+        state: r.try_get(7)?,
+        created_at: un(r.try_get(8)?),
+        activated_at: r.try_get::<Option<i64>, _>(9)?.map(un),
+        last_seen_at: r.try_get::<Option<i64>, _>(10)?.map(un),
+    })
+}
+
+const ENROLLMENT_COLUMNS: &str =
+    "SELECT id, user_id, auth_session_id, created_at, expires_at, used_at, device_id,
+    test_request_id, completed_at, failed_at FROM enrollments";
+
+fn enrollment_of(r: &sqlx::sqlite::SqliteRow) -> Result<Enrollment, sqlx::Error> {
+    Ok(Enrollment {
+        id: r.try_get(0)?,
+        user_id: r.try_get(1)?,
+        auth_session_id: r.try_get(2)?,
+        created_at: un(r.try_get(3)?),
+        expires_at: un(r.try_get(4)?),
+        used_at: r.try_get::<Option<i64>, _>(5)?.map(un),
+        device_id: r.try_get(6)?,
+        test_request_id: r.try_get(7)?,
+        completed_at: r.try_get::<Option<i64>, _>(8)?.map(un),
+        failed_at: r.try_get::<Option<i64>, _>(9)?.map(un),
+    })
+}
+
+const PUSH_COLUMNS: &str = "SELECT id, user_id, auth_session_id, kind, device_id, require_uv, number, choices,
+    app_name, ip, user_agent, location, created_at, expires_at, answered_at, answered_by, result FROM push_requests";
+
+fn push_of(r: &sqlx::sqlite::SqliteRow) -> Result<PushRequest, sqlx::Error> {
+    let choices: Option<String> = r.try_get(7)?;
+    Ok(PushRequest {
+        id: r.try_get(0)?,
+        user_id: r.try_get(1)?,
+        auth_session_id: r.try_get(2)?,
+        kind: r.try_get(3)?,
+        device_id: r.try_get(4)?,
+        require_uv: r.try_get(5)?,
+        number: r.try_get(6)?,
+        choices: choices.map(|c| c.split(',').map(str::to_owned).collect()),
+        app_name: r.try_get(8)?,
+        ip: r.try_get(9)?,
+        user_agent: r.try_get(10)?,
+        location: r.try_get(11)?,
+        created_at: un(r.try_get(12)?),
+        expires_at: un(r.try_get(13)?),
+        answered_at: r.try_get::<Option<i64>, _>(14)?.map(un),
+        answered_by: r.try_get(15)?,
+        result: r.try_get(16)?,
+    })
+}
+
+async fn insert_push<'c>(
+    db: impl sqlx::Executor<'c, Database = sqlx::Sqlite>,
+    r: &NewPushRequest,
+    number: &str,
+    choices: Option<&[String]>,
+) -> StoreResult<i64> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO push_requests (user_id, auth_session_id, kind, device_id, require_uv, number, choices, app_name,
+            ip, user_agent, location, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(r.user_id)
+    .bind(r.auth_session_id)
+    .bind(&r.kind)
+    .bind(&r.device_id)
+    .bind(r.require_uv)
+    .bind(number)
+    .bind(choices.map(|c| c.join(",")))
+    .bind(&r.app_name)
+    .bind(&r.ip)
+    .bind(&r.user_agent)
+    .bind(&r.location)
+    .bind(ts(r.created_at))
+    .bind(ts(r.expires_at))
+    .fetch_one(db)
+    .await?)
+}
+
+fn created(
+    r: NewPushRequest,
+    id: i64,
+    number: String,
+    choices: Option<Vec<String>>,
+) -> PushRequest {
+    PushRequest {
+        id,
+        user_id: r.user_id,
+        auth_session_id: r.auth_session_id,
+        kind: r.kind,
+        device_id: r.device_id,
+        require_uv: r.require_uv,
+        number,
+        choices,
+        app_name: r.app_name,
+        ip: r.ip,
+        user_agent: r.user_agent,
+        location: r.location,
+        created_at: r.created_at,
+        expires_at: r.expires_at,
+        answered_at: None,
+        answered_by: None,
+        result: None,
+    }
+}
+
+#[async_trait]
+impl DeviceStore for SqliteStore {
+    async fn create_enrollment(&self, e: NewEnrollment) -> StoreResult<i64> {
+        let mut tx = self.writer.begin().await?;
+        if let Some(session) = e.auth_session_id {
+            sqlx::query(
+                "UPDATE enrollments SET failed_at = ? WHERE auth_session_id = ? AND used_at IS NULL AND failed_at IS NULL",
+            )
+            .bind(ts(e.now))
+            .bind(session)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let id = sqlx::query_scalar(
+            "INSERT INTO enrollments (user_id, code_hash, auth_session_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(e.user_id)
+        .bind(&e.code_hash)
+        .bind(e.auth_session_id)
+        .bind(ts(e.now))
+        .bind(ts(e.expires_at))
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    async fn enrollment(&self, id: i64) -> StoreResult<Option<Enrollment>> {
+        let row = sqlx::query(&format!("{ENROLLMENT_COLUMNS} WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(&self.reader)
+            .await?;
+        Ok(row.as_ref().map(enrollment_of).transpose()?)
+    }
+
+    async fn session_enrollment(&self, auth_session_id: i64) -> StoreResult<Option<Enrollment>> {
+        let row = sqlx::query(&format!(
+            "{ENROLLMENT_COLUMNS} WHERE auth_session_id = ? ORDER BY id DESC LIMIT 1"
+        ))
+        .bind(auth_session_id)
+        .fetch_optional(&self.reader)
+        .await?;
+        Ok(row.as_ref().map(enrollment_of).transpose()?)
+    }
+
+    async fn activate_device(
+        &self,
+        a: Activation,
+        pick: NumberPicker,
+    ) -> StoreResult<Result<Activated, ActivationError>> {
+        let mut tx = self.writer.begin().await?;
+        let row: Option<(i64, i64, i64, Option<i64>, Option<i64>)> = sqlx::query_as(
+            "SELECT id, user_id, expires_at, used_at, failed_at FROM enrollments WHERE code_hash = ?",
+        )
+        .bind(&a.code_hash)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((enrollment_id, user_id, expires_at, used_at, failed_at)) = row else {
+            return Ok(Err(ActivationError::Unknown));
+        };
+        if used_at.is_some() {
+            return Ok(Err(ActivationError::Used));
+        }
+        if failed_at.is_some() {
+            return Ok(Err(ActivationError::Unknown));
+        }
+        if un(expires_at) <= a.now {
+            return Ok(Err(ActivationError::Expired));
+        }
+        let d = &a.device;
+        sqlx::query(
+            "INSERT INTO devices (id, user_id, public_key, display_name, platform, push_token, user_verification, state, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
+        )
+        .bind(&d.id)
+        .bind(user_id)
+        .bind(&d.public_key)
+        .bind(&d.display_name)
+        .bind(&d.platform)
+        .bind(&d.push_token)
+        .bind(d.user_verification)
+        .bind(ts(a.now))
+        .execute(&mut *tx)
+        .await?;
+        let mut test = a.test;
+        test.user_id = Some(user_id);
+        test.device_id = Some(d.id.clone());
+        let (number, choices) = pick(&[]);
+        let request_id = insert_push(&mut *tx, &test, &number, choices.as_deref()).await?;
+        sqlx::query(
+            "UPDATE enrollments SET used_at = ?, device_id = ?, test_request_id = ? WHERE id = ?",
+        )
+        .bind(ts(a.now))
+        .bind(&d.id)
+        .bind(request_id)
+        .bind(enrollment_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Ok(Activated {
+            device_id: d.id.clone(),
+            user_id,
+            enrollment_id,
+            test_request_id: request_id,
+            test_number: number,
+        }))
+    }
+
+    async fn device(&self, id: &str) -> StoreResult<Option<Device>> {
+        let row = sqlx::query(&format!(
+            "{DEVICE_COLUMNS} WHERE id = ? AND removed_at IS NULL"
+        ))
+        .bind(id)
+        .fetch_optional(&self.reader)
+        .await?;
+        Ok(row.as_ref().map(device_of).transpose()?)
+    }
+
+    async fn use_device_nonce(
+        &self,
+        device_id: &str,
+        nonce: &str,
+        expires_at: u64,
+        now: u64,
+    ) -> StoreResult<bool> {
+        let mut tx = self.writer.begin().await?;
+        // Expired nonces go now and then (all devices at once, by the expiry index), not on
+        // every request.
+        if crate::secrets::random_bytes(1)[0] == 0 {
+            sqlx::query("DELETE FROM device_nonces WHERE expires_at <= ?")
+                .bind(ts(now))
+                .execute(&mut *tx)
+                .await?;
+        }
+        let inserted = sqlx::query(
+            "INSERT INTO device_nonces (device_id, nonce, expires_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(device_id)
+        .bind(nonce)
+        .bind(ts(expires_at))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        sqlx::query("UPDATE devices SET last_seen_at = ? WHERE id = ?")
+            .bind(ts(now))
+            .bind(device_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(inserted)
+    }
+
+    async fn devices(&self, user_id: i64) -> StoreResult<Vec<Device>> {
+        let rows = sqlx::query(&format!(
+            "{DEVICE_COLUMNS} WHERE user_id = ? AND removed_at IS NULL ORDER BY created_at, id"
+        ))
+        .bind(user_id)
+        .fetch_all(&self.reader)
+        .await?;
+        Ok(rows.iter().map(device_of).collect::<Result<_, _>>()?)
+    }
+
+    async fn has_active_device(&self, user_id: i64, require_uv: bool) -> StoreResult<bool> {
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM devices WHERE user_id = ? AND state = 'active' AND removed_at IS NULL
+             AND (? = 0 OR user_verification = 1) LIMIT 1",
+        )
+        .bind(user_id)
+        .bind(require_uv)
+        .fetch_optional(&self.reader)
+        .await?;
+        Ok(found.is_some())
+    }
+
+    async fn update_device(
+        &self,
+        user_id: i64,
+        device_id: &str,
+        display_name: Option<String>,
+        push_token: Option<Option<String>>,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE devices SET display_name = COALESCE(?, display_name),
+                    push_token = CASE WHEN ? THEN ? ELSE push_token END
+             WHERE id = ? AND user_id = ? AND removed_at IS NULL",
+        )
+        .bind(display_name)
+        .bind(push_token.is_some())
+        .bind(push_token.flatten())
+        .bind(device_id)
+        .bind(user_id)
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn remove_device(&self, user_id: i64, device_id: &str, now: u64) -> StoreResult<bool> {
+        let mut tx = self.writer.begin().await?;
+        let done = sqlx::query(
+            "UPDATE devices SET removed_at = ?, push_token = NULL WHERE id = ? AND user_id = ? AND removed_at IS NULL",
+        )
+        .bind(ts(now))
+        .bind(device_id)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        sqlx::query("DELETE FROM device_nonces WHERE device_id = ?")
+            .bind(device_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn create_push_request(
+        &self,
+        r: NewPushRequest,
+        limits: PushLimits,
+        pick: NumberPicker,
+    ) -> StoreResult<Result<PushRequest, PushRefusal>> {
+        let mut tx = self.writer.begin().await?;
+        let mut pending = Vec::new();
+        if let Some(user_id) = r.user_id {
+            let blocked: Option<i64> =
+                sqlx::query_scalar("SELECT until FROM push_blocks WHERE user_id = ? AND until > ?")
+                    .bind(user_id)
+                    .bind(ts(r.created_at))
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if let Some(until) = blocked {
+                return Ok(Err(PushRefusal::Blocked { until: un(until) }));
+            }
+            // Unapproved sign-in pushes in the window: pending, denied, mismatched or expired.
+            let recent: Vec<(i64, i64, String, Option<String>)> = sqlx::query_as(
+                "SELECT created_at, expires_at, number, result FROM push_requests
+                 WHERE user_id = ? AND kind = 'sign_in' AND created_at > ? AND (result IS NULL OR result <> 'approved')
+                 ORDER BY created_at",
+            )
+            .bind(user_id)
+            .bind(ts(r.created_at.saturating_sub(limits.window_s)))
+            .fetch_all(&mut *tx)
+            .await?;
+            if recent.len() >= limits.max_outstanding as usize {
+                let oldest = recent.first().map_or(r.created_at, |row| un(row.0));
+                return Ok(Err(PushRefusal::Capped {
+                    retry_after: (oldest + limits.window_s).saturating_sub(r.created_at),
+                }));
+            }
+            pending = recent
+                .into_iter()
+                .filter(|row| row.3.is_none() && un(row.1) > r.created_at)
+                .map(|row| row.2)
+                .collect();
+        }
+        let (number, choices) = pick(&pending);
+        let id = insert_push(&mut *tx, &r, &number, choices.as_deref()).await?;
+        tx.commit().await?;
+        Ok(Ok(created(r, id, number, choices)))
+    }
+
+    async fn push_request(&self, id: i64) -> StoreResult<Option<PushRequest>> {
+        let row = sqlx::query(&format!("{PUSH_COLUMNS} WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(&self.reader)
+            .await?;
+        Ok(row.as_ref().map(push_of).transpose()?)
+    }
+
+    async fn session_push_request(&self, auth_session_id: i64) -> StoreResult<Option<PushRequest>> {
+        let row = sqlx::query(&format!(
+            "{PUSH_COLUMNS} WHERE auth_session_id = ? AND kind = 'sign_in' ORDER BY id DESC LIMIT 1"
+        ))
+        .bind(auth_session_id)
+        .fetch_optional(&self.reader)
+        .await?;
+        Ok(row.as_ref().map(push_of).transpose()?)
+    }
+
+    async fn pending_push_requests(
+        &self,
+        device: &Device,
+        now: u64,
+    ) -> StoreResult<Vec<PushRequest>> {
+        let rows = sqlx::query(&format!(
+            "{PUSH_COLUMNS} WHERE user_id = ? AND result IS NULL AND expires_at > ?
+             AND ((device_id IS NULL AND ? AND (require_uv = 0 OR ?)) OR device_id = ?)
+             ORDER BY id"
+        ))
+        .bind(device.user_id)
+        .bind(ts(now))
+        .bind(device.is_active())
+        .bind(device.user_verification)
+        .bind(&device.id)
+        .fetch_all(&self.reader)
+        .await?;
+        Ok(rows.iter().map(push_of).collect::<Result<_, _>>()?)
+    }
+
+    async fn answer_push_request(&self, a: PushAnswer) -> StoreResult<Result<(), AnswerError>> {
+        let mut tx = self.writer.begin().await?;
+        let done = sqlx::query(
+            "UPDATE push_requests SET answered_at = ?, answered_by = ?, result = ?, signature = ?
+             WHERE id = ? AND result IS NULL AND expires_at > ? RETURNING kind, user_id",
+        )
+        .bind(ts(a.now))
+        .bind(&a.device_id)
+        .bind(&a.result)
+        .bind(&a.signature)
+        .bind(a.request_id)
+        .bind(ts(a.now))
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = done else {
+            let state: Option<Option<String>> =
+                sqlx::query_scalar("SELECT result FROM push_requests WHERE id = ?")
+                    .bind(a.request_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            return Ok(Err(match state {
+                Some(Some(_)) => AnswerError::AlreadyAnswered,
+                _ => AnswerError::Expired,
+            }));
+        };
+        let kind: String = row.try_get(0)?;
+        let user_id: Option<i64> = row.try_get(1)?;
+        if kind == "test" {
+            if a.result == "approved" {
+                sqlx::query("UPDATE devices SET state = 'active', activated_at = ? WHERE id = ?")
+                    .bind(ts(a.now))
+                    .bind(&a.device_id)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("UPDATE enrollments SET completed_at = ? WHERE test_request_id = ?")
+                    .bind(ts(a.now))
+                    .bind(a.request_id)
+                    .execute(&mut *tx)
+                    .await?;
+            } else {
+                sqlx::query("UPDATE devices SET removed_at = ? WHERE id = ?")
+                    .bind(ts(a.now))
+                    .bind(&a.device_id)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("UPDATE enrollments SET failed_at = ? WHERE test_request_id = ?")
+                    .bind(ts(a.now))
+                    .bind(a.request_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        if let (Some(until), Some(user_id)) = (a.block_until, user_id) {
+            sqlx::query(
+                "INSERT INTO push_blocks (user_id, until) VALUES (?, ?)
+                 ON CONFLICT(user_id) DO UPDATE SET until = MAX(until, excluded.until)",
+            )
+            .bind(user_id)
+            .bind(ts(until))
+            .execute(&mut *tx)
+            .await?;
+        }
+        if let Some(event) = &a.event {
+            insert_sign_in_event(&mut *tx, event).await?;
+        }
+        tx.commit().await?;
+        Ok(Ok(()))
+    }
+
+    async fn enrollment_skips(&self, user_id: i64) -> StoreResult<u32> {
+        let skips: Option<i64> =
+            sqlx::query_scalar("SELECT skips FROM enrollment_skips WHERE user_id = ?")
+                .bind(user_id)
+                .fetch_optional(&self.reader)
+                .await?;
+        Ok(skips.map_or(0, |s| u32::try_from(s).unwrap_or(u32::MAX)))
+    }
+
+    async fn enrollment_skipped(&self, auth_session_id: i64) -> StoreResult<bool> {
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM auth_session_skips WHERE auth_session_id = ?")
+                .bind(auth_session_id)
+                .fetch_optional(&self.reader)
+                .await?;
+        Ok(found.is_some())
+    }
+
+    async fn skip_enrollment(
+        &self,
+        user_id: i64,
+        auth_session_id: i64,
+        max_skips: u32,
+    ) -> StoreResult<Option<u32>> {
+        let mut tx = self.writer.begin().await?;
+        let used: Option<i64> =
+            sqlx::query_scalar("SELECT skips FROM enrollment_skips WHERE user_id = ?")
+                .bind(user_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let used = used.map_or(0, |s| u32::try_from(s).unwrap_or(u32::MAX));
+        if used >= max_skips {
+            return Ok(None);
+        }
+        sqlx::query(
+            "INSERT INTO enrollment_skips (user_id, skips) VALUES (?, 1)
+             ON CONFLICT(user_id) DO UPDATE SET skips = skips + 1",
+        )
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("INSERT OR IGNORE INTO auth_session_skips (auth_session_id) VALUES (?)")
+            .bind(auth_session_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Some(max_skips - used - 1))
+    }
+}

@@ -1,0 +1,296 @@
+//! Test support: a simulated authenticator phone (core's software P-256 keys) speaking the signed
+//! device API of docs/protocol.md through `authcore::device_protocol`.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use authcore::device_keys::{DeviceKeys, SoftwareDeviceKeys};
+use authcore::device_protocol::{self as protocol, Decision, RequestParts};
+use authcore::store::{SecureStore, StoreError};
+use serde_json::{json, Value};
+
+use crate::common::TestServer;
+
+#[derive(Default)]
+pub struct MemoryStore(Mutex<BTreeMap<String, Vec<u8>>>);
+
+impl SecureStore for MemoryStore {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.0.lock().unwrap().get(key).cloned())
+    }
+    fn put(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.0.lock().unwrap().insert(key.into(), value.to_vec());
+        Ok(())
+    }
+    fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.0.lock().unwrap().remove(key);
+        Ok(())
+    }
+    fn list(&self) -> Result<Vec<String>, StoreError> {
+        Ok(self.0.lock().unwrap().keys().cloned().collect())
+    }
+}
+
+/// One signed request as the phone would send it; tests tamper with the fields.
+#[derive(Clone)]
+pub struct Signed {
+    pub method: &'static str,
+    pub target: String,
+    pub body: Vec<u8>,
+    pub timestamp: u64,
+    pub nonce: String,
+    pub device_id: String,
+    /// The key alias that signs (`"device"` normally).
+    pub key: String,
+}
+
+pub struct Phone {
+    pub keys: SoftwareDeviceKeys,
+    pub spki: Vec<u8>,
+    pub device_id: String,
+    pub name: String,
+}
+
+impl Phone {
+    pub fn new(name: &str) -> Phone {
+        let keys = SoftwareDeviceKeys::new(Arc::new(MemoryStore::default()));
+        let spki = keys.generate("device").unwrap();
+        keys.generate("other").unwrap();
+        Phone {
+            keys,
+            spki,
+            device_id: String::new(),
+            name: name.to_owned(),
+        }
+    }
+
+    pub fn request(
+        &self,
+        t: &TestServer,
+        method: &'static str,
+        target: &str,
+        body: Option<Value>,
+    ) -> Signed {
+        Signed {
+            method,
+            target: target.to_owned(),
+            body: body
+                .map(|b| serde_json::to_vec(&b).unwrap())
+                .unwrap_or_default(),
+            timestamp: t.now(),
+            nonce: protocol::new_nonce(),
+            device_id: self.device_id.clone(),
+            key: "device".into(),
+        }
+    }
+
+    pub async fn send(&self, t: &TestServer, r: &Signed) -> (u16, Value) {
+        let message = protocol::request_message(&RequestParts {
+            method: r.method,
+            path_and_query: &r.target,
+            body: &r.body,
+            timestamp: r.timestamp,
+            nonce: &r.nonce,
+            device_id: &r.device_id,
+        })
+        .unwrap();
+        let signature = self.keys.sign(&r.key, &message).unwrap();
+        let mut request = t
+            .http
+            .request(r.method.parse().unwrap(), format!("{}{}", t.base, r.target))
+            .header(protocol::HEADER_TIMESTAMP, r.timestamp.to_string())
+            .header(protocol::HEADER_NONCE, &r.nonce)
+            .header(
+                protocol::HEADER_SIGNATURE,
+                data_encoding::BASE64URL_NOPAD.encode(&signature),
+            );
+        if !r.device_id.is_empty() {
+            request = request.header(protocol::HEADER_DEVICE_ID, &r.device_id);
+        }
+        if !r.body.is_empty() {
+            request = request
+                .header("content-type", "application/json")
+                .body(r.body.clone());
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// "Scan the QR code" / "Can't scan image?": registers this phone with an activation code.
+    pub async fn activate(
+        &mut self,
+        t: &TestServer,
+        code: &str,
+        user_verification: bool,
+    ) -> (u16, Value) {
+        let body = json!({
+            "activation_code": code,
+            "public_key": data_encoding::BASE64URL_NOPAD.encode(&self.spki),
+            "display_name": self.name,
+            "platform": "android",
+            "push_token": null,
+            "user_verification": user_verification,
+        });
+        let saved = std::mem::take(&mut self.device_id);
+        let r = self.request(t, "POST", "/v1/devices/activate", Some(body));
+        let (status, answer) = self.send(t, &r).await;
+        self.device_id = answer["device_id"].as_str().map_or(saved, str::to_owned);
+        (status, answer)
+    }
+
+    pub async fn challenges(&self, t: &TestServer, wait: u64) -> (u16, Value) {
+        let target = if wait > 0 {
+            format!("/v1/devices/challenges?wait={wait}")
+        } else {
+            "/v1/devices/challenges".to_owned()
+        };
+        let r = self.request(t, "GET", &target, None);
+        self.send(t, &r).await
+    }
+
+    /// The decision request, signed (request and decision message) but not sent.
+    pub fn decision(
+        &self,
+        t: &TestServer,
+        request_id: &str,
+        decision: Decision,
+        number: &str,
+    ) -> Signed {
+        let timestamp = t.now();
+        let message =
+            protocol::decision_message(request_id, decision, number, timestamp, &self.device_id)
+                .unwrap();
+        let signature = self.keys.sign("device", &message).unwrap();
+        let mut body = json!({
+            "decision": decision.as_str(),
+            "signature": data_encoding::BASE64URL_NOPAD.encode(&signature),
+        });
+        if decision == Decision::Approve {
+            body["number"] = json!(number);
+        }
+        let mut r = self.request(
+            t,
+            "POST",
+            &format!("/v1/devices/challenges/{request_id}"),
+            Some(body),
+        );
+        r.timestamp = timestamp;
+        r
+    }
+
+    pub async fn approve(&self, t: &TestServer, request_id: &str, number: &str) -> (u16, Value) {
+        let r = self.decision(t, request_id, Decision::Approve, number);
+        self.send(t, &r).await
+    }
+
+    pub async fn deny(&self, t: &TestServer, request_id: &str) -> (u16, Value) {
+        let r = self.decision(t, request_id, Decision::Deny, "");
+        self.send(t, &r).await
+    }
+
+    pub async fn report_fraud(&self, t: &TestServer, request_id: &str) -> (u16, Value) {
+        let r = self.decision(t, request_id, Decision::ReportFraud, "");
+        self.send(t, &r).await
+    }
+
+    /// The first pending challenge (waits up to 5 s for one).
+    pub async fn next_challenge(&self, t: &TestServer) -> Value {
+        let (status, body) = self.challenges(t, 5).await;
+        assert_eq!(status, 200, "{body}");
+        body["challenges"][0].clone()
+    }
+}
+
+/// Enrolls `phone` for the signed-in user (`access`): start, activate, approve the test push.
+pub async fn enroll(t: &TestServer, access: &str, phone: &mut Phone, user_verification: bool) {
+    let (status, enrollment) = t.post_bearer("/v1/me/authenticators", access).await;
+    assert_eq!(status, 201, "{enrollment}");
+    let (status, activated) = phone
+        .activate(
+            t,
+            enrollment["activation_code"].as_str().unwrap(),
+            user_verification,
+        )
+        .await;
+    assert_eq!(status, 201, "{activated}");
+    let id = enrollment["enrollment_id"].as_str().unwrap();
+    let (_, shown) = t
+        .get(&format!("/v1/me/authenticators/{id}"), Some(access))
+        .await;
+    assert_eq!(shown["status"], "approve_test", "{shown}");
+    let test = phone.next_challenge(t).await;
+    assert_eq!(test["kind"], "test");
+    let (status, body) = phone
+        .approve(
+            t,
+            test["request_id"].as_str().unwrap(),
+            shown["test"]["number"].as_str().unwrap(),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+/// Alice (Acme, no second factor yet) signed in with a password, and her enrolled phone.
+pub async fn alice_with_phone(t: &TestServer) -> (crate::common::Tokens, Phone) {
+    let tokens = t.sign_in_password(crate::common::ALICE).await;
+    let mut phone = Phone::new("Alice's Pixel");
+    enroll(t, &tokens.access, &mut phone, true).await;
+    (tokens, phone)
+}
+
+/// Types the password; the sign-in now waits for the phone: returns the session, PKCE and
+/// `next` (type `push`).
+pub async fn password_then_push(
+    t: &TestServer,
+    user: (&str, &str),
+) -> (String, crate::common::Pkce, Value) {
+    let pkce = crate::common::pkce();
+    let (status, body) = t.begin(user.0, &pkce, &[("password", user.1)]).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["next"]["type"], "push", "{body}");
+    (crate::common::session_of(&body), pkce, body["next"].clone())
+}
+
+/// Bob (Acme): password and TOTP.
+pub async fn sign_in_bob(t: &TestServer) -> crate::common::Tokens {
+    use crate::common::*;
+    let pkce = pkce();
+    let (_, body) = t.begin(BOB.0, &pkce, &[("password", BOB.1)]).await;
+    let code = totp_now(BOB_TOTP, t.now());
+    let (status, body) = t
+        .step(&session_of(&body), &[("method", "totp"), ("code", &code)])
+        .await;
+    assert_eq!(status, 200, "{body}");
+    t.exchange(body["authorization_code"].as_str().unwrap(), &pkce)
+        .await
+}
+
+/// Dave (Globex, nothing enrolled): password, email code for the new device, "Skip for now".
+pub async fn sign_in_dave(t: &TestServer) -> crate::common::Tokens {
+    use crate::common::*;
+    let pkce = pkce();
+    let (_, body) = t.begin(DAVE.0, &pkce, &[("password", DAVE.1)]).await;
+    assert_eq!(body["next"]["type"], "verify_device", "{body}");
+    let session = session_of(&body);
+    let code = t.last_code(DAVE.0).await;
+    let (_, body) = t.step(&session, &[("code", &code)]).await;
+    assert_eq!(body["next"]["type"], "enroll_authenticator", "{body}");
+    let (status, body) = t.step(&session, &[("method", "skip_enrollment")]).await;
+    assert_eq!(status, 200, "{body}");
+    t.exchange(body["authorization_code"].as_str().unwrap(), &pkce)
+        .await
+}
+
+pub async fn delete(t: &TestServer, path: &str, bearer: &str) -> (u16, Value) {
+    let response = t
+        .http
+        .delete(format!("{}{path}", t.base))
+        .bearer_auth(bearer)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
