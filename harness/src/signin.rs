@@ -144,6 +144,9 @@ enum Step {
 }
 
 async fn step(flow: &SignIn, state: &SignInState, email: &mut Option<String>) -> Step {
+    if show_waiting(state) {
+        return Step::Acted(flow.wait_for_phone().await);
+    }
     let Some(answer) = prompt_for(state, email) else {
         return Step::Quit;
     };
@@ -176,8 +179,17 @@ async fn step(flow: &SignIn, state: &SignInState, email: &mut Option<String>) ->
             None => return Step::Again,
         },
         SignInState::ChooseNewPassword { .. } => flow.choose_new_password(&answer).await,
+        SignInState::EnrollAuthenticator { .. } => match answer.as_str() {
+            "1" => flow.enroll_authenticator().await,
+            "2" => flow.skip_enrollment().await,
+            _ => return Step::Again,
+        },
         SignInState::OpenBrowser { .. } | SignInState::Failed { .. } => Ok(flow.cancel().await),
-        SignInState::UseSignInHost { .. } | SignInState::Done { .. } => return Step::Again,
+        SignInState::UseSignInHost { .. }
+        | SignInState::Done { .. }
+        | SignInState::ApprovePush { .. }
+        | SignInState::ActivateAuthenticator { .. }
+        | SignInState::ApproveTestPush { .. } => return Step::Again,
     };
     Step::Acted(outcome)
 }
@@ -190,6 +202,52 @@ fn pick(answer: &str, count: usize) -> Option<usize> {
             None
         }
     }
+}
+
+/// Shows a state in which the phone acts, not the person at this terminal; true if it was one.
+fn show_waiting(state: &SignInState) -> bool {
+    let left = |expires_at: u64| {
+        let left = expires_at.saturating_sub(now());
+        format!("{}:{:02}", left / 60, left % 60)
+    };
+    match state {
+        SignInState::ApprovePush { number, expires_at } => {
+            println!(
+                "Approve the sign-in on your phone: enter {number} (expires in {}). Waiting…",
+                left(*expires_at)
+            );
+        }
+        SignInState::ActivateAuthenticator {
+            qr_payload,
+            activation_code,
+            server_url,
+            label,
+            expires_at,
+        } => {
+            println!("Scan this QR code with the authenticator app ({label}):");
+            if let Ok(qr) = qrcode::QrCode::new(qr_payload.expose().as_bytes()) {
+                println!(
+                    "{}",
+                    qr.render::<qrcode::render::unicode::Dense1x2>()
+                        .quiet_zone(true)
+                        .build()
+                );
+            }
+            println!(
+                "Can't scan image? Enter the code {} and the URL {server_url} (expires in {}). Waiting…",
+                activation_code.expose(),
+                left(*expires_at)
+            );
+        }
+        SignInState::ApproveTestPush { number, expires_at } => {
+            println!(
+                "Approve the test notification on your phone: enter {number} (expires in {}). Waiting…",
+                left(*expires_at)
+            );
+        }
+        _ => return false,
+    }
+    true
 }
 
 /// Shows `state` and reads the answer it needs.
@@ -258,6 +316,18 @@ fn prompt_for(state: &SignInState, email: &mut Option<String>) -> Option<String>
         SignInState::EnterBackupCode { remaining } => {
             ask(&format!("Backup code ({remaining} left, b back): "))
         }
+        SignInState::EnrollAuthenticator {
+            skips_left,
+            mandatory,
+        } => {
+            println!("Protect your account: your organisation requires an authenticator app.");
+            println!("  1. Set it up now");
+            if !mandatory {
+                let times = if *skips_left == 1 { "time" } else { "times" };
+                println!("  2. Skip for now ({skips_left} {times} left)");
+            }
+            ask("> ")
+        }
         SignInState::ChooseNewPassword { identifier } => {
             ask(&format!("New password for {identifier}: "))
         }
@@ -275,6 +345,10 @@ fn prompt_for(state: &SignInState, email: &mut Option<String>) -> Option<String>
             println!("! {}", reason);
             ask("Press Enter to start again: ")
         }
-        SignInState::UseSignInHost { .. } | SignInState::Done { .. } => None,
+        SignInState::UseSignInHost { .. }
+        | SignInState::Done { .. }
+        | SignInState::ApprovePush { .. }
+        | SignInState::ActivateAuthenticator { .. }
+        | SignInState::ApproveTestPush { .. } => None,
     }
 }

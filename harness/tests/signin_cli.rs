@@ -119,6 +119,14 @@ async fn a_person_signs_in_with_a_password_and_an_email_code() {
     let at = body.find("code is ").unwrap() + "code is ".len();
     writeln!(stdin, "{}", &body[at..at + 6]).unwrap();
 
+    // Globex requires an authenticator: "Skip for now (3 times left)"
+    let shown = tokio::task::block_in_place(|| screen.wait_for("Skip for now"));
+    assert!(
+        shown.contains("Protect your account: your organisation requires an authenticator app.\n  1. Set it up now\n  2. Skip for now (3 times left)\n"),
+        "{shown}"
+    );
+    writeln!(stdin, "2").unwrap();
+
     let status = tokio::task::block_in_place(|| child.wait()).unwrap();
     let shown = tokio::task::block_in_place(|| screen.wait_for("<dave@globex.example> (session "));
     let mut errors = String::new();

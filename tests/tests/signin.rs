@@ -462,7 +462,10 @@ async fn globex_signs_in_on_its_own_host_verifies_a_new_device_then_asks_for_tot
         panic!("{methods:?}")
     };
     let kinds: Vec<MethodKind> = list.iter().map(|m| m.kind).collect();
-    assert_eq!(kinds, [MethodKind::Password, MethodKind::Sso]);
+    assert_eq!(
+        kinds,
+        [MethodKind::Password, MethodKind::Sso, MethodKind::Push]
+    );
 
     flow.choose_method(&method(&methods, MethodKind::Password))
         .await
@@ -481,11 +484,19 @@ async fn globex_signs_in_on_its_own_host_verifies_a_new_device_then_asks_for_tot
     let state = flow.submit_code(&code).await.unwrap();
     assert!(matches!(state, SignInState::ChooseSecondFactor { .. }));
     flow.choose_second_factor(SecondFactor::Totp).await.unwrap();
-    let session = session_of(
-        flow.submit_code(&totp_at(CAROL_TOTP, tls.world.now()))
-            .await
-            .unwrap(),
+    // Globex requires an authenticator app: "Protect your account", Skip for now (3 times left)
+    let state = flow
+        .submit_code(&totp_at(CAROL_TOTP, tls.world.now()))
+        .await
+        .unwrap();
+    assert_eq!(
+        state,
+        SignInState::EnrollAuthenticator {
+            skips_left: 3,
+            mandatory: false
+        }
     );
+    let session = session_of(flow.skip_enrollment().await.unwrap());
     assert_eq!(session.server(), format!("https://{}", tls.globex_host()));
 
     // the next sign-in from this device is recognised: straight to the second factor
@@ -532,7 +543,11 @@ async fn globex_without_a_second_factor_uses_the_email_check_and_sso_opens_the_b
         }
     ));
     let code = tls.world.last_code(DAVE.0).await;
-    session_of(flow.submit_code(&code).await.unwrap());
+    assert!(matches!(
+        flow.submit_code(&code).await.unwrap(),
+        SignInState::EnrollAuthenticator { .. }
+    ));
+    session_of(flow.skip_enrollment().await.unwrap());
 
     let flow = app.sign_in();
     let methods = flow.start(DAVE.0).await.unwrap();
