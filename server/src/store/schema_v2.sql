@@ -56,7 +56,11 @@ CREATE TABLE push_requests (
     result TEXT,                           -- 'approved' | 'denied' | 'number_mismatch' | 'fraud'
     signature BLOB                         -- the device's signature over the decision message
 );
-CREATE INDEX push_requests_by_user ON push_requests(user_id, created_at);
+-- Only what is still open is indexed per user: a user's answered history never slows the
+-- challenge list or the push cap.
+CREATE INDEX push_requests_pending ON push_requests(user_id) WHERE result IS NULL;
+CREATE INDEX push_requests_unapproved ON push_requests(user_id, created_at)
+    WHERE result IS NULL OR result <> 'approved';
 CREATE INDEX push_requests_by_session ON push_requests(auth_session_id);
 
 -- Nonces of signed device requests, kept until their timestamp can no longer be accepted.

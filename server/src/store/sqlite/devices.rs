@@ -367,7 +367,7 @@ impl DeviceStore for SqliteStore {
             // Unapproved sign-in pushes in the window: pending, denied, mismatched or expired.
             let recent: Vec<(i64, i64, String, Option<String>)> = sqlx::query_as(
                 "SELECT created_at, expires_at, number, result FROM push_requests
-                 WHERE user_id = ? AND kind = 'sign_in' AND created_at > ? AND (result IS NULL OR result <> 'approved')
+                 WHERE user_id = ? AND created_at > ? AND (result IS NULL OR result <> 'approved') AND kind = 'sign_in'
                  ORDER BY created_at",
             )
             .bind(user_id)
