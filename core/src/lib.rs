@@ -9,6 +9,8 @@
 //!   the server and the authenticator share.
 //! - [`http`]: the one HTTP client (TLS policy, pins, timeouts, retries).
 //! - [`vault`]: the authenticator's TOTP/HOTP accounts over a `SecureStore`.
+//! - [`authenticator`]: the authenticator app: push accounts (enrollment, number-matching
+//!   approvals signed by the device key) beside the vault's code accounts, encrypted backups.
 //! - [`client`], [`signin`], [`session`]: the sign-in client: an [`client::AuthClient`] per server,
 //!   the [`signin::SignIn`] state machine, and the [`session::Session`] it ends in; every failure
 //!   is an [`error::ClientError`].
@@ -16,6 +18,7 @@
 //! The core does no FFI and owns no runtime; the bindings crate adds both.
 
 mod api;
+pub mod authenticator;
 pub mod backup;
 pub mod client;
 pub mod device_keys;

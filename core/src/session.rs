@@ -61,6 +61,19 @@ pub struct UserInfo {
     pub phone_number: Option<String>,
 }
 
+/// An authenticator device registered to the user (`GET /v1/me/devices`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Device {
+    pub device_id: String,
+    pub display_name: String,
+    pub platform: String,
+    pub user_verification: bool,
+    /// `pending` (test approval not done) or `active`.
+    pub state: String,
+    pub created_at: u64,
+    pub last_seen_at: Option<u64>,
+}
+
 /// Backup codes, shown once. `Debug` shows only how many.
 #[derive(Clone, PartialEq, Eq)]
 pub struct BackupCodes(pub Vec<String>);
@@ -365,6 +378,34 @@ impl Session {
                     self.inner
                         .api
                         .post_json("/v1/me/totp/confirm", &json!({ "code": code.as_str() }))
+                },
+                200,
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// The user's authenticator devices.
+    pub async fn devices(&self) -> Result<Vec<Device>, ClientError> {
+        #[derive(Deserialize)]
+        struct Devices {
+            devices: Vec<Device>,
+        }
+        let list: Devices = self
+            .authorized(|| Request::get(self.inner.api.url("/v1/me/devices")), 200)
+            .await?;
+        Ok(list.devices)
+    }
+
+    /// Removes an authenticator device from the account: it can no longer approve anything.
+    pub async fn remove_device(&self, device_id: &str) -> Result<(), ClientError> {
+        let url = self.inner.api.url(&format!("/v1/me/devices/{device_id}"));
+        let _: serde_json::Value = self
+            .authorized(
+                || {
+                    let mut request = Request::get(url.clone());
+                    request.method = crate::http::Method::Delete;
+                    request
                 },
                 200,
             )

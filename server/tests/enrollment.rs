@@ -143,9 +143,22 @@ async fn dave_skips_then_enrolls_by_qr_inside_the_sign_in_then_signs_in_with_pus
         .exchange(body["authorization_code"].as_str().unwrap(), &pkce3)
         .await;
 
-    // Sign-in history: push, the enrollment sign-in, the skipped one.
+    // Sign-in history: push, the enrollment sign-in, the new authenticator, the skipped one.
     let (_, history) = t.get("/v1/me/sign-ins", Some(&tokens.access)).await;
-    let entries = history["sign_ins"].as_array().unwrap();
+    let entries: Vec<&serde_json::Value> = history["sign_ins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "sign_in")
+        .collect();
+    assert!(
+        history["sign_ins"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "enrollment" && e["result"] == "success"),
+        "{history}"
+    );
     assert_eq!(
         entries[0]["factors"],
         json!(["password", "push"]),

@@ -356,3 +356,49 @@ impl TlsWorld {
         format!("{GLOBEX_HOST}:{}", self.port)
     }
 }
+
+/// The phone's biometric prompt, answered by the test: yes unless told otherwise.
+#[derive(Default)]
+pub struct Fingerprint {
+    pub refuse: std::sync::atomic::AtomicBool,
+    pub asked: std::sync::Mutex<Vec<String>>,
+}
+
+impl authcore::authenticator::UserVerification for Fingerprint {
+    fn verify_user(
+        &self,
+        reason: String,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send>> {
+        self.asked.lock().unwrap().push(reason);
+        let ok = !self.refuse.load(Ordering::SeqCst);
+        Box::pin(async move { ok })
+    }
+}
+
+impl TlsWorld {
+    /// An authenticator phone (software P-256 keys, in-memory store) trusting the test CA.
+    pub fn phone(
+        &self,
+        name: &str,
+        user_verification: bool,
+        fingerprint: Arc<Fingerprint>,
+    ) -> authcore::authenticator::Authenticator {
+        let store: Arc<dyn SecureStore> = Arc::new(authcore::store::MemoryStore::default());
+        let keys = Arc::new(authcore::device_keys::SoftwareDeviceKeys::new(
+            store.clone(),
+        ));
+        authcore::authenticator::Authenticator::open(
+            store,
+            keys,
+            fingerprint,
+            authcore::authenticator::AuthenticatorConfig {
+                http: self.client_config(true).http,
+                device_name: name.into(),
+                platform: "harness".into(),
+                push_token: None,
+                user_verification,
+            },
+        )
+        .expect("the authenticator opens")
+    }
+}
