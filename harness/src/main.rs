@@ -5,6 +5,7 @@
 
 mod bench;
 mod bench_server;
+mod demo;
 mod otp_tools;
 mod serve;
 mod signin;
@@ -22,6 +23,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The whole system in one process: a Globex user signs in, enrolls the phone, approves a push
+    Demo(demo::DemoArgs),
     /// Print the current code of an otpauth:// URI (and, for TOTP, the seconds it has left)
     Code(otp_tools::CodeArgs),
     /// Read or make otpauth:// URIs
@@ -66,6 +69,7 @@ fn main() -> ExitCode {
     }));
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Demo(args) => demo::run(args),
         Command::Code(args) => otp_tools::code(args),
         Command::Uri(UriCommand::Parse(args)) => otp_tools::parse(args),
         Command::Uri(UriCommand::New(args)) => otp_tools::new(args),

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Bearer, MAX_BODY};
+use crate::extract::{Bearer, Caller, MAX_BODY};
 use crate::push::{self, challenge_json, wait_param, wait_until};
 use crate::secrets::{constant_time_eq, random_bytes};
 use crate::store::{
@@ -447,6 +447,7 @@ fn new_device_id() -> String {
 /// `POST /v1/devices/activate`: signed by the new key itself (no device id yet).
 pub async fn activate(
     State(app): State<AppState>,
+    caller: Caller,
     call: DeviceCall,
 ) -> ApiResult<impl IntoResponse> {
     let request: ActivateRequest = call.json()?;
@@ -518,8 +519,9 @@ pub async fn activate(
                     device_id: None,
                     require_uv: false,
                     app_name: "Test approval".into(),
-                    ip: String::new(),
-                    user_agent: String::new(),
+                    // The phone being enrolled: the history shows where it joined from.
+                    ip: caller.ip.clone(),
+                    user_agent: push::describe_user_agent(&caller.user_agent),
                     location: None,
                     created_at: now,
                     expires_at: now + push_config.ttl_s,

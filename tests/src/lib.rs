@@ -1,5 +1,7 @@
-//! Support for the end-to-end tests: the demo server in-process on a loopback port, devices (an
-//! `AuthClient` over its own encrypted store), the dev outbox, a test certificate authority.
+//! An in-process deployment for the end-to-end tests and the harness's demo and benchmarks: the
+//! demo server on a loopback port (plain, or behind TLS with a test CA and Globex's own sign-in
+//! host), devices (an `AuthClient` over its own encrypted store; authenticator phones), the dev
+//! outbox.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -306,6 +308,11 @@ pub const APP_HOST: &str = "id.authcore.test";
 pub const GLOBEX_HOST: &str = "login.globex.example";
 
 pub async fn start_tls_server() -> TlsWorld {
+    start_tls_deployment(true).await
+}
+
+/// [`start_tls_server`], with demo.toml's own argon2 cost unless `cheap_argon2` (tests hash a lot).
+pub async fn start_tls_deployment(cheap_argon2: bool) -> TlsWorld {
     // The port is in the config (the sign-in host), so pick it before starting.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -318,8 +325,13 @@ pub async fn start_tls_server() -> TlsWorld {
     let ca = TestCa::new();
     let dir = temp_dir("tls");
     let (cert, key) = ca.issue(&[APP_HOST, GLOBEX_HOST, "127.0.0.1"], &dir);
+    let config = if cheap_argon2 {
+        test_config_from(&toml)
+    } else {
+        Config::from_toml(&toml).expect("the config is valid")
+    };
     let mut options = ServerOptions::new(
-        test_config_from(&toml),
+        config,
         "sqlite::memory:",
         format!("127.0.0.1:{port}").parse().unwrap(),
     );
