@@ -4,6 +4,7 @@
 //! Bad input exits with status 2 and one line on stderr; a bug exits 101 with one line too.
 
 mod bench;
+mod bench_push;
 mod bench_server;
 mod demo;
 mod otp_tools;
@@ -57,6 +58,8 @@ enum BenchCommand {
     Vault(bench::VaultBenchArgs),
     /// Sign-ins per second against an in-process server over loopback
     Server(bench_server::ServerBenchArgs),
+    /// Number-matching push round trips per second and their latency, core on both sides
+    Push(bench_push::PushBenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -77,6 +80,7 @@ fn main() -> ExitCode {
         Command::Bench(BenchCommand::Otp(args)) => bench::otp(args),
         Command::Bench(BenchCommand::Vault(args)) => bench::vault(args),
         Command::Bench(BenchCommand::Server(args)) => bench_server::server(args),
+        Command::Bench(BenchCommand::Push(args)) => bench_push::push(args),
         Command::Server(args) => serve::run(args),
         Command::Signin(args) => signin::run(args),
     };
