@@ -21,6 +21,9 @@ pub struct ServerBenchArgs {
     /// Sign-ins in flight at once (one user each)
     #[arg(long, default_value_t = 16)]
     pub concurrency: usize,
+    /// Skip the runs with the config's argon2 parameters (only the argon2-free parts)
+    #[arg(long)]
+    pub argon2_free_only: bool,
 }
 
 const PASSWORD: &str = "bench-password-1";
@@ -306,6 +309,9 @@ pub fn server(args: ServerBenchArgs) -> Result<(), String> {
         ("config argon2id", false),
         ("minimal argon2 (argon2-free parts)", true),
     ] {
+        if args.argon2_free_only && !minimal {
+            continue;
+        }
         let (email, backup) = runtime.block_on(measure(&args, minimal))?;
         println!("  {label}:");
         println!("    password + email code : {email:>8.0} sign-ins/s");
