@@ -1,19 +1,22 @@
 //! [`Store`] on SQLite: WAL, foreign keys, the schema applied in one transaction on first open.
-//! All writes go through one connection (no `SQLITE_BUSY` between writers); reads use a pool.
+//! All writes go through one connection (no `SQLITE_BUSY` between writers); reads use a few more.
 
 use std::str::FromStr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous};
+use sqlx::{ConnectOptions, Connection, Row, Sqlite, Transaction};
+use tokio::sync::{MappedMutexGuard, Mutex, MutexGuard};
 
 use super::*;
 use crate::secrets::{constant_time_eq, SecretString};
 
 const SCHEMA_V1: &str = include_str!("schema.sql");
+
+/// Read-only connections beside the writer.
+const READERS: usize = 4;
 
 impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> Self {
@@ -31,8 +34,38 @@ impl From<sqlx::Error> for StoreError {
 }
 
 pub struct SqliteStore {
-    writer: SqlitePool,
-    reader: SqlitePool,
+    writer: Conn,
+    /// Read-only connections (none for `:memory:`, where reads use the writer).
+    readers: Vec<Conn>,
+    next_reader: AtomicUsize,
+}
+
+/// One connection (with its own sqlx worker thread), used by one task at a time. Not a sqlx
+/// pool: a pool pings the worker after every release, which doubles the thread switches per
+/// statement. A dropped transaction is rolled back by sqlx before the next command runs.
+struct Conn(Mutex<Option<SqliteConnection>>);
+
+type ConnGuard<'a> = MappedMutexGuard<'a, SqliteConnection>;
+
+impl Conn {
+    fn new(conn: SqliteConnection) -> Conn {
+        Conn(Mutex::new(Some(conn)))
+    }
+
+    fn map(guard: MutexGuard<'_, Option<SqliteConnection>>) -> StoreResult<ConnGuard<'_>> {
+        MutexGuard::try_map(guard, Option::as_mut)
+            .map_err(|_| StoreError("the database is closed".into()))
+    }
+
+    async fn lock(&self) -> StoreResult<ConnGuard<'_>> {
+        Self::map(self.0.lock().await)
+    }
+
+    async fn close(&self) {
+        if let Some(conn) = self.0.lock().await.take() {
+            let _ = conn.close().await;
+        }
+    }
 }
 
 fn ts(v: u64) -> i64 {
@@ -73,32 +106,26 @@ impl SqliteStore {
         } else {
             options.journal_mode(SqliteJournalMode::Wal)
         };
-        let single = || {
-            SqlitePoolOptions::new()
-                .max_connections(1)
-                .min_connections(1)
-                .idle_timeout(None)
-                .max_lifetime(None)
-                .acquire_timeout(Duration::from_secs(30))
+        let writer = Conn::new(options.connect().await?);
+        let mut readers = Vec::new();
+        if !memory {
+            // Each connection to `:memory:` is its own database: there the writer serves reads.
+            for _ in 0..READERS {
+                readers.push(Conn::new(options.clone().read_only(true).connect().await?));
+            }
+        }
+        let store = SqliteStore {
+            writer,
+            readers,
+            next_reader: AtomicUsize::new(0),
         };
-        let writer = single().connect_with(options.clone()).await?;
-        let reader = if memory {
-            // Each connection to `:memory:` is its own database: share the one connection.
-            writer.clone()
-        } else {
-            SqlitePoolOptions::new()
-                .max_connections(4)
-                .acquire_timeout(Duration::from_secs(30))
-                .connect_with(options.read_only(true))
-                .await?
-        };
-        let store = SqliteStore { writer, reader };
         store.migrate().await?;
         Ok(store)
     }
 
     async fn migrate(&self) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await?;
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin().await?;
         sqlx::query(
             "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
         )
@@ -117,10 +144,31 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// Closes both pools (checkpointing the WAL).
+    /// Closes every connection (checkpointing the WAL).
     pub async fn close(&self) {
-        self.reader.close().await;
+        for reader in &self.readers {
+            reader.close().await;
+        }
         self.writer.close().await;
+    }
+
+    /// The writer connection, for writes and for reads that must see them.
+    async fn write(&self) -> StoreResult<ConnGuard<'_>> {
+        self.writer.lock().await
+    }
+
+    /// A free reader connection (or, when all are busy, the next one in turn).
+    async fn read(&self) -> StoreResult<ConnGuard<'_>> {
+        if self.readers.is_empty() {
+            return self.write().await;
+        }
+        for reader in &self.readers {
+            if let Ok(guard) = reader.0.try_lock() {
+                return Conn::map(guard);
+            }
+        }
+        let next = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
+        self.readers[next].lock().await
     }
 
     async fn insert_tokens(
@@ -203,7 +251,8 @@ fn session_of(row: (i64, i64, String, i64)) -> Session {
 #[async_trait]
 impl Store for SqliteStore {
     async fn server_key(&self) -> StoreResult<Vec<u8>> {
-        let mut tx = self.writer.begin().await?;
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin().await?;
         let existing: Option<Vec<u8>> =
             sqlx::query_scalar("SELECT key FROM server_keys WHERE name = 'codes'")
                 .fetch_optional(&mut *tx)
@@ -226,7 +275,7 @@ impl Store for SqliteStore {
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
         let row: Option<UserRow> = sqlx::query_as(&format!("{USER_COLUMNS} WHERE email = ?"))
             .bind(email)
-            .fetch_optional(&self.reader)
+            .fetch_optional(&mut *self.read().await?)
             .await?;
         Ok(row.map(user_of))
     }
@@ -234,7 +283,7 @@ impl Store for SqliteStore {
     async fn user_by_phone(&self, phone: &str) -> StoreResult<Option<User>> {
         let row: Option<UserRow> = sqlx::query_as(&format!("{USER_COLUMNS} WHERE phone = ?"))
             .bind(phone)
-            .fetch_optional(&self.reader)
+            .fetch_optional(&mut *self.read().await?)
             .await?;
         Ok(row.map(user_of))
     }
@@ -242,13 +291,14 @@ impl Store for SqliteStore {
     async fn user(&self, id: i64) -> StoreResult<Option<User>> {
         let row: Option<UserRow> = sqlx::query_as(&format!("{USER_COLUMNS} WHERE id = ?"))
             .bind(id)
-            .fetch_optional(&self.reader)
+            .fetch_optional(&mut *self.read().await?)
             .await?;
         Ok(row.map(user_of))
     }
 
     async fn ensure_user(&self, user: NewUser) -> StoreResult<i64> {
-        let mut tx = self.writer.begin().await?;
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin().await?;
         let existing: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE email = ?")
             .bind(&user.email)
             .fetch_optional(&mut *tx)
@@ -273,7 +323,7 @@ impl Store for SqliteStore {
         let row: Option<(i64, Option<i64>)> =
             sqlx::query_as("SELECT failures, locked_until FROM password_failures WHERE key = ?")
                 .bind(key)
-                .fetch_optional(&self.reader)
+                .fetch_optional(&mut *self.read().await?)
                 .await?;
         Ok(row
             .map(|(failures, locked_until)| FailureState {
@@ -290,7 +340,8 @@ impl Store for SqliteStore {
         max: u32,
         lock_s: u64,
     ) -> StoreResult<FailureState> {
-        let mut tx = self.writer.begin().await?;
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin().await?;
         let row: Option<(i64, Option<i64>)> =
             sqlx::query_as("SELECT failures, locked_until FROM password_failures WHERE key = ?")
                 .bind(key)
@@ -328,7 +379,7 @@ impl Store for SqliteStore {
     async fn clear_password_failures(&self, key: &str) -> StoreResult<()> {
         sqlx::query("DELETE FROM password_failures WHERE key = ?")
             .bind(key)
-            .execute(&self.writer)
+            .execute(&mut *self.write().await?)
             .await?;
         Ok(())
     }
@@ -348,7 +399,7 @@ impl Store for SqliteStore {
         .bind(&s.ip)
         .bind(&s.user_agent)
         .bind(ts(s.expires_at))
-        .fetch_one(&self.writer)
+        .fetch_one(&mut *self.write().await?)
         .await?;
         Ok(id)
     }
@@ -361,7 +412,7 @@ impl Store for SqliteStore {
         )
         .bind(token_hash)
         .bind(ts(now))
-        .fetch_optional(&self.writer)
+        .fetch_optional(&mut *self.write().await?)
         .await?;
         let Some(r) = row else { return Ok(None) };
         Ok(Some(AuthSession {
@@ -395,7 +446,7 @@ impl Store for SqliteStore {
         .bind(&s.second_factor)
         .bind(s.code_id)
         .bind(s.id)
-        .execute(&self.writer)
+        .execute(&mut *self.write().await?)
         .await?;
         Ok(())
     }
@@ -406,7 +457,8 @@ impl Store for SqliteStore {
         hash_of: Box<dyn FnOnce(i64) -> Vec<u8> + Send>,
         message: Option<OutboxMessage>,
     ) -> StoreResult<IssueOutcome> {
-        let mut tx = self.writer.begin().await?;
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin().await?;
         let window_start = issue.now.saturating_sub(issue.send_window_s);
         let sends: Vec<i64> = sqlx::query_scalar(
             "SELECT created_at FROM codes WHERE key = ? AND created_at > ? ORDER BY created_at ASC",
@@ -463,7 +515,7 @@ impl Store for SqliteStore {
         .bind(key)
         .bind(purpose)
         .bind(ts(now))
-        .fetch_optional(&self.writer)
+        .fetch_optional(&mut *self.write().await?)
         .await?)
     }
 
@@ -474,7 +526,8 @@ impl Store for SqliteStore {
         now: u64,
         max_attempts: u32,
     ) -> StoreResult<CodeOutcome> {
-        let mut tx = self.writer.begin().await?;
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin().await?;
         let row: Option<(Vec<u8>, i64, i64, i64)> =
             sqlx::query_as("SELECT hash, expires_at, attempts, dead FROM codes WHERE id = ?")
                 .bind(code_id)
@@ -514,13 +567,13 @@ impl Store for SqliteStore {
             sqlx::query_scalar("SELECT MAX(created_at) FROM codes WHERE key = ? AND purpose = ?")
                 .bind(key)
                 .bind(purpose)
-                .fetch_one(&self.writer)
+                .fetch_one(&mut *self.write().await?)
                 .await?;
         Ok(at.map(un))
     }
 
     async fn record_sign_in_event(&self, e: SignInEvent) -> StoreResult<()> {
-        insert_sign_in_event(&self.writer, &e).await
+        insert_sign_in_event(&mut *self.write().await?, &e).await
     }
 
     async fn sign_in_events(&self, user_id: i64, limit: u32) -> StoreResult<Vec<SignInEvent>> {
@@ -530,7 +583,7 @@ impl Store for SqliteStore {
         )
         .bind(user_id)
         .bind(i64::from(limit))
-        .fetch_all(&self.reader)
+        .fetch_all(&mut *self.read().await?)
         .await?;
         Ok(rows
             .into_iter()
@@ -552,7 +605,8 @@ impl Store for SqliteStore {
         code: NewAuthorizationCode,
         e: SignInEvent,
     ) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await?;
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin().await?;
         sqlx::query("UPDATE auth_sessions SET completed_at = ?, step = 'done' WHERE id = ?")
             .bind(ts(e.at))
             .bind(code.auth_session_id)
@@ -584,7 +638,8 @@ impl Store for SqliteStore {
         &self,
         r: RedeemRequest,
     ) -> StoreResult<Result<Session, RedeemError>> {
-        let mut tx = self.writer.begin().await?;
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin().await?;
         let row: Option<(String, i64, String, String, String, bool, String, String, i64, Option<i64>, Option<i64>)> =
             sqlx::query_as(
                 "SELECT client_id, user_id, code_challenge, method, factors, issue_device_token, ip, user_agent,
@@ -674,7 +729,8 @@ impl Store for SqliteStore {
         now: u64,
         tokens: NewTokens,
     ) -> StoreResult<Result<Session, RefreshError>> {
-        let mut tx = self.writer.begin().await?;
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin().await?;
         let row: Option<(i64, i64, Option<i64>, i64, i64, String, i64, Option<i64>)> = sqlx::query_as(
             "SELECT r.session_id, r.expires_at, r.rotated_at, s.id, s.user_id, s.client_id, s.created_at, s.revoked_at
              FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id WHERE r.hash = ?",
@@ -742,13 +798,14 @@ impl Store for SqliteStore {
         )
         .bind(hash)
         .bind(ts(now))
-        .fetch_optional(&self.reader)
+        .fetch_optional(&mut *self.read().await?)
         .await?;
         Ok(row.map(session_of))
     }
 
     async fn revoke_token(&self, hash: &[u8], now: u64) -> StoreResult<bool> {
-        let mut tx = self.writer.begin().await?;
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin().await?;
         let session: Option<i64> = sqlx::query_scalar(
             "SELECT session_id FROM refresh_tokens WHERE hash = ? UNION ALL SELECT session_id FROM access_tokens WHERE hash = ?",
         )
@@ -765,14 +822,16 @@ impl Store for SqliteStore {
     }
 
     async fn revoke_session(&self, session_id: i64, now: u64) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await?;
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin().await?;
         Self::revoke_session_tx(&mut tx, session_id, now).await?;
         tx.commit().await?;
         Ok(())
     }
 
     async fn revoke_all_sessions(&self, user_id: i64, now: u64) -> StoreResult<u64> {
-        let mut tx = self.writer.begin().await?;
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin().await?;
         let ids: Vec<i64> =
             sqlx::query_scalar("SELECT id FROM sessions WHERE user_id = ? AND revoked_at IS NULL")
                 .bind(user_id)
@@ -792,7 +851,7 @@ impl Store for SqliteStore {
         .bind(hash)
         .bind(user_id)
         .bind(ts(now))
-        .fetch_optional(&self.reader)
+        .fetch_optional(&mut *self.read().await?)
         .await?;
         Ok(found.is_some())
     }
@@ -804,7 +863,8 @@ impl Store for SqliteStore {
         failure_key: &str,
         now: u64,
     ) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await?;
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin().await?;
         sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
             .bind(password_hash)
             .bind(user_id)
@@ -831,7 +891,7 @@ impl Store for SqliteStore {
             "SELECT secret, confirmed, last_step, pending_secret FROM totp_credentials WHERE user_id = ?",
         )
         .bind(user_id)
-        .fetch_optional(&self.writer)
+        .fetch_optional(&mut *self.write().await?)
         .await?;
         Ok(
             row.map(|(secret, confirmed, last_step, pending)| TotpCredential {
@@ -851,7 +911,7 @@ impl Store for SqliteStore {
         .bind(user_id)
         .bind(secret)
         .bind(ts(now))
-        .execute(&self.writer)
+        .execute(&mut *self.write().await?)
         .await?;
         Ok(())
     }
@@ -863,7 +923,7 @@ impl Store for SqliteStore {
         )
         .bind(ts(step))
         .bind(user_id)
-        .execute(&self.writer)
+        .execute(&mut *self.write().await?)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -875,7 +935,7 @@ impl Store for SqliteStore {
         .bind(ts(step))
         .bind(user_id)
         .bind(ts(step))
-        .execute(&self.writer)
+        .execute(&mut *self.write().await?)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -888,7 +948,7 @@ impl Store for SqliteStore {
         .bind(user_id)
         .bind(secret)
         .bind(ts(now))
-        .execute(&self.writer)
+        .execute(&mut *self.write().await?)
         .await?;
         Ok(())
     }
@@ -899,7 +959,8 @@ impl Store for SqliteStore {
         hashes: Vec<Vec<u8>>,
         now: u64,
     ) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await?;
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin().await?;
         sqlx::query("DELETE FROM backup_codes WHERE user_id = ?")
             .bind(user_id)
             .execute(&mut *tx)
@@ -923,7 +984,7 @@ impl Store for SqliteStore {
             "SELECT COUNT(*) FROM backup_codes WHERE user_id = ? AND used_at IS NULL",
         )
         .bind(user_id)
-        .fetch_one(&self.writer)
+        .fetch_one(&mut *self.write().await?)
         .await?;
         Ok(u32::try_from(n).unwrap_or(0))
     }
@@ -935,7 +996,7 @@ impl Store for SqliteStore {
         .bind(ts(now))
         .bind(user_id)
         .bind(hash)
-        .execute(&self.writer)
+        .execute(&mut *self.write().await?)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -957,7 +1018,7 @@ impl Store for SqliteStore {
         sqlx::query(sql)
             .bind(ts(now))
             .bind(id)
-            .execute(&self.writer)
+            .execute(&mut *self.write().await?)
             .await?;
         Ok(())
     }
@@ -965,7 +1026,7 @@ impl Store for SqliteStore {
     async fn mark_message_failed(&self, id: i64) -> StoreResult<()> {
         sqlx::query("UPDATE outbox SET attempts = attempts + 1 WHERE id = ?")
             .bind(id)
-            .execute(&self.writer)
+            .execute(&mut *self.write().await?)
             .await?;
         Ok(())
     }
@@ -981,7 +1042,7 @@ impl Store for SqliteStore {
         )
         .bind(recipient)
         .bind(i64::from(limit))
-        .fetch_all(&self.writer)
+        .fetch_all(&mut *self.write().await?)
         .await?;
         Ok(rows.into_iter().map(record_of).collect())
     }
@@ -1000,7 +1061,7 @@ impl SqliteStore {
         if let Some(limit) = limit {
             query = query.bind(i64::from(limit));
         }
-        let rows = query.fetch_all(&self.writer).await?;
+        let rows = query.fetch_all(&mut *self.write().await?).await?;
         Ok(rows.into_iter().map(record_of).collect())
     }
 }
