@@ -404,18 +404,34 @@ impl Store for SqliteStore {
         Ok(id)
     }
 
-    async fn auth_session(&self, token_hash: &[u8], now: u64) -> StoreResult<Option<AuthSession>> {
+    async fn auth_session(
+        &self,
+        token_hash: &[u8],
+        now: u64,
+    ) -> StoreResult<Option<(AuthSession, Option<User>)>> {
         let row = sqlx::query(
-            "SELECT id, client_id, code_challenge, identifier, user_id, device_recognised, step, primary_method,
-                    device_verified, second_factor_choice, second_factor, code_id, ip, user_agent, expires_at
-             FROM auth_sessions WHERE token_hash = ? AND completed_at IS NULL AND expires_at > ?",
+            "SELECT a.id, a.client_id, a.code_challenge, a.identifier, a.user_id, a.device_recognised, a.step,
+                    a.primary_method, a.device_verified, a.second_factor_choice, a.second_factor, a.code_id, a.ip,
+                    a.user_agent, a.expires_at, u.id, u.email, u.phone, u.name, u.password_hash
+             FROM auth_sessions a LEFT JOIN users u ON u.id = a.user_id
+             WHERE a.token_hash = ? AND a.completed_at IS NULL AND a.expires_at > ?",
         )
         .bind(token_hash)
         .bind(ts(now))
         .fetch_optional(&mut *self.write().await?)
         .await?;
         let Some(r) = row else { return Ok(None) };
-        Ok(Some(AuthSession {
+        let user = match r.try_get::<Option<i64>, _>(15)? {
+            Some(id) => Some(User {
+                id,
+                email: r.try_get(16)?,
+                phone: r.try_get(17)?,
+                name: r.try_get(18)?,
+                password_hash: r.try_get(19)?,
+            }),
+            None => None,
+        };
+        let session = AuthSession {
             id: r.try_get(0)?,
             client_id: r.try_get(1)?,
             code_challenge: r.try_get(2)?,
@@ -431,7 +447,8 @@ impl Store for SqliteStore {
             ip: r.try_get(12)?,
             user_agent: r.try_get(13)?,
             expires_at: un(r.try_get(14)?),
-        }))
+        };
+        Ok(Some((session, user)))
     }
 
     async fn update_auth_session(&self, s: &AuthSession) -> StoreResult<()> {
@@ -637,7 +654,7 @@ impl Store for SqliteStore {
     async fn redeem_authorization_code(
         &self,
         r: RedeemRequest,
-    ) -> StoreResult<Result<Session, RedeemError>> {
+    ) -> StoreResult<Result<(Session, bool), RedeemError>> {
         let mut conn = self.write().await?;
         let mut tx = conn.begin().await?;
         let row: Option<(String, i64, String, String, String, bool, String, String, i64, Option<i64>, Option<i64>)> =
@@ -714,12 +731,18 @@ impl Store for SqliteStore {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(Ok(Session {
-            id: session_id,
-            user_id,
-            client_id,
-            created_at: r.now,
-        }))
+        Ok(Ok((
+            Session {
+                id: session_id,
+                user_id,
+                client_id,
+                created_at: r.now,
+            },
+            // As a later look-up would see it: stored and not yet expired.
+            tokens
+                .device_token
+                .is_some_and(|(_, expires_at)| expires_at > r.now),
+        )))
     }
 
     async fn rotate_refresh_token(
@@ -903,6 +926,20 @@ impl Store for SqliteStore {
         )
     }
 
+    async fn second_factors(&self, user_id: i64) -> StoreResult<SecondFactors> {
+        let (totp, backup_codes_left): (bool, i64) = sqlx::query_as(
+            "SELECT EXISTS (SELECT 1 FROM totp_credentials WHERE user_id = ?1 AND confirmed = 1),
+                    (SELECT COUNT(*) FROM backup_codes WHERE user_id = ?1 AND used_at IS NULL)",
+        )
+        .bind(user_id)
+        .fetch_one(&mut *self.write().await?)
+        .await?;
+        Ok(SecondFactors {
+            totp,
+            backup_codes_left: u32::try_from(backup_codes_left).unwrap_or(0),
+        })
+    }
+
     async fn start_totp(&self, user_id: i64, secret: &[u8], now: u64) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO totp_credentials (user_id, secret, pending_secret, confirmed, created_at) VALUES (?, x'', ?, 0, ?)
@@ -1009,15 +1046,20 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn mark_message_sent(&self, id: i64, now: u64, keep_body: bool) -> StoreResult<()> {
+    async fn mark_messages_sent(&self, ids: &[i64], now: u64, keep_body: bool) -> StoreResult<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        // One statement for the whole batch: `?2` is a JSON array of ids.
         let sql = if keep_body {
-            "UPDATE outbox SET sent_at = ?, attempts = attempts + 1 WHERE id = ?"
+            "UPDATE outbox SET sent_at = ?1, attempts = attempts + 1 WHERE id IN (SELECT value FROM json_each(?2))"
         } else {
-            "UPDATE outbox SET sent_at = ?, attempts = attempts + 1, body = '' WHERE id = ?"
+            "UPDATE outbox SET sent_at = ?1, attempts = attempts + 1, body = '' WHERE id IN (SELECT value FROM json_each(?2))"
         };
+        let ids = serde_json::to_string(ids).map_err(|e| StoreError(e.to_string()))?;
         sqlx::query(sql)
             .bind(ts(now))
-            .bind(id)
+            .bind(ids)
             .execute(&mut *self.write().await?)
             .await?;
         Ok(())
