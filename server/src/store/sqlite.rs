@@ -477,15 +477,16 @@ impl Store for SqliteStore {
         let mut conn = self.write().await?;
         let mut tx = conn.begin().await?;
         let window_start = issue.now.saturating_sub(issue.send_window_s);
-        let sends: Vec<i64> = sqlx::query_scalar(
-            "SELECT created_at FROM codes WHERE key = ? AND created_at > ? ORDER BY created_at ASC",
+        // Counted in SQL: one row back, however many sends the window holds.
+        let (sends, oldest): (i64, Option<i64>) = sqlx::query_as(
+            "SELECT COUNT(*), MIN(created_at) FROM codes WHERE key = ? AND created_at > ?",
         )
         .bind(&issue.key)
         .bind(ts(window_start))
-        .fetch_all(&mut *tx)
+        .fetch_one(&mut *tx)
         .await?;
-        if sends.len() >= issue.max_sends as usize {
-            let oldest = sends.first().copied().map(un).unwrap_or(issue.now);
+        if sends >= i64::from(issue.max_sends) {
+            let oldest = oldest.map(un).unwrap_or(issue.now);
             return Ok(IssueOutcome::Capped {
                 retry_after: (oldest + issue.send_window_s).saturating_sub(issue.now),
             });
