@@ -6,7 +6,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteRow, SqliteSynchronous,
+};
 use sqlx::{ConnectOptions, Connection, Row, Sqlite, Transaction};
 use tokio::sync::{MappedMutexGuard, Mutex, MutexGuard};
 
@@ -42,31 +44,88 @@ pub struct SqliteStore {
 
 /// One connection (with its own sqlx worker thread), used by one task at a time. Not a sqlx
 /// pool: a pool pings the worker after every release, which doubles the thread switches per
-/// statement. A dropped transaction is rolled back by sqlx before the next command runs.
-struct Conn(Mutex<Option<SqliteConnection>>);
+/// statement. A dropped sqlx transaction is rolled back by sqlx before the next command runs; an
+/// unfinished [`RawTx`] is rolled back here before the connection is used again.
+struct Conn(Mutex<Option<Link>>);
+
+struct Link {
+    conn: SqliteConnection,
+    /// A [`RawTx`] began and did not finish (an error, an early return, a cancelled request).
+    open_tx: bool,
+}
 
 type ConnGuard<'a> = MappedMutexGuard<'a, SqliteConnection>;
 
 impl Conn {
     fn new(conn: SqliteConnection) -> Conn {
-        Conn(Mutex::new(Some(conn)))
+        Conn(Mutex::new(Some(Link {
+            conn,
+            open_tx: false,
+        })))
     }
 
-    fn map(guard: MutexGuard<'_, Option<SqliteConnection>>) -> StoreResult<ConnGuard<'_>> {
-        MutexGuard::try_map(guard, Option::as_mut)
-            .map_err(|_| StoreError("the database is closed".into()))
+    fn closed() -> StoreError {
+        StoreError("the database is closed".into())
+    }
+
+    fn map(guard: MutexGuard<'_, Option<Link>>) -> StoreResult<ConnGuard<'_>> {
+        MutexGuard::try_map(guard, |link| link.as_mut().map(|l| &mut l.conn))
+            .map_err(|_| Self::closed())
+    }
+
+    /// The connection, with any unfinished raw transaction rolled back.
+    async fn settled(&self) -> StoreResult<MappedMutexGuard<'_, Link>> {
+        let guard = self.0.lock().await;
+        let mut link = MutexGuard::try_map(guard, Option::as_mut).map_err(|_| Self::closed())?;
+        if link.open_tx {
+            // Harmless when the transaction never began.
+            let _ = sqlx::query("ROLLBACK").execute(&mut link.conn).await;
+            link.open_tx = false;
+        }
+        Ok(link)
     }
 
     async fn lock(&self) -> StoreResult<ConnGuard<'_>> {
-        Self::map(self.0.lock().await)
+        Ok(MappedMutexGuard::map(self.settled().await?, |l| {
+            &mut l.conn
+        }))
     }
 
     async fn close(&self) {
-        if let Some(conn) = self.0.lock().await.take() {
-            let _ = conn.close().await;
+        if let Some(link) = self.0.lock().await.take() {
+            let _ = link.conn.close().await;
         }
     }
 }
+
+/// A transaction on the writer written as plain SQL batches: the first batch starts with
+/// `BEGIN IMMEDIATE;` and the last ends with `COMMIT` ([`RawTx::finish`]), so a domain operation
+/// costs one or two trips to the connection's thread instead of one per statement plus one each
+/// for sqlx's `begin()` and `commit()`. Batches run with `fetch_all`, which runs every statement
+/// (`fetch_one`/`fetch_optional` stop at the first row). Parameters are plain `?`, bound in order
+/// over the whole batch: sqlx-sqlite binds numbered `?N` wrongly in a batch whose statements do
+/// not each use every number from 1 up.
+struct RawTx<'a>(MappedMutexGuard<'a, Link>);
+
+impl RawTx<'_> {
+    /// Runs a batch inside the transaction; returns the rows of all its statements.
+    async fn run(&mut self, batch: SqlBatch<'_>) -> StoreResult<Vec<SqliteRow>> {
+        Ok(batch.fetch_all(&mut self.0.conn).await?)
+    }
+
+    /// Runs the last batch, which ends with `COMMIT` (or `ROLLBACK`); returns its rows.
+    async fn finish(mut self, batch: SqlBatch<'_>) -> StoreResult<Vec<SqliteRow>> {
+        let rows = self.run(batch).await?;
+        self.0.open_tx = false;
+        Ok(rows)
+    }
+
+    async fn rollback(self) -> StoreResult<()> {
+        self.finish(sqlx::query("ROLLBACK")).await.map(drop)
+    }
+}
+
+type SqlBatch<'q> = sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
 
 fn ts(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
@@ -157,6 +216,13 @@ impl SqliteStore {
         self.writer.lock().await
     }
 
+    /// The writer for a [`RawTx`]; the caller's first batch begins it.
+    async fn write_tx(&self) -> StoreResult<RawTx<'_>> {
+        let mut link = self.writer.settled().await?;
+        link.open_tx = true;
+        Ok(RawTx(link))
+    }
+
     /// A free reader connection (or, when all are busy, the next one in turn).
     async fn read(&self) -> StoreResult<ConnGuard<'_>> {
         if self.readers.is_empty() {
@@ -207,20 +273,23 @@ impl SqliteStore {
         Ok(())
     }
 
-    async fn revoke_session_tx(tx: &mut Tx<'_>, session_id: i64, now: u64) -> StoreResult<()> {
-        sqlx::query("UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
-            .bind(ts(now))
-            .bind(session_id)
-            .execute(&mut **tx)
-            .await?;
-        sqlx::query("DELETE FROM access_tokens WHERE session_id = ?")
-            .bind(session_id)
-            .execute(&mut **tx)
-            .await?;
-        sqlx::query("DELETE FROM refresh_tokens WHERE session_id = ?")
-            .bind(session_id)
-            .execute(&mut **tx)
-            .await?;
+    /// Revokes a session and deletes its tokens (one batch; inside the caller's transaction).
+    async fn revoke_session_tx(
+        conn: &mut SqliteConnection,
+        session_id: i64,
+        now: u64,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL;
+             DELETE FROM access_tokens WHERE session_id = ?;
+             DELETE FROM refresh_tokens WHERE session_id = ?",
+        )
+        .bind(ts(now))
+        .bind(session_id)
+        .bind(session_id)
+        .bind(session_id)
+        .execute(conn)
+        .await?;
         Ok(())
     }
 }
@@ -474,55 +543,58 @@ impl Store for SqliteStore {
         hash_of: Box<dyn FnOnce(i64) -> Vec<u8> + Send>,
         message: Option<OutboxMessage>,
     ) -> StoreResult<IssueOutcome> {
-        let mut conn = self.write().await?;
-        let mut tx = conn.begin().await?;
+        let mut tx = self.write_tx().await?;
         let window_start = issue.now.saturating_sub(issue.send_window_s);
-        // Counted in SQL: one row back, however many sends the window holds.
-        let (sends, oldest): (i64, Option<i64>) = sqlx::query_as(
-            "SELECT COUNT(*), MIN(created_at) FROM codes WHERE key = ? AND created_at > ?",
-        )
-        .bind(&issue.key)
-        .bind(ts(window_start))
-        .fetch_one(&mut *tx)
-        .await?;
+        // The sends are counted in SQL (one row back, however many the window holds). The new
+        // code's id is known before the insert (the writer is alone in its transaction), so its
+        // hash goes in with it.
+        let rows = tx
+            .run(
+                sqlx::query(
+                    "BEGIN IMMEDIATE;
+                     SELECT COUNT(*), MIN(created_at), (SELECT COALESCE(MAX(id), 0) + 1 FROM codes)
+                     FROM codes WHERE key = ? AND created_at > ?",
+                )
+                .bind(&issue.key)
+                .bind(ts(window_start)),
+            )
+            .await?;
+        let row = rows.first().ok_or(sqlx::Error::RowNotFound)?;
+        let (sends, oldest, id): (i64, Option<i64>, i64) =
+            (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
         if sends >= i64::from(issue.max_sends) {
+            tx.rollback().await?;
             let oldest = oldest.map(un).unwrap_or(issue.now);
             return Ok(IssueOutcome::Capped {
                 retry_after: (oldest + issue.send_window_s).saturating_sub(issue.now),
             });
         }
-        sqlx::query("UPDATE codes SET dead = 1 WHERE key = ? AND purpose = ? AND dead = 0")
+        let m = message.as_ref();
+        let channel = m.map(|m| m.channel.as_str());
+        tx.finish(
+            sqlx::query(
+                "UPDATE codes SET dead = 1 WHERE key = ? AND purpose = ? AND dead = 0;
+                 INSERT INTO codes (id, key, purpose, hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?);
+                 INSERT INTO outbox (channel, recipient, subject, body, created_at)
+                     SELECT ?, ?, ?, ?, ? WHERE ? IS NOT NULL;
+                 COMMIT",
+            )
             .bind(&issue.key)
             .bind(&issue.purpose)
-            .execute(&mut *tx)
-            .await?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO codes (key, purpose, hash, created_at, expires_at) VALUES (?, ?, x'', ?, ?) RETURNING id",
-        )
-        .bind(&issue.key)
-        .bind(&issue.purpose)
-        .bind(ts(issue.now))
-        .bind(ts(issue.expires_at))
-        .fetch_one(&mut *tx)
-        .await?;
-        sqlx::query("UPDATE codes SET hash = ? WHERE id = ?")
-            .bind(hash_of(id))
             .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        if let Some(m) = message {
-            sqlx::query(
-                "INSERT INTO outbox (channel, recipient, subject, body, created_at) VALUES (?, ?, ?, ?, ?)",
-            )
-            .bind(&m.channel)
-            .bind(&m.recipient)
-            .bind(&m.subject)
-            .bind(m.body.expose())
+            .bind(&issue.key)
+            .bind(&issue.purpose)
+            .bind(hash_of(id))
             .bind(ts(issue.now))
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
+            .bind(ts(issue.expires_at))
+            .bind(channel)
+            .bind(m.map(|m| m.recipient.as_str()))
+            .bind(m.map(|m| m.subject.as_str()))
+            .bind(m.map(|m| m.body.expose()))
+            .bind(ts(issue.now))
+            .bind(channel),
+        )
+        .await?;
         Ok(IssueOutcome::Issued { code_id: id })
     }
 
@@ -544,39 +616,47 @@ impl Store for SqliteStore {
         now: u64,
         max_attempts: u32,
     ) -> StoreResult<CodeOutcome> {
-        let mut conn = self.write().await?;
-        let mut tx = conn.begin().await?;
-        let row: Option<(Vec<u8>, i64, i64, i64)> =
-            sqlx::query_as("SELECT hash, expires_at, attempts, dead FROM codes WHERE id = ?")
-                .bind(code_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let Some((hash, expires_at, attempts, dead)) = row else {
+        let mut tx = self.write_tx().await?;
+        let rows = tx
+            .run(
+                sqlx::query(
+                    "BEGIN IMMEDIATE; SELECT hash, expires_at, attempts, dead FROM codes WHERE id = ?",
+                )
+                .bind(code_id),
+            )
+            .await?;
+        let Some(row) = rows.first() else {
+            tx.rollback().await?;
             return Ok(CodeOutcome::Dead);
         };
+        let (hash, expires_at, attempts, dead): (Vec<u8>, i64, i64, i64) = (
+            row.try_get(0)?,
+            row.try_get(1)?,
+            row.try_get(2)?,
+            row.try_get(3)?,
+        );
         let attempts = u32::try_from(attempts).unwrap_or(u32::MAX);
         if dead != 0 || un(expires_at) <= now || attempts >= max_attempts {
+            tx.rollback().await?;
             return Ok(CodeOutcome::Dead);
         }
         let outcome = if constant_time_eq(&hash, candidate_hash) {
-            sqlx::query("UPDATE codes SET dead = 1 WHERE id = ?")
-                .bind(code_id)
-                .execute(&mut *tx)
+            tx.finish(sqlx::query("UPDATE codes SET dead = 1 WHERE id = ?; COMMIT").bind(code_id))
                 .await?;
             CodeOutcome::Accepted
         } else {
             let attempts = attempts + 1;
-            sqlx::query("UPDATE codes SET attempts = ?, dead = ? WHERE id = ?")
-                .bind(i64::from(attempts))
-                .bind(attempts >= max_attempts)
-                .bind(code_id)
-                .execute(&mut *tx)
-                .await?;
+            tx.finish(
+                sqlx::query("UPDATE codes SET attempts = ?, dead = ? WHERE id = ?; COMMIT")
+                    .bind(i64::from(attempts))
+                    .bind(attempts >= max_attempts)
+                    .bind(code_id),
+            )
+            .await?;
             CodeOutcome::Wrong {
                 attempts_left: max_attempts - attempts,
             }
         };
-        tx.commit().await?;
         Ok(outcome)
     }
 
@@ -623,32 +703,43 @@ impl Store for SqliteStore {
         code: NewAuthorizationCode,
         e: SignInEvent,
     ) -> StoreResult<()> {
-        let mut conn = self.write().await?;
-        let mut tx = conn.begin().await?;
-        sqlx::query("UPDATE auth_sessions SET completed_at = ?, step = 'done' WHERE id = ?")
-            .bind(ts(e.at))
-            .bind(code.auth_session_id)
-            .execute(&mut *tx)
+        // One trip: the session ends, the code and the history row appear, all or nothing.
+        self.write_tx()
+            .await?
+            .finish(
+                sqlx::query(
+                    "BEGIN IMMEDIATE;
+                     UPDATE auth_sessions SET completed_at = ?, step = 'done' WHERE id = ?;
+                     INSERT INTO authorization_codes (hash, auth_session_id, client_id, user_id, code_challenge, method,
+                            factors, issue_device_token, ip, user_agent, expires_at)
+                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
+                     INSERT INTO sign_in_events (user_id, at, kind, method, factors, ip, user_agent, result)
+                         VALUES (?, ?, ?, ?, ?, ?, ?, ?);
+                     COMMIT",
+                )
+                .bind(ts(e.at))
+                .bind(code.auth_session_id)
+                .bind(&code.hash)
+                .bind(code.auth_session_id)
+                .bind(&code.client_id)
+                .bind(code.user_id)
+                .bind(&code.code_challenge)
+                .bind(&code.method)
+                .bind(join(&code.factors))
+                .bind(code.issue_device_token)
+                .bind(&code.ip)
+                .bind(&code.user_agent)
+                .bind(ts(code.expires_at))
+                .bind(e.user_id)
+                .bind(ts(e.at))
+                .bind(&e.kind)
+                .bind(&e.method)
+                .bind(join(&e.factors))
+                .bind(&e.ip)
+                .bind(&e.user_agent)
+                .bind(&e.result),
+            )
             .await?;
-        sqlx::query(
-            "INSERT INTO authorization_codes (hash, auth_session_id, client_id, user_id, code_challenge, method, factors,
-                    issue_device_token, ip, user_agent, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&code.hash)
-        .bind(code.auth_session_id)
-        .bind(&code.client_id)
-        .bind(code.user_id)
-        .bind(&code.code_challenge)
-        .bind(&code.method)
-        .bind(join(&code.factors))
-        .bind(code.issue_device_token)
-        .bind(&code.ip)
-        .bind(&code.user_agent)
-        .bind(ts(code.expires_at))
-        .execute(&mut *tx)
-        .await?;
-        insert_sign_in_event(&mut *tx, &e).await?;
-        tx.commit().await?;
         Ok(())
     }
 
@@ -656,17 +747,23 @@ impl Store for SqliteStore {
         &self,
         r: RedeemRequest,
     ) -> StoreResult<Result<(Session, bool), RedeemError>> {
-        let mut conn = self.write().await?;
-        let mut tx = conn.begin().await?;
-        let row: Option<(String, i64, String, String, String, bool, String, String, i64, Option<i64>, Option<i64>)> =
-            sqlx::query_as(
-                "SELECT client_id, user_id, code_challenge, method, factors, issue_device_token, ip, user_agent,
-                        expires_at, used_at, session_id FROM authorization_codes WHERE hash = ?",
+        let mut tx = self.write_tx().await?;
+        let rows = tx
+            .run(
+                sqlx::query(
+                    "BEGIN IMMEDIATE;
+                     SELECT client_id, user_id, code_challenge, method, factors, issue_device_token, ip, user_agent,
+                            expires_at, used_at, session_id FROM authorization_codes WHERE hash = ?",
+                )
+                .bind(&r.code_hash),
             )
-            .bind(&r.code_hash)
-            .fetch_optional(&mut *tx)
             .await?;
-        let Some((
+        let Some(row) = rows.first() else {
+            tx.rollback().await?;
+            return Ok(Err(RedeemError::Unknown));
+        };
+        #[allow(clippy::type_complexity)]
+        let (
             client_id,
             user_id,
             challenge,
@@ -678,24 +775,27 @@ impl Store for SqliteStore {
             expires_at,
             used_at,
             session_id,
-        )) = row
-        else {
-            return Ok(Err(RedeemError::Unknown));
-        };
+        ): (
+            String,
+            i64,
+            String,
+            String,
+            String,
+            bool,
+            String,
+            String,
+            i64,
+            Option<i64>,
+            Option<i64>,
+        ) = sqlx::FromRow::from_row(row)?;
         if used_at.is_some() {
             // A code presented twice may have leaked: its session goes too (RFC 6749 4.1.2).
             if let Some(session_id) = session_id {
-                Self::revoke_session_tx(&mut tx, session_id, r.now).await?;
+                Self::revoke_session_tx(&mut tx.0.conn, session_id, r.now).await?;
             }
-            tx.commit().await?;
+            tx.finish(sqlx::query("COMMIT")).await?;
             return Ok(Err(RedeemError::Reused));
         }
-        // Any presentation uses the code up, right or wrong.
-        sqlx::query("UPDATE authorization_codes SET used_at = ? WHERE hash = ?")
-            .bind(ts(r.now))
-            .bind(&r.code_hash)
-            .execute(&mut *tx)
-            .await?;
         let failure = if un(expires_at) <= r.now {
             Some(RedeemError::Expired)
         } else if client_id != r.client_id {
@@ -706,32 +806,57 @@ impl Store for SqliteStore {
             None
         };
         if let Some(failure) = failure {
-            tx.commit().await?;
+            // Any presentation uses the code up, right or wrong.
+            tx.finish(
+                sqlx::query("UPDATE authorization_codes SET used_at = ? WHERE hash = ?; COMMIT")
+                    .bind(ts(r.now))
+                    .bind(&r.code_hash),
+            )
+            .await?;
             return Ok(Err(failure));
         }
-        let session_id: i64 = sqlx::query_scalar(
-            "INSERT INTO sessions (user_id, client_id, method, factors, ip, user_agent, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        )
-        .bind(user_id)
-        .bind(&client_id)
-        .bind(&method)
-        .bind(&factors)
-        .bind(&ip)
-        .bind(&ua)
-        .bind(ts(r.now))
-        .fetch_one(&mut *tx)
-        .await?;
-        let mut tokens = r.tokens;
-        if !issue_device {
-            tokens.device_token = None;
-        }
-        Self::insert_tokens(&mut tx, session_id, user_id, r.now, &tokens).await?;
-        sqlx::query("UPDATE authorization_codes SET session_id = ? WHERE hash = ?")
-            .bind(session_id)
-            .bind(&r.code_hash)
-            .execute(&mut *tx)
+        let tokens = r.tokens;
+        let device_token = tokens.device_token.filter(|_| issue_device);
+        let device_hash = device_token.as_ref().map(|(hash, _)| hash);
+        // One trip: the session, the code used up and pointing at it, and its tokens.
+        let rows = tx
+            .finish(
+                sqlx::query(
+                    "INSERT INTO sessions (user_id, client_id, method, factors, ip, user_agent, created_at)
+                         VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id;
+                     UPDATE authorization_codes SET used_at = ?, session_id = last_insert_rowid() WHERE hash = ?;
+                     INSERT INTO access_tokens (hash, session_id, expires_at)
+                         SELECT ?, session_id, ? FROM authorization_codes WHERE hash = ?;
+                     INSERT INTO refresh_tokens (hash, session_id, created_at, expires_at)
+                         SELECT ?, session_id, ?, ? FROM authorization_codes WHERE hash = ?;
+                     INSERT INTO device_tokens (hash, user_id, created_at, expires_at)
+                         SELECT ?, ?, ?, ? WHERE ? IS NOT NULL;
+                     COMMIT",
+                )
+                .bind(user_id)
+                .bind(&client_id)
+                .bind(&method)
+                .bind(&factors)
+                .bind(&ip)
+                .bind(&ua)
+                .bind(ts(r.now))
+                .bind(ts(r.now))
+                .bind(&r.code_hash)
+                .bind(&tokens.access_hash)
+                .bind(ts(tokens.access_expires_at))
+                .bind(&r.code_hash)
+                .bind(&tokens.refresh_hash)
+                .bind(ts(r.now))
+                .bind(ts(tokens.refresh_expires_at))
+                .bind(&r.code_hash)
+                .bind(device_hash)
+                .bind(user_id)
+                .bind(ts(r.now))
+                .bind(device_token.as_ref().map(|(_, expires_at)| ts(*expires_at)))
+                .bind(device_hash),
+            )
             .await?;
-        tx.commit().await?;
+        let session_id: i64 = rows.first().ok_or(sqlx::Error::RowNotFound)?.try_get(0)?;
         Ok(Ok((
             Session {
                 id: session_id,
@@ -740,9 +865,7 @@ impl Store for SqliteStore {
                 created_at: r.now,
             },
             // As a later look-up would see it: stored and not yet expired.
-            tokens
-                .device_token
-                .is_some_and(|(_, expires_at)| expires_at > r.now),
+            device_token.is_some_and(|(_, expires_at)| expires_at > r.now),
         )))
     }
 
