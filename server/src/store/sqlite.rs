@@ -17,6 +17,15 @@ use crate::secrets::{constant_time_eq, SecretString};
 
 const SCHEMA_V1: &str = include_str!("schema.sql");
 
+/// Version 3 (version 2 is reserved for another change): indexes that keep the hot queries from
+/// growing with history. The outbox worker's pending look-up scanned every message ever sent;
+/// killing a key's live codes visited every code it ever had; the send cap counted them all.
+const SCHEMA_V3: &str = "
+CREATE INDEX outbox_pending ON outbox(id) WHERE sent_at IS NULL AND attempts < 5;
+CREATE INDEX codes_live ON codes(key, purpose) WHERE dead = 0;
+CREATE INDEX codes_sends ON codes(key, created_at);
+";
+
 /// Read-only connections beside the writer.
 const READERS: usize = 4;
 
@@ -199,7 +208,27 @@ impl SqliteStore {
                 .execute(&mut *tx)
                 .await?;
         }
+        Self::apply_once(&mut tx, 3, SCHEMA_V3).await?;
         tx.commit().await?;
+        Ok(())
+    }
+
+    /// Applies migration `version` unless it is recorded (versions need not arrive in order).
+    async fn apply_once(tx: &mut Tx<'_>, version: i64, sql: &str) -> StoreResult<()> {
+        let applied: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?)")
+                .bind(version)
+                .fetch_one(&mut **tx)
+                .await?;
+        if !applied {
+            sqlx::raw_sql(sql).execute(&mut **tx).await?;
+            sqlx::query(
+                "INSERT INTO schema_migrations (version, applied_at) VALUES (?, strftime('%s','now'))",
+            )
+            .bind(version)
+            .execute(&mut **tx)
+            .await?;
+        }
         Ok(())
     }
 
