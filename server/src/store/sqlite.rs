@@ -1,5 +1,6 @@
 //! [`Store`] on SQLite: WAL, foreign keys, the schema applied in one transaction on first open.
-//! All writes go through one connection (no `SQLITE_BUSY` between writers); reads use a few more.
+//! All writes go through one connection (no `SQLITE_BUSY` between writers); reads use a few more
+//! read-only ones (in WAL they see every committed write), so they never wait behind a write.
 
 use std::str::FromStr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -240,7 +241,7 @@ impl SqliteStore {
         self.writer.close().await;
     }
 
-    /// The writer connection, for writes and for reads that must see them.
+    /// The writer connection, for writes and the reads that decide them.
     async fn write(&self) -> StoreResult<ConnGuard<'_>> {
         self.writer.lock().await
     }
@@ -516,7 +517,7 @@ impl Store for SqliteStore {
         )
         .bind(token_hash)
         .bind(ts(now))
-        .fetch_optional(&mut *self.write().await?)
+        .fetch_optional(&mut *self.read().await?)
         .await?;
         let Some(r) = row else { return Ok(None) };
         let user = match r.try_get::<Option<i64>, _>(15)? {
@@ -634,7 +635,7 @@ impl Store for SqliteStore {
         .bind(key)
         .bind(purpose)
         .bind(ts(now))
-        .fetch_optional(&mut *self.write().await?)
+        .fetch_optional(&mut *self.read().await?)
         .await?)
     }
 
@@ -694,7 +695,7 @@ impl Store for SqliteStore {
             sqlx::query_scalar("SELECT MAX(created_at) FROM codes WHERE key = ? AND purpose = ?")
                 .bind(key)
                 .bind(purpose)
-                .fetch_one(&mut *self.write().await?)
+                .fetch_one(&mut *self.read().await?)
                 .await?;
         Ok(at.map(un))
     }
@@ -1067,7 +1068,7 @@ impl Store for SqliteStore {
             "SELECT secret, confirmed, last_step, pending_secret FROM totp_credentials WHERE user_id = ?",
         )
         .bind(user_id)
-        .fetch_optional(&mut *self.write().await?)
+        .fetch_optional(&mut *self.read().await?)
         .await?;
         Ok(
             row.map(|(secret, confirmed, last_step, pending)| TotpCredential {
@@ -1085,7 +1086,7 @@ impl Store for SqliteStore {
                     (SELECT COUNT(*) FROM backup_codes WHERE user_id = ?1 AND used_at IS NULL)",
         )
         .bind(user_id)
-        .fetch_one(&mut *self.write().await?)
+        .fetch_one(&mut *self.read().await?)
         .await?;
         Ok(SecondFactors {
             totp,
@@ -1174,7 +1175,7 @@ impl Store for SqliteStore {
             "SELECT COUNT(*) FROM backup_codes WHERE user_id = ? AND used_at IS NULL",
         )
         .bind(user_id)
-        .fetch_one(&mut *self.write().await?)
+        .fetch_one(&mut *self.read().await?)
         .await?;
         Ok(u32::try_from(n).unwrap_or(0))
     }
@@ -1237,7 +1238,7 @@ impl Store for SqliteStore {
         )
         .bind(recipient)
         .bind(i64::from(limit))
-        .fetch_all(&mut *self.write().await?)
+        .fetch_all(&mut *self.read().await?)
         .await?;
         Ok(rows.into_iter().map(record_of).collect())
     }
@@ -1256,7 +1257,7 @@ impl SqliteStore {
         if let Some(limit) = limit {
             query = query.bind(i64::from(limit));
         }
-        let rows = query.fetch_all(&mut *self.write().await?).await?;
+        let rows = query.fetch_all(&mut *self.read().await?).await?;
         Ok(rows.into_iter().map(record_of).collect())
     }
 }
