@@ -248,7 +248,11 @@ pub async fn authorize_challenge(
     let result = flow.advance().await;
     let token = flow.token.clone();
     if flow.session.step != "done" {
-        app.store.update_auth_session(&flow.session).await?;
+        if flow.session.id == 0 {
+            flow.save_new().await?;
+        } else {
+            app.store.update_auth_session(&flow.session).await?;
+        }
     }
     result.map_err(|e| {
         if matches!(
@@ -297,7 +301,8 @@ async fn start_session(
         }
         _ => false,
     };
-    let mut session = AuthSession {
+    // Saved at the end of this request, in the state it leaves the sign-in in (id 0 until then).
+    let session = AuthSession {
         id: 0,
         client_id: client_id.to_owned(),
         code_challenge: challenge.to_owned(),
@@ -315,14 +320,23 @@ async fn start_session(
         expires_at: now + app.config.tokens.auth_session_ttl_s,
     };
     let token = random_token("as_");
-    session.id = app
-        .store
-        .create_auth_session(&token_hash(token.expose()), &session)
-        .await?;
     Ok((session, token.expose().to_owned(), identifier, user))
 }
 
 impl Flow<'_> {
+    /// Writes a sign-in that began in this request (one insert instead of an insert at the start
+    /// and an update at the end).
+    async fn save_new(&mut self) -> ApiResult<()> {
+        if self.session.id == 0 {
+            self.session.id = self
+                .app
+                .store
+                .create_auth_session(&token_hash(&self.token), &self.session)
+                .await?;
+        }
+        Ok(())
+    }
+
     fn org(&self) -> Option<&OrgConfig> {
         let user = self.user.as_ref()?;
         let domain = user.email.split_once('@')?.1;
@@ -780,12 +794,13 @@ impl Flow<'_> {
     }
 
     async fn complete(&mut self) -> ApiResult<Json<Value>> {
-        let Some(user) = &self.user else {
+        let Some(user_id) = self.user.as_ref().map(|u| u.id) else {
             return Err(ApiError::invalid_session());
         };
         let code = random_token("ac_");
         let method = self.session.primary_method.clone().unwrap_or_default();
         let factors = self.factors();
+        self.save_new().await?;
         self.app
             .store
             .complete_sign_in(
@@ -793,7 +808,7 @@ impl Flow<'_> {
                     hash: token_hash(code.expose()),
                     auth_session_id: self.session.id,
                     client_id: self.session.client_id.clone(),
-                    user_id: user.id,
+                    user_id,
                     code_challenge: self.session.code_challenge.clone(),
                     method: method.clone(),
                     factors: factors.clone(),
@@ -803,7 +818,7 @@ impl Flow<'_> {
                     user_agent: self.caller.user_agent.clone(),
                 },
                 SignInEvent {
-                    user_id: user.id,
+                    user_id,
                     at: self.now,
                     kind: "sign_in".into(),
                     method,

@@ -229,6 +229,7 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<FailureState>;
     async fn clear_password_failures(&self, key: &str) -> StoreResult<()>;
 
+    /// Saves a new auth session as it stands (every step field); returns its id.
     async fn create_auth_session(
         &self,
         token_hash: &[u8],

@@ -485,8 +485,10 @@ impl Store for SqliteStore {
 
     async fn create_auth_session(&self, token_hash: &[u8], s: &AuthSession) -> StoreResult<i64> {
         let id = sqlx::query_scalar(
-            "INSERT INTO auth_sessions (token_hash, client_id, code_challenge, identifier, user_id, device_recognised, step, ip, user_agent, created_at, expires_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, strftime('%s','now'), ?) RETURNING id",
+            "INSERT INTO auth_sessions (token_hash, client_id, code_challenge, identifier, user_id, device_recognised, step,
+                    primary_method, device_verified, second_factor_choice, second_factor, code_id, ip, user_agent,
+                    created_at, expires_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, strftime('%s','now'), ?) RETURNING id",
         )
         .bind(token_hash)
         .bind(&s.client_id)
@@ -495,6 +497,11 @@ impl Store for SqliteStore {
         .bind(s.user_id)
         .bind(s.device_recognised)
         .bind(&s.step)
+        .bind(&s.primary_method)
+        .bind(s.device_verified)
+        .bind(&s.second_factor_choice)
+        .bind(&s.second_factor)
+        .bind(s.code_id)
         .bind(&s.ip)
         .bind(&s.user_agent)
         .bind(ts(s.expires_at))
