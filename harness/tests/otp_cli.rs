@@ -266,7 +266,8 @@ fn bench_vault_reports_open_times() {
     let output = authcore(&["bench", "vault", "--accounts", "20", "--runs", "3"]);
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(
-        stdout(&output).starts_with("open + all codes, 20 accounts, 3 runs: p50 "),
+        stdout(&output)
+            .starts_with("authenticator open + all codes, 20 TOTP accounts, 3 runs: p50 "),
         "{}",
         stdout(&output)
     );

@@ -157,6 +157,16 @@ impl RunningServer {
         &self.clock
     }
 
+    /// The newest `limit` messages queued for `recipient`, oldest first: what
+    /// `GET /dev/outbox?to=` shows with `--dev`, read in-process (benchmarks read codes this way).
+    pub async fn messages_to(
+        &self,
+        recipient: &str,
+        limit: u32,
+    ) -> Result<Vec<store::OutboxRecord>, store::StoreError> {
+        self.store.messages(Some(recipient), limit).await
+    }
+
     /// Stops accepting, lets in-flight requests finish, stops the outbox and closes the database.
     pub async fn shutdown(self) {
         (self.shutdown)();

@@ -134,18 +134,18 @@ pub(crate) async fn deliver_forever(app: AppState) {
             }
         };
         let mut failed = false;
+        // Messages dev mode only records (/dev/outbox is their delivery): marked all at once.
+        let mut recorded = Vec::new();
         for message in &batch {
             let result = match senders.send(message).await {
                 Ok(Sent::Delivered) => {
                     app.store
-                        .mark_message_sent(message.id, app.clock.now(), app.dev)
+                        .mark_messages_sent(&[message.id], app.clock.now(), app.dev)
                         .await
                 }
                 Ok(Sent::NoSender) if app.dev => {
-                    // Dev mode records the message; /dev/outbox is its delivery.
-                    app.store
-                        .mark_message_sent(message.id, app.clock.now(), true)
-                        .await
+                    recorded.push(message.id);
+                    Ok(())
                 }
                 Ok(Sent::NoSender) => {
                     tracing::warn!(channel = %message.channel, id = message.id, "outbox: no sender configured for channel");
@@ -161,6 +161,13 @@ pub(crate) async fn deliver_forever(app: AppState) {
             if let Err(error) = result {
                 tracing::warn!(%error, "outbox: cannot record delivery");
             }
+        }
+        if let Err(error) = app
+            .store
+            .mark_messages_sent(&recorded, app.clock.now(), true)
+            .await
+        {
+            tracing::warn!(%error, "outbox: cannot record delivery");
         }
         if batch.is_empty() || failed {
             // Wait for new mail, or retry failures a little later.

@@ -14,8 +14,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{Caller, JsonBody, Params};
 use crate::secrets::{random_digits, random_token, token_hash, SecretString};
 use crate::store::{
-    AuthSession, CodeOutcome, IssueCode, IssueOutcome, NewAuthorizationCode, OutboxMessage,
-    SignInEvent, User,
+    AuthSession, CodeOutcome, FailureState, IssueCode, IssueOutcome, NewAuthorizationCode,
+    OutboxMessage, SignInEvent, User,
 };
 use crate::AppState;
 
@@ -200,6 +200,8 @@ struct Flow<'a> {
     now: u64,
     /// One credential per request: set once a password or code was checked.
     consumed: bool,
+    /// Unused backup codes, as counted when the second factors were looked up.
+    backup_codes_left: u32,
 }
 
 fn insufficient(next: Value) -> ApiError {
@@ -232,17 +234,13 @@ pub async fn authorize_challenge(
     }
     let (session, token, identifier, user) = match params.get("auth_session") {
         Some(token) => {
-            let session = app
+            let (session, user) = app
                 .store
                 .auth_session(&token_hash(token), now)
                 .await?
-                .filter(|s| s.client_id == client_id)
+                .filter(|(s, _)| s.client_id == client_id)
                 .ok_or_else(ApiError::invalid_session)?;
             let identifier = Identifier::parse(&session.identifier)?;
-            let user = match session.user_id {
-                Some(id) => app.store.user(id).await?,
-                None => None,
-            };
             (session, token.to_owned(), identifier, user)
         }
         None => start_session(&app, &caller, &params, client_id, now).await?,
@@ -257,11 +255,16 @@ pub async fn authorize_challenge(
         token,
         now,
         consumed: false,
+        backup_codes_left: 0,
     };
     let result = flow.advance().await;
     let token = flow.token.clone();
     if flow.session.step != "done" {
-        app.store.update_auth_session(&flow.session).await?;
+        if flow.session.id == 0 {
+            flow.save_new().await?;
+        } else {
+            app.store.update_auth_session(&flow.session).await?;
+        }
     }
     result.map_err(|e| {
         if matches!(
@@ -310,7 +313,8 @@ async fn start_session(
         }
         _ => false,
     };
-    let mut session = AuthSession {
+    // Saved at the end of this request, in the state it leaves the sign-in in (id 0 until then).
+    let session = AuthSession {
         id: 0,
         client_id: client_id.to_owned(),
         code_challenge: challenge.to_owned(),
@@ -328,14 +332,23 @@ async fn start_session(
         expires_at: now + app.config.tokens.auth_session_ttl_s,
     };
     let token = random_token("as_");
-    session.id = app
-        .store
-        .create_auth_session(&token_hash(token.expose()), &session)
-        .await?;
     Ok((session, token.expose().to_owned(), identifier, user))
 }
 
 impl Flow<'_> {
+    /// Writes a sign-in that began in this request (one insert instead of an insert at the start
+    /// and an update at the end).
+    pub(super) async fn save_new(&mut self) -> ApiResult<()> {
+        if self.session.id == 0 {
+            self.session.id = self
+                .app
+                .store
+                .create_auth_session(&token_hash(&self.token), &self.session)
+                .await?;
+        }
+        Ok(())
+    }
+
     fn org(&self) -> Option<&OrgConfig> {
         let user = self.user.as_ref()?;
         let domain = user.email.split_once('@')?.1;
@@ -386,7 +399,7 @@ impl Flow<'_> {
         Ok(())
     }
 
-    async fn next_step(&self) -> ApiResult<Step> {
+    async fn next_step(&mut self) -> ApiResult<Step> {
         if self.session.primary_method.is_none() {
             return Ok(Step::Primary);
         }
@@ -411,16 +424,12 @@ impl Flow<'_> {
         if self.app.store.has_active_device(user.id, false).await? {
             factors.push("push");
         }
-        if self
-            .app
-            .store
-            .totp(user.id)
-            .await?
-            .is_some_and(|t| t.confirmed)
-        {
+        let enrolled = self.app.store.second_factors(user.id).await?;
+        if enrolled.totp {
             factors.push("totp");
         }
-        if self.app.store.backup_codes_left(user.id).await? > 0 {
+        self.backup_codes_left = enrolled.backup_codes_left;
+        if enrolled.backup_codes_left > 0 {
             factors.push("backup_code");
         }
         if factors.is_empty() {
@@ -596,7 +605,11 @@ impl Flow<'_> {
         }
         // Asking for the same method again is how a client resends.
         let resend = prompted && self.method_param() == Some(step);
-        let last_sent = self.app.store.last_code_sent_at(&key, purpose).await?;
+        let last_sent = if prompted {
+            self.app.store.last_code_sent_at(&key, purpose).await?
+        } else {
+            None
+        };
         if prompted && !resend {
             // Asked again without a code: repeat the prompt, send nothing.
             let sent = last_sent.unwrap_or(self.now);
@@ -660,11 +673,23 @@ impl Flow<'_> {
         self.event("sign_in", result).await
     }
 
-    async fn check_lock(&self) -> ApiResult<()> {
+    /// Refuses a locked account; otherwise returns its failures in a row.
+    async fn check_lock(&self) -> ApiResult<FailureState> {
         let state = self.app.store.failure_state(&self.failure_key()).await?;
         if let Some(until) = state.locked_until.filter(|u| *u > self.now) {
             self.event("sign_in", "locked").await?;
             return Err(ApiError::locked(until - self.now));
+        }
+        Ok(state)
+    }
+
+    /// A right credential ends the failures in a row (nothing to write when there were none).
+    async fn clear_failures(&self, state: FailureState) -> ApiResult<()> {
+        if state.failures > 0 || state.locked_until.is_some() {
+            self.app
+                .store
+                .clear_password_failures(&self.failure_key())
+                .await?;
         }
         Ok(())
     }
@@ -690,18 +715,14 @@ impl Flow<'_> {
     }
 
     async fn check_password(&mut self, password: &str) -> ApiResult<()> {
-        self.check_lock().await?;
+        let failures = self.check_lock().await?;
         if password.len() > self.app.config.password.max_length {
             return Err(self.count_failure("password", "wrong_password").await?);
         }
         let stored = self.user.as_ref().and_then(|u| u.password_hash.clone());
         let matched = self.app.passwords.verify(password, stored.as_deref()).await;
         if matched {
-            self.app
-                .store
-                .clear_password_failures(&self.failure_key())
-                .await?;
-            Ok(())
+            self.clear_failures(failures).await
         } else {
             Err(self.count_failure("password", "wrong_password").await?)
         }
@@ -739,20 +760,17 @@ impl Flow<'_> {
             let next = if choice == "totp" {
                 json!({"type": "totp", "length": 6})
             } else {
-                json!({"type": "backup_code", "remaining": self.app.store.backup_codes_left(self.user_id()).await?})
+                json!({"type": "backup_code", "remaining": self.backup_codes_left})
             };
             return Err(insufficient(next));
         };
-        self.check_lock().await?;
+        let failures = self.check_lock().await?;
         if choice == "totp" {
             self.check_totp(&code).await?;
         } else {
             self.check_backup_code(&code).await?;
         }
-        self.app
-            .store
-            .clear_password_failures(&self.failure_key())
-            .await?;
+        self.clear_failures(failures).await?;
         self.session.second_factor = Some(choice);
         Ok(())
     }
@@ -802,12 +820,13 @@ impl Flow<'_> {
     }
 
     async fn complete(&mut self) -> ApiResult<Json<Value>> {
-        let Some(user) = &self.user else {
+        let Some(user_id) = self.user.as_ref().map(|u| u.id) else {
             return Err(ApiError::invalid_session());
         };
         let code = random_token("ac_");
         let method = self.session.primary_method.clone().unwrap_or_default();
         let factors = self.factors();
+        self.save_new().await?;
         self.app
             .store
             .complete_sign_in(
@@ -815,7 +834,7 @@ impl Flow<'_> {
                     hash: token_hash(code.expose()),
                     auth_session_id: self.session.id,
                     client_id: self.session.client_id.clone(),
-                    user_id: user.id,
+                    user_id,
                     code_challenge: self.session.code_challenge.clone(),
                     method: method.clone(),
                     factors: factors.clone(),
@@ -825,7 +844,7 @@ impl Flow<'_> {
                     user_agent: self.caller.user_agent.clone(),
                 },
                 SignInEvent {
-                    user_id: user.id,
+                    user_id,
                     at: self.now,
                     kind: "sign_in".into(),
                     method,

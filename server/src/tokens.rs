@@ -87,16 +87,10 @@ pub async fn token(State(app): State<AppState>, params: Params) -> ApiResult<Res
                     tokens: minted.hashes.clone(),
                 })
                 .await?;
-            let issued_device = app
-                .store
-                .device_token_valid(
-                    redeemed.as_ref().map_or(0, |s| s.user_id),
-                    &token_hash(minted.device.expose()),
-                    now,
-                )
-                .await?;
             match redeemed {
-                Ok(session) => Ok(token_response(&app, &session, &minted, issued_device)),
+                Ok((session, issued_device)) => {
+                    Ok(token_response(&app, &session, &minted, issued_device))
+                }
                 Err(error) => Err(ApiError::invalid_grant(match error {
                     RedeemError::Unknown => "the authorization code is not known",
                     RedeemError::Expired => "the authorization code expired",

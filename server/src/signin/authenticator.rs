@@ -117,6 +117,8 @@ impl Flow<'_> {
     }
 
     async fn new_push(&mut self, primary: bool) -> ApiResult<PushRequest> {
+        // The push request refers to the auth session: write it if it began in this request.
+        self.save_new().await?;
         let config = &self.app.config.push;
         let mut user_id = self.user.as_ref().map(|u| u.id);
         if primary {
@@ -210,6 +212,8 @@ impl Flow<'_> {
                     return Err(enrollment_required());
                 }
                 let max = self.org().map_or(0, |o| o.max_skips);
+                // Rows below refer to the auth session: write it if it began in this request.
+                self.save_new().await?;
                 match self
                     .app
                     .store
@@ -221,6 +225,7 @@ impl Flow<'_> {
                 }
             }
             Some("enroll_authenticator") => {
+                self.save_new().await?;
                 let (_, payload) = start_enrollment(self.app, &user, Some(self.session.id)).await?;
                 self.session.step = ACTIVATE.into();
                 Err(insufficient(self.activate_next(payload)))

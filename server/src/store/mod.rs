@@ -190,6 +190,14 @@ pub struct TotpCredential {
     pub pending: Option<Vec<u8>>,
 }
 
+/// What a user has enrolled as a second factor.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SecondFactors {
+    /// A confirmed TOTP credential.
+    pub totp: bool,
+    pub backup_codes_left: u32,
+}
+
 #[derive(Debug, Clone)]
 pub struct OutboxRecord {
     pub id: i64,
@@ -224,13 +232,18 @@ pub trait Store: DeviceStore + Send + Sync + 'static {
     ) -> StoreResult<FailureState>;
     async fn clear_password_failures(&self, key: &str) -> StoreResult<()>;
 
+    /// Saves a new auth session as it stands (every step field); returns its id.
     async fn create_auth_session(
         &self,
         token_hash: &[u8],
         session: &AuthSession,
     ) -> StoreResult<i64>;
-    /// The active, unexpired session for a token.
-    async fn auth_session(&self, token_hash: &[u8], now: u64) -> StoreResult<Option<AuthSession>>;
+    /// The active, unexpired session for a token, with its user.
+    async fn auth_session(
+        &self,
+        token_hash: &[u8],
+        now: u64,
+    ) -> StoreResult<Option<(AuthSession, Option<User>)>>;
     async fn update_auth_session(&self, session: &AuthSession) -> StoreResult<()>;
 
     /// Issues a code (older live codes for the same key and purpose die) and queues its message,
@@ -264,11 +277,12 @@ pub trait Store: DeviceStore + Send + Sync + 'static {
         code: NewAuthorizationCode,
         event: SignInEvent,
     ) -> StoreResult<()>;
-    /// Exchanges an authorization code for a new session, atomically.
+    /// Exchanges an authorization code for a new session, atomically; also says whether the
+    /// request's device token was stored (the code asked for one).
     async fn redeem_authorization_code(
         &self,
         request: RedeemRequest,
-    ) -> StoreResult<Result<Session, RedeemError>>;
+    ) -> StoreResult<Result<(Session, bool), RedeemError>>;
     /// Rotates a refresh token: the old one is retired, new access + refresh tokens issued.
     async fn rotate_refresh_token(
         &self,
@@ -296,6 +310,8 @@ pub trait Store: DeviceStore + Send + Sync + 'static {
     ) -> StoreResult<()>;
 
     async fn totp(&self, user_id: i64) -> StoreResult<Option<TotpCredential>>;
+    /// The second factors the user can use now, in one look-up.
+    async fn second_factors(&self, user_id: i64) -> StoreResult<SecondFactors>;
     /// Replaces any unconfirmed credential with a new pending one (a confirmed one stays active).
     async fn start_totp(&self, user_id: i64, secret: &[u8], now: u64) -> StoreResult<()>;
     /// Activates the pending credential, recording `step` as used.
@@ -317,8 +333,8 @@ pub trait Store: DeviceStore + Send + Sync + 'static {
     async fn use_backup_code(&self, user_id: i64, hash: &[u8], now: u64) -> StoreResult<bool>;
 
     async fn pending_messages(&self, limit: u32) -> StoreResult<Vec<OutboxRecord>>;
-    /// Marks a message delivered; its body is wiped unless `keep_body` (dev mode).
-    async fn mark_message_sent(&self, id: i64, now: u64, keep_body: bool) -> StoreResult<()>;
+    /// Marks messages delivered; their bodies are wiped unless `keep_body` (dev mode).
+    async fn mark_messages_sent(&self, ids: &[i64], now: u64, keep_body: bool) -> StoreResult<()>;
     async fn mark_message_failed(&self, id: i64) -> StoreResult<()>;
     /// The newest `limit` messages (to `recipient` when given), oldest first.
     async fn messages(&self, recipient: Option<&str>, limit: u32)

@@ -1,14 +1,17 @@
 //! [`Store`] on SQLite: WAL, foreign keys, the schema applied in one transaction on first open.
-//! All writes go through one connection (no `SQLITE_BUSY` between writers); reads use a pool.
+//! All writes go through one connection (no `SQLITE_BUSY` between writers); reads use a few more
+//! read-only ones (in WAL they see every committed write), so they never wait behind a write.
 
 use std::str::FromStr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteRow, SqliteSynchronous,
 };
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{ConnectOptions, Connection, Row, Sqlite, Transaction};
+use tokio::sync::{MappedMutexGuard, Mutex, MutexGuard};
 
 use super::*;
 use crate::secrets::{constant_time_eq, SecretString};
@@ -17,6 +20,18 @@ const SCHEMA_V1: &str = include_str!("schema.sql");
 const SCHEMA_V2: &str = include_str!("schema_v2.sql");
 
 mod devices;
+
+/// Version 3: indexes that keep the hot queries from
+/// growing with history. The outbox worker's pending look-up scanned every message ever sent;
+/// killing a key's live codes visited every code it ever had; the send cap counted them all.
+const SCHEMA_V3: &str = "
+CREATE INDEX outbox_pending ON outbox(id) WHERE sent_at IS NULL AND attempts < 5;
+CREATE INDEX codes_live ON codes(key, purpose) WHERE dead = 0;
+CREATE INDEX codes_sends ON codes(key, created_at);
+";
+
+/// Read-only connections beside the writer.
+const READERS: usize = 4;
 
 impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> Self {
@@ -34,9 +49,96 @@ impl From<sqlx::Error> for StoreError {
 }
 
 pub struct SqliteStore {
-    writer: SqlitePool,
-    reader: SqlitePool,
+    writer: Conn,
+    /// Read-only connections (none for `:memory:`, where reads use the writer).
+    readers: Vec<Conn>,
+    next_reader: AtomicUsize,
 }
+
+/// One connection (with its own sqlx worker thread), used by one task at a time. Not a sqlx
+/// pool: a pool pings the worker after every release, which doubles the thread switches per
+/// statement. A dropped sqlx transaction is rolled back by sqlx before the next command runs; an
+/// unfinished [`RawTx`] is rolled back here before the connection is used again.
+struct Conn(Mutex<Option<Link>>);
+
+struct Link {
+    conn: SqliteConnection,
+    /// A [`RawTx`] began and did not finish (an error, an early return, a cancelled request).
+    open_tx: bool,
+}
+
+type ConnGuard<'a> = MappedMutexGuard<'a, SqliteConnection>;
+
+impl Conn {
+    fn new(conn: SqliteConnection) -> Conn {
+        Conn(Mutex::new(Some(Link {
+            conn,
+            open_tx: false,
+        })))
+    }
+
+    fn closed() -> StoreError {
+        StoreError("the database is closed".into())
+    }
+
+    fn map(guard: MutexGuard<'_, Option<Link>>) -> StoreResult<ConnGuard<'_>> {
+        MutexGuard::try_map(guard, |link| link.as_mut().map(|l| &mut l.conn))
+            .map_err(|_| Self::closed())
+    }
+
+    /// The connection, with any unfinished raw transaction rolled back.
+    async fn settled(&self) -> StoreResult<MappedMutexGuard<'_, Link>> {
+        let guard = self.0.lock().await;
+        let mut link = MutexGuard::try_map(guard, Option::as_mut).map_err(|_| Self::closed())?;
+        if link.open_tx {
+            // Harmless when the transaction never began.
+            let _ = sqlx::query("ROLLBACK").execute(&mut link.conn).await;
+            link.open_tx = false;
+        }
+        Ok(link)
+    }
+
+    async fn lock(&self) -> StoreResult<ConnGuard<'_>> {
+        Ok(MappedMutexGuard::map(self.settled().await?, |l| {
+            &mut l.conn
+        }))
+    }
+
+    async fn close(&self) {
+        if let Some(link) = self.0.lock().await.take() {
+            let _ = link.conn.close().await;
+        }
+    }
+}
+
+/// A transaction on the writer written as plain SQL batches: the first batch starts with
+/// `BEGIN IMMEDIATE;` and the last ends with `COMMIT` ([`RawTx::finish`]), so a domain operation
+/// costs one or two trips to the connection's thread instead of one per statement plus one each
+/// for sqlx's `begin()` and `commit()`. Batches run with `fetch_all`, which runs every statement
+/// (`fetch_one`/`fetch_optional` stop at the first row). Parameters are plain `?`, bound in order
+/// over the whole batch: sqlx-sqlite binds numbered `?N` wrongly in a batch whose statements do
+/// not each use every number from 1 up.
+struct RawTx<'a>(MappedMutexGuard<'a, Link>);
+
+impl RawTx<'_> {
+    /// Runs a batch inside the transaction; returns the rows of all its statements.
+    async fn run(&mut self, batch: SqlBatch<'_>) -> StoreResult<Vec<SqliteRow>> {
+        Ok(batch.fetch_all(&mut self.0.conn).await?)
+    }
+
+    /// Runs the last batch, which ends with `COMMIT` (or `ROLLBACK`); returns its rows.
+    async fn finish(mut self, batch: SqlBatch<'_>) -> StoreResult<Vec<SqliteRow>> {
+        let rows = self.run(batch).await?;
+        self.0.open_tx = false;
+        Ok(rows)
+    }
+
+    async fn rollback(self) -> StoreResult<()> {
+        self.finish(sqlx::query("ROLLBACK")).await.map(drop)
+    }
+}
+
+type SqlBatch<'q> = sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
 
 fn ts(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
@@ -76,32 +178,26 @@ impl SqliteStore {
         } else {
             options.journal_mode(SqliteJournalMode::Wal)
         };
-        let single = || {
-            SqlitePoolOptions::new()
-                .max_connections(1)
-                .min_connections(1)
-                .idle_timeout(None)
-                .max_lifetime(None)
-                .acquire_timeout(Duration::from_secs(30))
+        let writer = Conn::new(options.connect().await?);
+        let mut readers = Vec::new();
+        if !memory {
+            // Each connection to `:memory:` is its own database: there the writer serves reads.
+            for _ in 0..READERS {
+                readers.push(Conn::new(options.clone().read_only(true).connect().await?));
+            }
+        }
+        let store = SqliteStore {
+            writer,
+            readers,
+            next_reader: AtomicUsize::new(0),
         };
-        let writer = single().connect_with(options.clone()).await?;
-        let reader = if memory {
-            // Each connection to `:memory:` is its own database: share the one connection.
-            writer.clone()
-        } else {
-            SqlitePoolOptions::new()
-                .max_connections(4)
-                .acquire_timeout(Duration::from_secs(30))
-                .connect_with(options.read_only(true))
-                .await?
-        };
-        let store = SqliteStore { writer, reader };
         store.migrate().await?;
         Ok(store)
     }
 
     async fn migrate(&self) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await?;
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin().await?;
         sqlx::query(
             "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
         )
@@ -116,20 +212,63 @@ impl SqliteStore {
                 .execute(&mut *tx)
                 .await?;
         }
-        if applied.unwrap_or(0) < 2 {
-            sqlx::raw_sql(SCHEMA_V2).execute(&mut *tx).await?;
-            sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES (2, strftime('%s','now'))")
-                .execute(&mut *tx)
-                .await?;
-        }
+        Self::apply_once(&mut tx, 2, SCHEMA_V2).await?;
+        Self::apply_once(&mut tx, 3, SCHEMA_V3).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    /// Closes both pools (checkpointing the WAL).
+    /// Applies migration `version` unless it is recorded (versions need not arrive in order).
+    async fn apply_once(tx: &mut Tx<'_>, version: i64, sql: &str) -> StoreResult<()> {
+        let applied: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?)")
+                .bind(version)
+                .fetch_one(&mut **tx)
+                .await?;
+        if !applied {
+            sqlx::raw_sql(sql).execute(&mut **tx).await?;
+            sqlx::query(
+                "INSERT INTO schema_migrations (version, applied_at) VALUES (?, strftime('%s','now'))",
+            )
+            .bind(version)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Closes every connection (checkpointing the WAL).
     pub async fn close(&self) {
-        self.reader.close().await;
+        for reader in &self.readers {
+            reader.close().await;
+        }
         self.writer.close().await;
+    }
+
+    /// The writer connection, for writes and the reads that decide them.
+    async fn write(&self) -> StoreResult<ConnGuard<'_>> {
+        self.writer.lock().await
+    }
+
+    /// The writer for a [`RawTx`]; the caller's first batch begins it.
+    async fn write_tx(&self) -> StoreResult<RawTx<'_>> {
+        let mut link = self.writer.settled().await?;
+        link.open_tx = true;
+        Ok(RawTx(link))
+    }
+
+    /// A free reader connection (or, when all are busy, the next one in turn).
+    async fn read(&self) -> StoreResult<ConnGuard<'_>> {
+        if self.readers.is_empty() {
+            return self.write().await;
+        }
+        for reader in &self.readers {
+            if let Ok(guard) = reader.0.try_lock() {
+                return Conn::map(guard);
+            }
+        }
+        let next = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
+        self.readers[next].lock().await
     }
 
     async fn insert_tokens(
@@ -168,20 +307,23 @@ impl SqliteStore {
         Ok(())
     }
 
-    async fn revoke_session_tx(tx: &mut Tx<'_>, session_id: i64, now: u64) -> StoreResult<()> {
-        sqlx::query("UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
-            .bind(ts(now))
-            .bind(session_id)
-            .execute(&mut **tx)
-            .await?;
-        sqlx::query("DELETE FROM access_tokens WHERE session_id = ?")
-            .bind(session_id)
-            .execute(&mut **tx)
-            .await?;
-        sqlx::query("DELETE FROM refresh_tokens WHERE session_id = ?")
-            .bind(session_id)
-            .execute(&mut **tx)
-            .await?;
+    /// Revokes a session and deletes its tokens (one batch; inside the caller's transaction).
+    async fn revoke_session_tx(
+        conn: &mut SqliteConnection,
+        session_id: i64,
+        now: u64,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL;
+             DELETE FROM access_tokens WHERE session_id = ?;
+             DELETE FROM refresh_tokens WHERE session_id = ?",
+        )
+        .bind(ts(now))
+        .bind(session_id)
+        .bind(session_id)
+        .bind(session_id)
+        .execute(conn)
+        .await?;
         Ok(())
     }
 }
@@ -212,7 +354,8 @@ fn session_of(row: (i64, i64, String, i64)) -> Session {
 #[async_trait]
 impl Store for SqliteStore {
     async fn server_key(&self) -> StoreResult<Vec<u8>> {
-        let mut tx = self.writer.begin().await?;
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin().await?;
         let existing: Option<Vec<u8>> =
             sqlx::query_scalar("SELECT key FROM server_keys WHERE name = 'codes'")
                 .fetch_optional(&mut *tx)
@@ -235,7 +378,7 @@ impl Store for SqliteStore {
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
         let row: Option<UserRow> = sqlx::query_as(&format!("{USER_COLUMNS} WHERE email = ?"))
             .bind(email)
-            .fetch_optional(&self.reader)
+            .fetch_optional(&mut *self.read().await?)
             .await?;
         Ok(row.map(user_of))
     }
@@ -243,7 +386,7 @@ impl Store for SqliteStore {
     async fn user_by_phone(&self, phone: &str) -> StoreResult<Option<User>> {
         let row: Option<UserRow> = sqlx::query_as(&format!("{USER_COLUMNS} WHERE phone = ?"))
             .bind(phone)
-            .fetch_optional(&self.reader)
+            .fetch_optional(&mut *self.read().await?)
             .await?;
         Ok(row.map(user_of))
     }
@@ -251,13 +394,14 @@ impl Store for SqliteStore {
     async fn user(&self, id: i64) -> StoreResult<Option<User>> {
         let row: Option<UserRow> = sqlx::query_as(&format!("{USER_COLUMNS} WHERE id = ?"))
             .bind(id)
-            .fetch_optional(&self.reader)
+            .fetch_optional(&mut *self.read().await?)
             .await?;
         Ok(row.map(user_of))
     }
 
     async fn ensure_user(&self, user: NewUser) -> StoreResult<i64> {
-        let mut tx = self.writer.begin().await?;
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin().await?;
         let existing: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE email = ?")
             .bind(&user.email)
             .fetch_optional(&mut *tx)
@@ -282,7 +426,7 @@ impl Store for SqliteStore {
         let row: Option<(i64, Option<i64>)> =
             sqlx::query_as("SELECT failures, locked_until FROM password_failures WHERE key = ?")
                 .bind(key)
-                .fetch_optional(&self.reader)
+                .fetch_optional(&mut *self.read().await?)
                 .await?;
         Ok(row
             .map(|(failures, locked_until)| FailureState {
@@ -299,7 +443,8 @@ impl Store for SqliteStore {
         max: u32,
         lock_s: u64,
     ) -> StoreResult<FailureState> {
-        let mut tx = self.writer.begin().await?;
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin().await?;
         let row: Option<(i64, Option<i64>)> =
             sqlx::query_as("SELECT failures, locked_until FROM password_failures WHERE key = ?")
                 .bind(key)
@@ -337,15 +482,17 @@ impl Store for SqliteStore {
     async fn clear_password_failures(&self, key: &str) -> StoreResult<()> {
         sqlx::query("DELETE FROM password_failures WHERE key = ?")
             .bind(key)
-            .execute(&self.writer)
+            .execute(&mut *self.write().await?)
             .await?;
         Ok(())
     }
 
     async fn create_auth_session(&self, token_hash: &[u8], s: &AuthSession) -> StoreResult<i64> {
         let id = sqlx::query_scalar(
-            "INSERT INTO auth_sessions (token_hash, client_id, code_challenge, identifier, user_id, device_recognised, step, ip, user_agent, created_at, expires_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, strftime('%s','now'), ?) RETURNING id",
+            "INSERT INTO auth_sessions (token_hash, client_id, code_challenge, identifier, user_id, device_recognised, step,
+                    primary_method, device_verified, second_factor_choice, second_factor, code_id, ip, user_agent,
+                    created_at, expires_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, strftime('%s','now'), ?) RETURNING id",
         )
         .bind(token_hash)
         .bind(&s.client_id)
@@ -354,26 +501,47 @@ impl Store for SqliteStore {
         .bind(s.user_id)
         .bind(s.device_recognised)
         .bind(&s.step)
+        .bind(&s.primary_method)
+        .bind(s.device_verified)
+        .bind(&s.second_factor_choice)
+        .bind(&s.second_factor)
+        .bind(s.code_id)
         .bind(&s.ip)
         .bind(&s.user_agent)
         .bind(ts(s.expires_at))
-        .fetch_one(&self.writer)
+        .fetch_one(&mut *self.write().await?)
         .await?;
         Ok(id)
     }
 
-    async fn auth_session(&self, token_hash: &[u8], now: u64) -> StoreResult<Option<AuthSession>> {
+    async fn auth_session(
+        &self,
+        token_hash: &[u8],
+        now: u64,
+    ) -> StoreResult<Option<(AuthSession, Option<User>)>> {
         let row = sqlx::query(
-            "SELECT id, client_id, code_challenge, identifier, user_id, device_recognised, step, primary_method,
-                    device_verified, second_factor_choice, second_factor, code_id, ip, user_agent, expires_at
-             FROM auth_sessions WHERE token_hash = ? AND completed_at IS NULL AND expires_at > ?",
+            "SELECT a.id, a.client_id, a.code_challenge, a.identifier, a.user_id, a.device_recognised, a.step,
+                    a.primary_method, a.device_verified, a.second_factor_choice, a.second_factor, a.code_id, a.ip,
+                    a.user_agent, a.expires_at, u.id, u.email, u.phone, u.name, u.password_hash
+             FROM auth_sessions a LEFT JOIN users u ON u.id = a.user_id
+             WHERE a.token_hash = ? AND a.completed_at IS NULL AND a.expires_at > ?",
         )
         .bind(token_hash)
         .bind(ts(now))
-        .fetch_optional(&self.writer)
+        .fetch_optional(&mut *self.read().await?)
         .await?;
         let Some(r) = row else { return Ok(None) };
-        Ok(Some(AuthSession {
+        let user = match r.try_get::<Option<i64>, _>(15)? {
+            Some(id) => Some(User {
+                id,
+                email: r.try_get(16)?,
+                phone: r.try_get(17)?,
+                name: r.try_get(18)?,
+                password_hash: r.try_get(19)?,
+            }),
+            None => None,
+        };
+        let session = AuthSession {
             id: r.try_get(0)?,
             client_id: r.try_get(1)?,
             code_challenge: r.try_get(2)?,
@@ -389,7 +557,8 @@ impl Store for SqliteStore {
             ip: r.try_get(12)?,
             user_agent: r.try_get(13)?,
             expires_at: un(r.try_get(14)?),
-        }))
+        };
+        Ok(Some((session, user)))
     }
 
     async fn update_auth_session(&self, s: &AuthSession) -> StoreResult<()> {
@@ -404,7 +573,7 @@ impl Store for SqliteStore {
         .bind(&s.second_factor)
         .bind(s.code_id)
         .bind(s.id)
-        .execute(&self.writer)
+        .execute(&mut *self.write().await?)
         .await?;
         Ok(())
     }
@@ -415,53 +584,58 @@ impl Store for SqliteStore {
         hash_of: Box<dyn FnOnce(i64) -> Vec<u8> + Send>,
         message: Option<OutboxMessage>,
     ) -> StoreResult<IssueOutcome> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.write_tx().await?;
         let window_start = issue.now.saturating_sub(issue.send_window_s);
-        let sends: Vec<i64> = sqlx::query_scalar(
-            "SELECT created_at FROM codes WHERE key = ? AND created_at > ? ORDER BY created_at ASC",
-        )
-        .bind(&issue.key)
-        .bind(ts(window_start))
-        .fetch_all(&mut *tx)
-        .await?;
-        if sends.len() >= issue.max_sends as usize {
-            let oldest = sends.first().copied().map(un).unwrap_or(issue.now);
+        // The sends are counted in SQL (one row back, however many the window holds). The new
+        // code's id is known before the insert (the writer is alone in its transaction), so its
+        // hash goes in with it.
+        let rows = tx
+            .run(
+                sqlx::query(
+                    "BEGIN IMMEDIATE;
+                     SELECT COUNT(*), MIN(created_at), (SELECT COALESCE(MAX(id), 0) + 1 FROM codes)
+                     FROM codes WHERE key = ? AND created_at > ?",
+                )
+                .bind(&issue.key)
+                .bind(ts(window_start)),
+            )
+            .await?;
+        let row = rows.first().ok_or(sqlx::Error::RowNotFound)?;
+        let (sends, oldest, id): (i64, Option<i64>, i64) =
+            (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+        if sends >= i64::from(issue.max_sends) {
+            tx.rollback().await?;
+            let oldest = oldest.map(un).unwrap_or(issue.now);
             return Ok(IssueOutcome::Capped {
                 retry_after: (oldest + issue.send_window_s).saturating_sub(issue.now),
             });
         }
-        sqlx::query("UPDATE codes SET dead = 1 WHERE key = ? AND purpose = ? AND dead = 0")
+        let m = message.as_ref();
+        let channel = m.map(|m| m.channel.as_str());
+        tx.finish(
+            sqlx::query(
+                "UPDATE codes SET dead = 1 WHERE key = ? AND purpose = ? AND dead = 0;
+                 INSERT INTO codes (id, key, purpose, hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?);
+                 INSERT INTO outbox (channel, recipient, subject, body, created_at)
+                     SELECT ?, ?, ?, ?, ? WHERE ? IS NOT NULL;
+                 COMMIT",
+            )
             .bind(&issue.key)
             .bind(&issue.purpose)
-            .execute(&mut *tx)
-            .await?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO codes (key, purpose, hash, created_at, expires_at) VALUES (?, ?, x'', ?, ?) RETURNING id",
-        )
-        .bind(&issue.key)
-        .bind(&issue.purpose)
-        .bind(ts(issue.now))
-        .bind(ts(issue.expires_at))
-        .fetch_one(&mut *tx)
-        .await?;
-        sqlx::query("UPDATE codes SET hash = ? WHERE id = ?")
-            .bind(hash_of(id))
             .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        if let Some(m) = message {
-            sqlx::query(
-                "INSERT INTO outbox (channel, recipient, subject, body, created_at) VALUES (?, ?, ?, ?, ?)",
-            )
-            .bind(&m.channel)
-            .bind(&m.recipient)
-            .bind(&m.subject)
-            .bind(m.body.expose())
+            .bind(&issue.key)
+            .bind(&issue.purpose)
+            .bind(hash_of(id))
             .bind(ts(issue.now))
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
+            .bind(ts(issue.expires_at))
+            .bind(channel)
+            .bind(m.map(|m| m.recipient.as_str()))
+            .bind(m.map(|m| m.subject.as_str()))
+            .bind(m.map(|m| m.body.expose()))
+            .bind(ts(issue.now))
+            .bind(channel),
+        )
+        .await?;
         Ok(IssueOutcome::Issued { code_id: id })
     }
 
@@ -472,7 +646,7 @@ impl Store for SqliteStore {
         .bind(key)
         .bind(purpose)
         .bind(ts(now))
-        .fetch_optional(&self.writer)
+        .fetch_optional(&mut *self.read().await?)
         .await?)
     }
 
@@ -483,38 +657,47 @@ impl Store for SqliteStore {
         now: u64,
         max_attempts: u32,
     ) -> StoreResult<CodeOutcome> {
-        let mut tx = self.writer.begin().await?;
-        let row: Option<(Vec<u8>, i64, i64, i64)> =
-            sqlx::query_as("SELECT hash, expires_at, attempts, dead FROM codes WHERE id = ?")
-                .bind(code_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let Some((hash, expires_at, attempts, dead)) = row else {
+        let mut tx = self.write_tx().await?;
+        let rows = tx
+            .run(
+                sqlx::query(
+                    "BEGIN IMMEDIATE; SELECT hash, expires_at, attempts, dead FROM codes WHERE id = ?",
+                )
+                .bind(code_id),
+            )
+            .await?;
+        let Some(row) = rows.first() else {
+            tx.rollback().await?;
             return Ok(CodeOutcome::Dead);
         };
+        let (hash, expires_at, attempts, dead): (Vec<u8>, i64, i64, i64) = (
+            row.try_get(0)?,
+            row.try_get(1)?,
+            row.try_get(2)?,
+            row.try_get(3)?,
+        );
         let attempts = u32::try_from(attempts).unwrap_or(u32::MAX);
         if dead != 0 || un(expires_at) <= now || attempts >= max_attempts {
+            tx.rollback().await?;
             return Ok(CodeOutcome::Dead);
         }
         let outcome = if constant_time_eq(&hash, candidate_hash) {
-            sqlx::query("UPDATE codes SET dead = 1 WHERE id = ?")
-                .bind(code_id)
-                .execute(&mut *tx)
+            tx.finish(sqlx::query("UPDATE codes SET dead = 1 WHERE id = ?; COMMIT").bind(code_id))
                 .await?;
             CodeOutcome::Accepted
         } else {
             let attempts = attempts + 1;
-            sqlx::query("UPDATE codes SET attempts = ?, dead = ? WHERE id = ?")
-                .bind(i64::from(attempts))
-                .bind(attempts >= max_attempts)
-                .bind(code_id)
-                .execute(&mut *tx)
-                .await?;
+            tx.finish(
+                sqlx::query("UPDATE codes SET attempts = ?, dead = ? WHERE id = ?; COMMIT")
+                    .bind(i64::from(attempts))
+                    .bind(attempts >= max_attempts)
+                    .bind(code_id),
+            )
+            .await?;
             CodeOutcome::Wrong {
                 attempts_left: max_attempts - attempts,
             }
         };
-        tx.commit().await?;
         Ok(outcome)
     }
 
@@ -523,13 +706,13 @@ impl Store for SqliteStore {
             sqlx::query_scalar("SELECT MAX(created_at) FROM codes WHERE key = ? AND purpose = ?")
                 .bind(key)
                 .bind(purpose)
-                .fetch_one(&self.writer)
+                .fetch_one(&mut *self.read().await?)
                 .await?;
         Ok(at.map(un))
     }
 
     async fn record_sign_in_event(&self, e: SignInEvent) -> StoreResult<()> {
-        insert_sign_in_event(&self.writer, &e).await
+        insert_sign_in_event(&mut *self.write().await?, &e).await
     }
 
     async fn sign_in_events(&self, user_id: i64, limit: u32) -> StoreResult<Vec<SignInEvent>> {
@@ -539,7 +722,7 @@ impl Store for SqliteStore {
         )
         .bind(user_id)
         .bind(i64::from(limit))
-        .fetch_all(&self.reader)
+        .fetch_all(&mut *self.read().await?)
         .await?;
         Ok(rows
             .into_iter()
@@ -561,48 +744,67 @@ impl Store for SqliteStore {
         code: NewAuthorizationCode,
         e: SignInEvent,
     ) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await?;
-        sqlx::query("UPDATE auth_sessions SET completed_at = ?, step = 'done' WHERE id = ?")
-            .bind(ts(e.at))
-            .bind(code.auth_session_id)
-            .execute(&mut *tx)
+        // One trip: the session ends, the code and the history row appear, all or nothing.
+        self.write_tx()
+            .await?
+            .finish(
+                sqlx::query(
+                    "BEGIN IMMEDIATE;
+                     UPDATE auth_sessions SET completed_at = ?, step = 'done' WHERE id = ?;
+                     INSERT INTO authorization_codes (hash, auth_session_id, client_id, user_id, code_challenge, method,
+                            factors, issue_device_token, ip, user_agent, expires_at)
+                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
+                     INSERT INTO sign_in_events (user_id, at, kind, method, factors, ip, user_agent, result)
+                         VALUES (?, ?, ?, ?, ?, ?, ?, ?);
+                     COMMIT",
+                )
+                .bind(ts(e.at))
+                .bind(code.auth_session_id)
+                .bind(&code.hash)
+                .bind(code.auth_session_id)
+                .bind(&code.client_id)
+                .bind(code.user_id)
+                .bind(&code.code_challenge)
+                .bind(&code.method)
+                .bind(join(&code.factors))
+                .bind(code.issue_device_token)
+                .bind(&code.ip)
+                .bind(&code.user_agent)
+                .bind(ts(code.expires_at))
+                .bind(e.user_id)
+                .bind(ts(e.at))
+                .bind(&e.kind)
+                .bind(&e.method)
+                .bind(join(&e.factors))
+                .bind(&e.ip)
+                .bind(&e.user_agent)
+                .bind(&e.result),
+            )
             .await?;
-        sqlx::query(
-            "INSERT INTO authorization_codes (hash, auth_session_id, client_id, user_id, code_challenge, method, factors,
-                    issue_device_token, ip, user_agent, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&code.hash)
-        .bind(code.auth_session_id)
-        .bind(&code.client_id)
-        .bind(code.user_id)
-        .bind(&code.code_challenge)
-        .bind(&code.method)
-        .bind(join(&code.factors))
-        .bind(code.issue_device_token)
-        .bind(&code.ip)
-        .bind(&code.user_agent)
-        .bind(ts(code.expires_at))
-        .execute(&mut *tx)
-        .await?;
-        insert_sign_in_event(&mut *tx, &e).await?;
-        tx.commit().await?;
         Ok(())
     }
 
     async fn redeem_authorization_code(
         &self,
         r: RedeemRequest,
-    ) -> StoreResult<Result<Session, RedeemError>> {
-        let mut tx = self.writer.begin().await?;
-        let row: Option<(String, i64, String, String, String, bool, String, String, i64, Option<i64>, Option<i64>)> =
-            sqlx::query_as(
-                "SELECT client_id, user_id, code_challenge, method, factors, issue_device_token, ip, user_agent,
-                        expires_at, used_at, session_id FROM authorization_codes WHERE hash = ?",
+    ) -> StoreResult<Result<(Session, bool), RedeemError>> {
+        let mut tx = self.write_tx().await?;
+        let rows = tx
+            .run(
+                sqlx::query(
+                    "BEGIN IMMEDIATE;
+                     SELECT client_id, user_id, code_challenge, method, factors, issue_device_token, ip, user_agent,
+                            expires_at, used_at, session_id FROM authorization_codes WHERE hash = ?",
+                )
+                .bind(&r.code_hash),
             )
-            .bind(&r.code_hash)
-            .fetch_optional(&mut *tx)
             .await?;
-        let Some((
+        let Some(row) = rows.first() else {
+            tx.rollback().await?;
+            return Ok(Err(RedeemError::Unknown));
+        };
+        #[allow(clippy::type_complexity)]
+        let (
             client_id,
             user_id,
             challenge,
@@ -614,24 +816,27 @@ impl Store for SqliteStore {
             expires_at,
             used_at,
             session_id,
-        )) = row
-        else {
-            return Ok(Err(RedeemError::Unknown));
-        };
+        ): (
+            String,
+            i64,
+            String,
+            String,
+            String,
+            bool,
+            String,
+            String,
+            i64,
+            Option<i64>,
+            Option<i64>,
+        ) = sqlx::FromRow::from_row(row)?;
         if used_at.is_some() {
             // A code presented twice may have leaked: its session goes too (RFC 6749 4.1.2).
             if let Some(session_id) = session_id {
-                Self::revoke_session_tx(&mut tx, session_id, r.now).await?;
+                Self::revoke_session_tx(&mut tx.0.conn, session_id, r.now).await?;
             }
-            tx.commit().await?;
+            tx.finish(sqlx::query("COMMIT")).await?;
             return Ok(Err(RedeemError::Reused));
         }
-        // Any presentation uses the code up, right or wrong.
-        sqlx::query("UPDATE authorization_codes SET used_at = ? WHERE hash = ?")
-            .bind(ts(r.now))
-            .bind(&r.code_hash)
-            .execute(&mut *tx)
-            .await?;
         let failure = if un(expires_at) <= r.now {
             Some(RedeemError::Expired)
         } else if client_id != r.client_id {
@@ -642,38 +847,67 @@ impl Store for SqliteStore {
             None
         };
         if let Some(failure) = failure {
-            tx.commit().await?;
+            // Any presentation uses the code up, right or wrong.
+            tx.finish(
+                sqlx::query("UPDATE authorization_codes SET used_at = ? WHERE hash = ?; COMMIT")
+                    .bind(ts(r.now))
+                    .bind(&r.code_hash),
+            )
+            .await?;
             return Ok(Err(failure));
         }
-        let session_id: i64 = sqlx::query_scalar(
-            "INSERT INTO sessions (user_id, client_id, method, factors, ip, user_agent, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        )
-        .bind(user_id)
-        .bind(&client_id)
-        .bind(&method)
-        .bind(&factors)
-        .bind(&ip)
-        .bind(&ua)
-        .bind(ts(r.now))
-        .fetch_one(&mut *tx)
-        .await?;
-        let mut tokens = r.tokens;
-        if !issue_device {
-            tokens.device_token = None;
-        }
-        Self::insert_tokens(&mut tx, session_id, user_id, r.now, &tokens).await?;
-        sqlx::query("UPDATE authorization_codes SET session_id = ? WHERE hash = ?")
-            .bind(session_id)
-            .bind(&r.code_hash)
-            .execute(&mut *tx)
+        let tokens = r.tokens;
+        let device_token = tokens.device_token.filter(|_| issue_device);
+        let device_hash = device_token.as_ref().map(|(hash, _)| hash);
+        // One trip: the session, the code used up and pointing at it, and its tokens.
+        let rows = tx
+            .finish(
+                sqlx::query(
+                    "INSERT INTO sessions (user_id, client_id, method, factors, ip, user_agent, created_at)
+                         VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id;
+                     UPDATE authorization_codes SET used_at = ?, session_id = last_insert_rowid() WHERE hash = ?;
+                     INSERT INTO access_tokens (hash, session_id, expires_at)
+                         SELECT ?, session_id, ? FROM authorization_codes WHERE hash = ?;
+                     INSERT INTO refresh_tokens (hash, session_id, created_at, expires_at)
+                         SELECT ?, session_id, ?, ? FROM authorization_codes WHERE hash = ?;
+                     INSERT INTO device_tokens (hash, user_id, created_at, expires_at)
+                         SELECT ?, ?, ?, ? WHERE ? IS NOT NULL;
+                     COMMIT",
+                )
+                .bind(user_id)
+                .bind(&client_id)
+                .bind(&method)
+                .bind(&factors)
+                .bind(&ip)
+                .bind(&ua)
+                .bind(ts(r.now))
+                .bind(ts(r.now))
+                .bind(&r.code_hash)
+                .bind(&tokens.access_hash)
+                .bind(ts(tokens.access_expires_at))
+                .bind(&r.code_hash)
+                .bind(&tokens.refresh_hash)
+                .bind(ts(r.now))
+                .bind(ts(tokens.refresh_expires_at))
+                .bind(&r.code_hash)
+                .bind(device_hash)
+                .bind(user_id)
+                .bind(ts(r.now))
+                .bind(device_token.as_ref().map(|(_, expires_at)| ts(*expires_at)))
+                .bind(device_hash),
+            )
             .await?;
-        tx.commit().await?;
-        Ok(Ok(Session {
-            id: session_id,
-            user_id,
-            client_id,
-            created_at: r.now,
-        }))
+        let session_id: i64 = rows.first().ok_or(sqlx::Error::RowNotFound)?.try_get(0)?;
+        Ok(Ok((
+            Session {
+                id: session_id,
+                user_id,
+                client_id,
+                created_at: r.now,
+            },
+            // As a later look-up would see it: stored and not yet expired.
+            device_token.is_some_and(|(_, expires_at)| expires_at > r.now),
+        )))
     }
 
     async fn rotate_refresh_token(
@@ -683,7 +917,8 @@ impl Store for SqliteStore {
         now: u64,
         tokens: NewTokens,
     ) -> StoreResult<Result<Session, RefreshError>> {
-        let mut tx = self.writer.begin().await?;
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin().await?;
         let row: Option<(i64, i64, Option<i64>, i64, i64, String, i64, Option<i64>)> = sqlx::query_as(
             "SELECT r.session_id, r.expires_at, r.rotated_at, s.id, s.user_id, s.client_id, s.created_at, s.revoked_at
              FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id WHERE r.hash = ?",
@@ -751,13 +986,14 @@ impl Store for SqliteStore {
         )
         .bind(hash)
         .bind(ts(now))
-        .fetch_optional(&self.reader)
+        .fetch_optional(&mut *self.read().await?)
         .await?;
         Ok(row.map(session_of))
     }
 
     async fn revoke_token(&self, hash: &[u8], now: u64) -> StoreResult<bool> {
-        let mut tx = self.writer.begin().await?;
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin().await?;
         let session: Option<i64> = sqlx::query_scalar(
             "SELECT session_id FROM refresh_tokens WHERE hash = ? UNION ALL SELECT session_id FROM access_tokens WHERE hash = ?",
         )
@@ -774,14 +1010,16 @@ impl Store for SqliteStore {
     }
 
     async fn revoke_session(&self, session_id: i64, now: u64) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await?;
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin().await?;
         Self::revoke_session_tx(&mut tx, session_id, now).await?;
         tx.commit().await?;
         Ok(())
     }
 
     async fn revoke_all_sessions(&self, user_id: i64, now: u64) -> StoreResult<u64> {
-        let mut tx = self.writer.begin().await?;
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin().await?;
         let ids: Vec<i64> =
             sqlx::query_scalar("SELECT id FROM sessions WHERE user_id = ? AND revoked_at IS NULL")
                 .bind(user_id)
@@ -801,7 +1039,7 @@ impl Store for SqliteStore {
         .bind(hash)
         .bind(user_id)
         .bind(ts(now))
-        .fetch_optional(&self.reader)
+        .fetch_optional(&mut *self.read().await?)
         .await?;
         Ok(found.is_some())
     }
@@ -813,7 +1051,8 @@ impl Store for SqliteStore {
         failure_key: &str,
         now: u64,
     ) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await?;
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin().await?;
         sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
             .bind(password_hash)
             .bind(user_id)
@@ -840,7 +1079,7 @@ impl Store for SqliteStore {
             "SELECT secret, confirmed, last_step, pending_secret FROM totp_credentials WHERE user_id = ?",
         )
         .bind(user_id)
-        .fetch_optional(&self.writer)
+        .fetch_optional(&mut *self.read().await?)
         .await?;
         Ok(
             row.map(|(secret, confirmed, last_step, pending)| TotpCredential {
@@ -852,6 +1091,20 @@ impl Store for SqliteStore {
         )
     }
 
+    async fn second_factors(&self, user_id: i64) -> StoreResult<SecondFactors> {
+        let (totp, backup_codes_left): (bool, i64) = sqlx::query_as(
+            "SELECT EXISTS (SELECT 1 FROM totp_credentials WHERE user_id = ?1 AND confirmed = 1),
+                    (SELECT COUNT(*) FROM backup_codes WHERE user_id = ?1 AND used_at IS NULL)",
+        )
+        .bind(user_id)
+        .fetch_one(&mut *self.read().await?)
+        .await?;
+        Ok(SecondFactors {
+            totp,
+            backup_codes_left: u32::try_from(backup_codes_left).unwrap_or(0),
+        })
+    }
+
     async fn start_totp(&self, user_id: i64, secret: &[u8], now: u64) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO totp_credentials (user_id, secret, pending_secret, confirmed, created_at) VALUES (?, x'', ?, 0, ?)
@@ -860,7 +1113,7 @@ impl Store for SqliteStore {
         .bind(user_id)
         .bind(secret)
         .bind(ts(now))
-        .execute(&self.writer)
+        .execute(&mut *self.write().await?)
         .await?;
         Ok(())
     }
@@ -872,7 +1125,7 @@ impl Store for SqliteStore {
         )
         .bind(ts(step))
         .bind(user_id)
-        .execute(&self.writer)
+        .execute(&mut *self.write().await?)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -884,7 +1137,7 @@ impl Store for SqliteStore {
         .bind(ts(step))
         .bind(user_id)
         .bind(ts(step))
-        .execute(&self.writer)
+        .execute(&mut *self.write().await?)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -897,7 +1150,7 @@ impl Store for SqliteStore {
         .bind(user_id)
         .bind(secret)
         .bind(ts(now))
-        .execute(&self.writer)
+        .execute(&mut *self.write().await?)
         .await?;
         Ok(())
     }
@@ -908,7 +1161,8 @@ impl Store for SqliteStore {
         hashes: Vec<Vec<u8>>,
         now: u64,
     ) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await?;
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin().await?;
         sqlx::query("DELETE FROM backup_codes WHERE user_id = ?")
             .bind(user_id)
             .execute(&mut *tx)
@@ -932,7 +1186,7 @@ impl Store for SqliteStore {
             "SELECT COUNT(*) FROM backup_codes WHERE user_id = ? AND used_at IS NULL",
         )
         .bind(user_id)
-        .fetch_one(&self.writer)
+        .fetch_one(&mut *self.read().await?)
         .await?;
         Ok(u32::try_from(n).unwrap_or(0))
     }
@@ -944,7 +1198,7 @@ impl Store for SqliteStore {
         .bind(ts(now))
         .bind(user_id)
         .bind(hash)
-        .execute(&self.writer)
+        .execute(&mut *self.write().await?)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -957,16 +1211,21 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn mark_message_sent(&self, id: i64, now: u64, keep_body: bool) -> StoreResult<()> {
+    async fn mark_messages_sent(&self, ids: &[i64], now: u64, keep_body: bool) -> StoreResult<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        // One statement for the whole batch: `?2` is a JSON array of ids.
         let sql = if keep_body {
-            "UPDATE outbox SET sent_at = ?, attempts = attempts + 1 WHERE id = ?"
+            "UPDATE outbox SET sent_at = ?1, attempts = attempts + 1 WHERE id IN (SELECT value FROM json_each(?2))"
         } else {
-            "UPDATE outbox SET sent_at = ?, attempts = attempts + 1, body = '' WHERE id = ?"
+            "UPDATE outbox SET sent_at = ?1, attempts = attempts + 1, body = '' WHERE id IN (SELECT value FROM json_each(?2))"
         };
+        let ids = serde_json::to_string(ids).map_err(|e| StoreError(e.to_string()))?;
         sqlx::query(sql)
             .bind(ts(now))
-            .bind(id)
-            .execute(&self.writer)
+            .bind(ids)
+            .execute(&mut *self.write().await?)
             .await?;
         Ok(())
     }
@@ -974,7 +1233,7 @@ impl Store for SqliteStore {
     async fn mark_message_failed(&self, id: i64) -> StoreResult<()> {
         sqlx::query("UPDATE outbox SET attempts = attempts + 1 WHERE id = ?")
             .bind(id)
-            .execute(&self.writer)
+            .execute(&mut *self.write().await?)
             .await?;
         Ok(())
     }
@@ -990,7 +1249,7 @@ impl Store for SqliteStore {
         )
         .bind(recipient)
         .bind(i64::from(limit))
-        .fetch_all(&self.writer)
+        .fetch_all(&mut *self.read().await?)
         .await?;
         Ok(rows.into_iter().map(record_of).collect())
     }
@@ -1009,7 +1268,7 @@ impl SqliteStore {
         if let Some(limit) = limit {
             query = query.bind(i64::from(limit));
         }
-        let rows = query.fetch_all(&self.writer).await?;
+        let rows = query.fetch_all(&mut *self.read().await?).await?;
         Ok(rows.into_iter().map(record_of).collect())
     }
 }

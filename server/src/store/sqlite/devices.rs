@@ -3,7 +3,7 @@
 //! waiters are woken only after the commit).
 
 use async_trait::async_trait;
-use sqlx::Row;
+use sqlx::{Connection, Row};
 
 use super::super::devices::*;
 use super::super::StoreResult;
@@ -131,7 +131,8 @@ fn created(
 #[async_trait]
 impl DeviceStore for SqliteStore {
     async fn create_enrollment(&self, e: NewEnrollment) -> StoreResult<i64> {
-        let mut tx = self.writer.begin().await?;
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin().await?;
         if let Some(session) = e.auth_session_id {
             sqlx::query(
                 "UPDATE enrollments SET failed_at = ? WHERE auth_session_id = ? AND used_at IS NULL AND failed_at IS NULL",
@@ -158,7 +159,7 @@ impl DeviceStore for SqliteStore {
     async fn enrollment(&self, id: i64) -> StoreResult<Option<Enrollment>> {
         let row = sqlx::query(&format!("{ENROLLMENT_COLUMNS} WHERE id = ?"))
             .bind(id)
-            .fetch_optional(&self.reader)
+            .fetch_optional(&mut *self.read().await?)
             .await?;
         Ok(row.as_ref().map(enrollment_of).transpose()?)
     }
@@ -168,7 +169,7 @@ impl DeviceStore for SqliteStore {
             "{ENROLLMENT_COLUMNS} WHERE auth_session_id = ? ORDER BY id DESC LIMIT 1"
         ))
         .bind(auth_session_id)
-        .fetch_optional(&self.reader)
+        .fetch_optional(&mut *self.read().await?)
         .await?;
         Ok(row.as_ref().map(enrollment_of).transpose()?)
     }
@@ -178,7 +179,8 @@ impl DeviceStore for SqliteStore {
         a: Activation,
         pick: NumberPicker,
     ) -> StoreResult<Result<Activated, ActivationError>> {
-        let mut tx = self.writer.begin().await?;
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin().await?;
         let row: Option<(i64, i64, i64, Option<i64>, Option<i64>)> = sqlx::query_as(
             "SELECT id, user_id, expires_at, used_at, failed_at FROM enrollments WHERE code_hash = ?",
         )
@@ -241,7 +243,7 @@ impl DeviceStore for SqliteStore {
             "{DEVICE_COLUMNS} WHERE id = ? AND removed_at IS NULL"
         ))
         .bind(id)
-        .fetch_optional(&self.reader)
+        .fetch_optional(&mut *self.read().await?)
         .await?;
         Ok(row.as_ref().map(device_of).transpose()?)
     }
@@ -253,7 +255,8 @@ impl DeviceStore for SqliteStore {
         expires_at: u64,
         now: u64,
     ) -> StoreResult<bool> {
-        let mut tx = self.writer.begin().await?;
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin().await?;
         // Expired nonces go now and then (all devices at once, by the expiry index), not on
         // every request.
         if crate::secrets::random_bytes(1)[0] == 0 {
@@ -286,7 +289,7 @@ impl DeviceStore for SqliteStore {
             "{DEVICE_COLUMNS} WHERE user_id = ? AND removed_at IS NULL ORDER BY created_at, id"
         ))
         .bind(user_id)
-        .fetch_all(&self.reader)
+        .fetch_all(&mut *self.read().await?)
         .await?;
         Ok(rows.iter().map(device_of).collect::<Result<_, _>>()?)
     }
@@ -298,7 +301,7 @@ impl DeviceStore for SqliteStore {
         )
         .bind(user_id)
         .bind(require_uv)
-        .fetch_optional(&self.reader)
+        .fetch_optional(&mut *self.read().await?)
         .await?;
         Ok(found.is_some())
     }
@@ -320,13 +323,14 @@ impl DeviceStore for SqliteStore {
         .bind(push_token.flatten())
         .bind(device_id)
         .bind(user_id)
-        .execute(&self.writer)
+        .execute(&mut *self.write().await?)
         .await?;
         Ok(done.rows_affected() == 1)
     }
 
     async fn remove_device(&self, user_id: i64, device_id: &str, now: u64) -> StoreResult<bool> {
-        let mut tx = self.writer.begin().await?;
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin().await?;
         let done = sqlx::query(
             "UPDATE devices SET removed_at = ?, push_token = NULL WHERE id = ? AND user_id = ? AND removed_at IS NULL",
         )
@@ -352,7 +356,8 @@ impl DeviceStore for SqliteStore {
         limits: PushLimits,
         pick: NumberPicker,
     ) -> StoreResult<Result<PushRequest, PushRefusal>> {
-        let mut tx = self.writer.begin().await?;
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin().await?;
         let mut pending = Vec::new();
         if let Some(user_id) = r.user_id {
             let blocked: Option<i64> =
@@ -395,7 +400,7 @@ impl DeviceStore for SqliteStore {
     async fn push_request(&self, id: i64) -> StoreResult<Option<PushRequest>> {
         let row = sqlx::query(&format!("{PUSH_COLUMNS} WHERE id = ?"))
             .bind(id)
-            .fetch_optional(&self.reader)
+            .fetch_optional(&mut *self.read().await?)
             .await?;
         Ok(row.as_ref().map(push_of).transpose()?)
     }
@@ -405,7 +410,7 @@ impl DeviceStore for SqliteStore {
             "{PUSH_COLUMNS} WHERE auth_session_id = ? AND kind = 'sign_in' ORDER BY id DESC LIMIT 1"
         ))
         .bind(auth_session_id)
-        .fetch_optional(&self.reader)
+        .fetch_optional(&mut *self.read().await?)
         .await?;
         Ok(row.as_ref().map(push_of).transpose()?)
     }
@@ -425,13 +430,14 @@ impl DeviceStore for SqliteStore {
         .bind(device.is_active())
         .bind(device.user_verification)
         .bind(&device.id)
-        .fetch_all(&self.reader)
+        .fetch_all(&mut *self.read().await?)
         .await?;
         Ok(rows.iter().map(push_of).collect::<Result<_, _>>()?)
     }
 
     async fn answer_push_request(&self, a: PushAnswer) -> StoreResult<Result<(), AnswerError>> {
-        let mut tx = self.writer.begin().await?;
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin().await?;
         let done = sqlx::query(
             "UPDATE push_requests SET answered_at = ?, answered_by = ?, result = ?, signature = ?
              WHERE id = ? AND result IS NULL AND expires_at > ? RETURNING kind, user_id",
@@ -503,7 +509,7 @@ impl DeviceStore for SqliteStore {
         let skips: Option<i64> =
             sqlx::query_scalar("SELECT skips FROM enrollment_skips WHERE user_id = ?")
                 .bind(user_id)
-                .fetch_optional(&self.reader)
+                .fetch_optional(&mut *self.read().await?)
                 .await?;
         Ok(skips.map_or(0, |s| u32::try_from(s).unwrap_or(u32::MAX)))
     }
@@ -512,7 +518,7 @@ impl DeviceStore for SqliteStore {
         let found: Option<i64> =
             sqlx::query_scalar("SELECT 1 FROM auth_session_skips WHERE auth_session_id = ?")
                 .bind(auth_session_id)
-                .fetch_optional(&self.reader)
+                .fetch_optional(&mut *self.read().await?)
                 .await?;
         Ok(found.is_some())
     }
@@ -523,7 +529,8 @@ impl DeviceStore for SqliteStore {
         auth_session_id: i64,
         max_skips: u32,
     ) -> StoreResult<Option<u32>> {
-        let mut tx = self.writer.begin().await?;
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin().await?;
         let used: Option<i64> =
             sqlx::query_scalar("SELECT skips FROM enrollment_skips WHERE user_id = ?")
                 .bind(user_id)
