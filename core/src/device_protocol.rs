@@ -467,29 +467,8 @@ pub fn check_server_url(url: &str) -> Result<(), EnrollLinkError> {
 mod tests {
     use super::*;
     use crate::device_keys::{DeviceKeys, SoftwareDeviceKeys};
-    use crate::store::{SecureStore, StoreError};
-    use std::collections::BTreeMap;
-    use std::sync::{Arc, Mutex};
-
-    #[derive(Default)]
-    struct Memory(Mutex<BTreeMap<String, Vec<u8>>>);
-
-    impl SecureStore for Memory {
-        fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-            Ok(self.0.lock().unwrap().get(key).cloned())
-        }
-        fn put(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
-            self.0.lock().unwrap().insert(key.into(), value.to_vec());
-            Ok(())
-        }
-        fn delete(&self, key: &str) -> Result<(), StoreError> {
-            self.0.lock().unwrap().remove(key);
-            Ok(())
-        }
-        fn list(&self) -> Result<Vec<String>, StoreError> {
-            Ok(self.0.lock().unwrap().keys().cloned().collect())
-        }
-    }
+    use crate::store::MemoryStore as Memory;
+    use std::sync::Arc;
 
     #[test]
     fn activation_codes_normalise_and_group() {

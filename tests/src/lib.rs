@@ -118,8 +118,8 @@ impl World {
         AuthClient::new(self.client_config(), store).expect("client config is valid")
     }
 
-    /// The newest message the dev outbox recorded for `to`.
-    pub async fn last_message(&self, to: &str) -> Value {
+    /// Every message the dev outbox recorded for `to`, oldest first.
+    pub async fn messages(&self, to: &str) -> Vec<Value> {
         let url = format!("{}/dev/outbox", self.base);
         let body: Value = self
             .http
@@ -131,10 +131,14 @@ impl World {
             .json()
             .await
             .expect("outbox JSON");
-        body["messages"]
-            .as_array()
-            .and_then(|m| m.last())
-            .cloned()
+        body["messages"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// The newest message the dev outbox recorded for `to`.
+    pub async fn last_message(&self, to: &str) -> Value {
+        self.messages(to)
+            .await
+            .pop()
             .unwrap_or_else(|| panic!("no message for {to}"))
     }
 
@@ -145,18 +149,7 @@ impl World {
     }
 
     pub async fn message_count(&self, to: &str) -> usize {
-        let url = format!("{}/dev/outbox", self.base);
-        let body: Value = self
-            .http
-            .get(url)
-            .query(&[("to", to)])
-            .send()
-            .await
-            .expect("outbox answers")
-            .json()
-            .await
-            .expect("outbox JSON");
-        body["messages"].as_array().map_or(0, Vec::len)
+        self.messages(to).await.len()
     }
 
     pub async fn stop(self) {
@@ -413,4 +406,23 @@ impl TlsWorld {
         )
         .expect("the authenticator opens")
     }
+}
+
+/// The app on a new device, talking plain http to `addr` on loopback (a proxy, a fake server),
+/// with no retries and the given request timeout.
+pub fn app_at(
+    addr: std::net::SocketAddr,
+    device: &str,
+    timeout: std::time::Duration,
+) -> AuthClient {
+    let config = ClientConfig {
+        server_url: format!("http://{addr}"),
+        client_id: CLIENT_ID.into(),
+        http: HttpConfig {
+            max_retries: 0,
+            request_timeout: timeout,
+            ..HttpConfig::default()
+        },
+    };
+    AuthClient::new(config, device_store(device)).expect("client config is valid")
 }

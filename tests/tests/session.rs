@@ -7,7 +7,7 @@ use authcore::otp::uri;
 use authcore::session::{EndReason, Session, SessionState};
 use authcore::signin::{MethodKind, SignInState};
 use authcore::store::SecureStore;
-use authcore::{AuthClient, ClientConfig, ClientError};
+use authcore::{AuthClient, ClientError};
 use authcore_e2e::*;
 
 async fn sign_in_with_password(app: &AuthClient, user: (&str, &str)) -> Session {
@@ -27,15 +27,7 @@ async fn sign_in_with_password(app: &AuthClient, user: (&str, &str)) -> Session 
 }
 
 fn app_through(proxy: &Proxy) -> AuthClient {
-    let config = ClientConfig {
-        server_url: format!("http://{}", proxy.addr),
-        client_id: CLIENT_ID.into(),
-        http: authcore::http::HttpConfig {
-            max_retries: 0,
-            ..Default::default()
-        },
-    };
-    AuthClient::new(config, device_store("proxied")).unwrap()
+    app_at(proxy.addr, "proxied", std::time::Duration::from_secs(30))
 }
 
 async fn fifty_calls(session: &Session) {

@@ -73,16 +73,7 @@ async fn canned(response: &'static [u8]) -> AuthClient {
             });
         }
     });
-    let config = ClientConfig {
-        server_url: format!("http://{addr}"),
-        client_id: CLIENT_ID.into(),
-        http: HttpConfig {
-            max_retries: 0,
-            request_timeout: Duration::from_millis(500),
-            ..HttpConfig::default()
-        },
-    };
-    AuthClient::new(config, device_store("canned")).unwrap()
+    app_at(addr, "canned", Duration::from_millis(500))
 }
 
 const SILENT: &[u8] = b"";
@@ -161,17 +152,7 @@ async fn a_server_that_closes_the_connection_is_a_retryable_network_error() {
             drop(socket);
         }
     });
-    let config = ClientConfig {
-        server_url: format!("http://{addr}"),
-        client_id: CLIENT_ID.into(),
-        http: HttpConfig {
-            max_retries: 0,
-            ..HttpConfig::default()
-        },
-    };
-    let flow = AuthClient::new(config, device_store("closing"))
-        .unwrap()
-        .sign_in();
+    let flow = app_at(addr, "closing", Duration::from_secs(30)).sign_in();
     assert_eq!(
         flow.start(ALICE.0).await.unwrap_err(),
         ClientError::Network { retryable: true }
@@ -183,17 +164,7 @@ async fn cancel_stops_a_waiting_step_and_the_flow_stays_usable() {
     let world = start_server().await;
     // The first connection is held open and never answered; later ones reach the server.
     let proxy = Proxy::start(world.server.addr(), 1, b"").await;
-    let config = ClientConfig {
-        server_url: format!("http://{}", proxy.addr),
-        client_id: CLIENT_ID.into(),
-        http: HttpConfig {
-            max_retries: 0,
-            ..HttpConfig::default()
-        },
-    };
-    let flow = AuthClient::new(config, device_store("cancel"))
-        .unwrap()
-        .sign_in();
+    let flow = app_at(proxy.addr, "cancel", Duration::from_secs(30)).sign_in();
     let waiting = tokio::spawn({
         let flow = flow.clone();
         async move { flow.start(ALICE.0).await }
@@ -215,17 +186,7 @@ async fn cancel_stops_a_waiting_step_and_the_flow_stays_usable() {
 async fn a_step_whose_caller_gave_up_changes_nothing() {
     let world = start_server().await;
     let proxy = Proxy::start(world.server.addr(), 1, b"").await;
-    let config = ClientConfig {
-        server_url: format!("http://{}", proxy.addr),
-        client_id: CLIENT_ID.into(),
-        http: HttpConfig {
-            max_retries: 0,
-            ..HttpConfig::default()
-        },
-    };
-    let flow = AuthClient::new(config, device_store("dropped"))
-        .unwrap()
-        .sign_in();
+    let flow = app_at(proxy.addr, "dropped", Duration::from_secs(30)).sign_in();
     // the caller's coroutine is cancelled while the request waits
     let gave_up = tokio::time::timeout(Duration::from_millis(200), flow.start(ALICE.0)).await;
     assert!(gave_up.is_err());

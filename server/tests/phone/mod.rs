@@ -2,35 +2,14 @@
 //! device API of docs/protocol.md through `authcore::device_protocol`.
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use authcore::device_keys::{DeviceKeys, SoftwareDeviceKeys};
 use authcore::device_protocol::{self as protocol, Decision, RequestParts};
-use authcore::store::{SecureStore, StoreError};
+use authcore::store::MemoryStore;
 use serde_json::{json, Value};
 
 use crate::common::TestServer;
-
-#[derive(Default)]
-pub struct MemoryStore(Mutex<BTreeMap<String, Vec<u8>>>);
-
-impl SecureStore for MemoryStore {
-    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.0.lock().unwrap().get(key).cloned())
-    }
-    fn put(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
-        self.0.lock().unwrap().insert(key.into(), value.to_vec());
-        Ok(())
-    }
-    fn delete(&self, key: &str) -> Result<(), StoreError> {
-        self.0.lock().unwrap().remove(key);
-        Ok(())
-    }
-    fn list(&self) -> Result<Vec<String>, StoreError> {
-        Ok(self.0.lock().unwrap().keys().cloned().collect())
-    }
-}
 
 /// One signed request as the phone would send it; tests tamper with the fields.
 #[derive(Clone)]
