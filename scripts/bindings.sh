@@ -36,7 +36,7 @@ esac
 flags=(--locked -p authcore-ffi)
 [ "$profile" = release ] && flags+=(--release)
 echo "bindings: building authcore-ffi ($profile)" >&2
-cargo build "${flags[@]}" --lib --bin uniffi-bindgen >&2
+cargo build "${flags[@]}" --features bindgen --lib --bin uniffi-bindgen >&2
 library=$target/$profile/$lib
 bindgen=$target/$profile/uniffi-bindgen
 
