@@ -99,14 +99,18 @@ mod tests {
 
     #[test]
     fn dropping_a_task_drops_the_running_future() {
-        let (tx, rx) = tokio::sync::oneshot::channel();
+        let (started_tx, started) = std::sync::mpsc::channel();
+        let (dropped_tx, dropped) = tokio::sync::oneshot::channel();
         let task = run(async move {
-            let _guard = Dropped(Some(tx));
+            let _guard = Dropped(Some(dropped_tx));
+            let _ = started_tx.send(());
             tokio::time::sleep(Duration::from_secs(3600)).await;
         });
+        // Running (and so past the point where the guard exists) before the caller gives up.
+        started.recv_timeout(Duration::from_secs(5)).unwrap();
         drop(task);
-        let dropped =
-            runtime().block_on(async { tokio::time::timeout(Duration::from_secs(5), rx).await });
+        let dropped = runtime()
+            .block_on(async { tokio::time::timeout(Duration::from_secs(5), dropped).await });
         assert!(matches!(dropped, Ok(Ok(()))), "the future was not dropped");
     }
 
