@@ -3,7 +3,8 @@
 # run is fast), runs every layer even when an earlier one fails, prints one closing line per layer
 # ("<layer>: N passed, N failed") and exits non-zero if any layer failed.
 #
-# Layers: lint (rustfmt, clippy), rust (workspace tests), pyotp (1,000 random codes vs pyotp).
+# Layers: lint (rustfmt, clippy), rust (workspace tests), kotlin (the bindings' JVM suite against a
+# real server process, scripts/test-kotlin.sh), pyotp (1,000 random codes vs pyotp).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
@@ -35,6 +36,12 @@ read -r rust_passed rust_failed < <(awk '/^test result:/ { p += $4; f += $6 } EN
 # A build failure or crashed test binary prints no result line: count it as a failure.
 if [ "$rust_status" -ne 0 ] && [ "$rust_failed" -eq 0 ]; then rust_failed=1; fi
 record rust "$rust_passed" "$rust_failed"
+
+echo "== kotlin"
+scripts/test-kotlin.sh 2>&1 | tee "$logs/kotlin.log"
+read -r kt_passed kt_failed < <(awk '/^kotlin:/ { print $2, $4 }' "$logs/kotlin.log")
+# No closing line (the script itself broke) is a failure, never a skip.
+record kotlin "${kt_passed:-0}" "${kt_failed:-1}"
 
 echo "== pyotp"
 if cargo build --locked -p authcore-harness --bin authcore; then

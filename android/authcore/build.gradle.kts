@@ -1,0 +1,34 @@
+// The library module apps depend on. Its sources are generated, not written:
+//   src/main/kotlin/com/example/authcore/authcore_ffi.kt   scripts/bindings.sh
+//   src/main/jniLibs/<abi>/libauthcore_ffi.so              cargo ndk (README "Use it from Android")
+plugins {
+    id("com.android.library")
+    id("org.jetbrains.kotlin.android")
+}
+
+android {
+    namespace = "com.example.authcore"
+    compileSdk = 35
+
+    defaultConfig {
+        minSdk = 26
+        consumerProguardFiles("consumer-rules.pro")
+    }
+
+    compileOptions {
+        sourceCompatibility = JavaVersion.VERSION_17
+        targetCompatibility = JavaVersion.VERSION_17
+    }
+}
+
+kotlin {
+    jvmToolchain(17)
+}
+
+dependencies {
+    // uniffi's Kotlin calls the Rust library through JNA (the AAR carries libjnidispatch.so).
+    implementation("net.java.dev.jna:jna:5.15.0@aar")
+    implementation("org.jetbrains.kotlinx:kotlinx-coroutines-android:1.9.0")
+    // The generated code uses @RequiresApi for Android's SystemCleaner (API 33+).
+    implementation("androidx.annotation:annotation:1.9.1")
+}

@@ -1,0 +1,94 @@
+package com.example.authcore.tests
+
+import com.example.authcore.Added
+import com.example.authcore.ApprovalKind
+import com.example.authcore.AuthenticatorException
+import com.example.authcore.ClientException
+import com.example.authcore.CodePurpose
+import com.example.authcore.NumberPrompt
+import com.example.authcore.SignInState
+import kotlinx.coroutines.runBlocking
+import org.junit.Assert.assertEquals
+import org.junit.Assert.assertTrue
+import org.junit.Test
+
+/**
+ * Dave (Globex) on his laptop (an AuthClient) and his phone (an Authenticator whose DeviceKeys are
+ * the JDK's own P-256 keys): enrollment by QR, the test approval, then a sign-in approved by
+ * entering the number on the phone. The server verifies every signature the JDK made.
+ */
+class PhoneApprovalTest {
+    private val dave = "dave@globex.example"
+    private val davePassword = "dave-demo-password"
+
+    @Test
+    fun `dave enrolls his phone by QR code and approves sign-ins by entering the number`() = runBlocking {
+        val keys = JdkDeviceKeys()
+        val fingerprint = Fingerprint()
+        val phone = TestServer.newPhone("Dave's JVM phone", keys, fingerprint)
+        val laptop = TestServer.newDevice()
+
+        // laptop: email -> Password -> new device, "Confirm it's you" by email
+        val flow = laptop.signIn()
+        val methods = flow.start(dave)
+        assertEquals(TestServer.globexUrl, flow.serverUrl())
+        flow.chooseMethod(methods.method(com.example.authcore.MethodKind.PASSWORD))
+        val confirm = flow.submitPassword(davePassword).expect<SignInState.EnterCode>()
+        assertEquals(CodePurpose.VERIFY_DEVICE, confirm.purpose)
+
+        // "Protect your account": Skip for now (3 times left) / Set it up now
+        val protect = flow.submitCode(TestServer.lastCode(dave)).expect<SignInState.EnrollAuthenticator>()
+        assertEquals(3u, protect.skipsLeft)
+        assertEquals(false, protect.mandatory)
+        val qr = flow.enrollAuthenticator().expect<SignInState.ActivateAuthenticator>()
+        assertEquals("Globex: $dave", qr.label)
+        assertEquals("redacted in toString", false, qr.toString().contains(qr.activationCode.expose()))
+
+        // phone: scans the QR code; a JDK key is generated and registered
+        val added = phone.addFromQr(qr.qrPayload.expose()) as Added.Push
+        assertEquals("Globex: $dave", added.account.label)
+        assertTrue(added.account.deviceId.startsWith("dv_"))
+        assertEquals(1, keys.aliases.size)
+
+        // laptop: "Approve the test notification" with its number; the phone enters it
+        val test = flow.waitForPhone().expect<SignInState.ApproveTestPush>()
+        val testRequest = phone.pendingApprovals(5u).single()
+        assertEquals(ApprovalKind.TEST, testRequest.kind)
+        assertEquals(NumberPrompt.Enter(2u), testRequest.prompt)
+        phone.approve(testRequest, test.number)
+        assertEquals(listOf("Finish setting up Globex: $dave"), fingerprint.asked.toList())
+        val session = flow.waitForPhone().session()
+        val device = session.devices().single()
+        assertEquals("Dave's JVM phone", device.displayName)
+        assertEquals("active", device.state)
+
+        // next sign-in on the recognised laptop: password, then "enter 42 on your phone"
+        val push = laptop.signIn()
+        val approve = passwordSteps(push, dave, davePassword).expect<SignInState.ApprovePush>()
+        assertEquals(2, approve.number.length)
+        val request = phone.pendingApprovals(10u).single()
+        assertEquals(ApprovalKind.SIGN_IN, request.kind)
+        assertEquals("Authcore Demo", request.context.app)
+        assertEquals("127.0.0.1", request.context.ip)
+
+        // a number of the wrong shape is refused on the phone before anything is sent
+        val wrongShape = assertThrowsSuspend<AuthenticatorException.InvalidNumber> { phone.approve(request, "7") }
+        assertEquals(2u, wrongShape.length)
+
+        val signaturesBefore = keys.signatures.get()
+        phone.approve(request, approve.number)
+        assertTrue("the approval was signed by the JDK key", keys.signatures.get() > signaturesBefore)
+        val second = push.waitForPhone().session()
+        assertEquals(dave, second.userInfo().email)
+        assertTrue(session.signInHistory().any { it.method == "push" || "push" in it.factors })
+
+        // a push denied on the phone fails the sign-in with PushDenied
+        val denied = laptop.signIn()
+        passwordSteps(denied, dave, davePassword).expect<SignInState.ApprovePush>()
+        phone.deny(phone.pendingApprovals(10u).single())
+        val error = assertThrowsSuspend<ClientException.PushDenied> { denied.waitForPhone() }
+        assertEquals(false, error.fraudReported)
+
+        assertTrue(session.logoutEverywhere() >= 2u)
+    }
+}

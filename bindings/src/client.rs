@@ -1,0 +1,262 @@
+//! [`AuthClient`] (one identity server) and the [`Session`] a sign-in ends in.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use authcore::http::HttpConfig;
+use authcore::session::{EndReason as CoreEndReason, SessionState as CoreSessionState};
+
+use crate::errors::ClientError;
+use crate::platform::{SecureStore, StoreAdapter};
+use crate::runtime::run;
+use crate::signin::SignInFlow;
+
+/// Where the server is and how to reach it.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct ClientConfig {
+    /// `https://id.example.com` (plain http only to loopback).
+    pub server_url: String,
+    /// The public client registered with the server (`authcore-demo-app`).
+    pub client_id: String,
+    /// A PEM root certificate to trust besides the public roots (private PKI, tests).
+    #[uniffi(default = None)]
+    pub extra_root_ca_pem: Option<String>,
+    /// Host names resolved to fixed IP addresses instead of DNS (split-horizon deployments,
+    /// tests); TLS still checks the host name.
+    #[uniffi(default)]
+    pub resolve: HashMap<String, String>,
+}
+
+/// The transport settings shared by [`ClientConfig`] and the authenticator's config.
+pub(crate) fn http_config(
+    extra_root_ca_pem: Option<String>,
+    resolve: HashMap<String, String>,
+) -> Result<HttpConfig, String> {
+    let mut resolve: Vec<(String, IpAddr)> = resolve
+        .into_iter()
+        .map(|(host, ip)| match ip.trim().parse() {
+            Ok(ip) => Ok((host, ip)),
+            Err(_) => Err(format!("resolve: `{ip}` is not an IP address")),
+        })
+        .collect::<Result<_, _>>()?;
+    resolve.sort();
+    Ok(HttpConfig {
+        extra_root_ca_pem: extra_root_ca_pem.map(String::into_bytes),
+        resolve,
+        ..HttpConfig::default()
+    })
+}
+
+/// One app's view of one identity server.
+#[derive(uniffi::Object)]
+pub struct AuthClient {
+    core: authcore::AuthClient,
+}
+
+#[uniffi::export]
+impl AuthClient {
+    /// Checks the URL and the TLS settings; makes no request.
+    #[uniffi::constructor]
+    pub fn new(
+        config: ClientConfig,
+        store: Arc<dyn SecureStore>,
+    ) -> Result<Arc<Self>, ClientError> {
+        let http = http_config(config.extra_root_ca_pem, config.resolve)
+            .map_err(|what| ClientError::InvalidInput { what })?;
+        let core = authcore::AuthClient::new(
+            authcore::ClientConfig {
+                server_url: config.server_url,
+                client_id: config.client_id,
+                http,
+            },
+            Arc::new(StoreAdapter(store)),
+        )?;
+        Ok(Arc::new(AuthClient { core }))
+    }
+
+    pub fn server_url(&self) -> String {
+        self.core.server_url().to_owned()
+    }
+
+    /// A new sign-in at `EnterIdentifier`.
+    pub fn sign_in(&self) -> Arc<SignInFlow> {
+        SignInFlow::new(self.core.sign_in())
+    }
+
+    /// The session an earlier sign-in saved, if any (the first call tells whether it still
+    /// works on the server).
+    pub fn saved_session(&self) -> Result<Option<Arc<Session>>, ClientError> {
+        Ok(self.core.saved_session()?.map(Session::new))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum EndReason {
+    /// `logout()` or `logout_everywhere()` on this device.
+    LoggedOut,
+    /// Revoked elsewhere, its refresh token reused, or expired.
+    Revoked,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum SessionState {
+    Active,
+    Ended { reason: EndReason },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct UserInfo {
+    pub sub: String,
+    pub email: String,
+    pub name: String,
+    pub phone_number: Option<String>,
+}
+
+/// One line of "Recent sign-ins".
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SignInRecord {
+    /// Unix seconds.
+    pub at: u64,
+    /// `sign_in`, `identity_verification`, `enrollment`.
+    pub kind: String,
+    pub method: String,
+    pub factors: Vec<String>,
+    pub ip: String,
+    pub user_agent: String,
+    /// `success`, `wrong_password`, `wrong_code`, `locked`...
+    pub result: String,
+}
+
+/// An authenticator registered to the user.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Device {
+    pub device_id: String,
+    pub display_name: String,
+    pub platform: String,
+    pub user_verification: bool,
+    /// `pending` (test approval not done) or `active`.
+    pub state: String,
+    pub created_at: u64,
+    pub last_seen_at: Option<u64>,
+}
+
+/// Signed in. Tokens stay in the app's `SecureStore` and in Rust, except `access_token()`.
+#[derive(uniffi::Object)]
+pub struct Session {
+    core: authcore::session::Session,
+}
+
+impl Session {
+    pub(crate) fn new(core: authcore::session::Session) -> Arc<Self> {
+        Arc::new(Session { core })
+    }
+}
+
+#[uniffi::export]
+impl Session {
+    pub fn server_url(&self) -> String {
+        self.core.server().to_owned()
+    }
+
+    pub fn state(&self) -> SessionState {
+        match self.core.state() {
+            CoreSessionState::Active => SessionState::Active,
+            CoreSessionState::Ended { reason } => SessionState::Ended {
+                reason: match reason {
+                    CoreEndReason::LoggedOut => EndReason::LoggedOut,
+                    CoreEndReason::Revoked => EndReason::Revoked,
+                },
+            },
+        }
+    }
+
+    /// A valid access token for the app's own API calls (refreshed when close to expiry).
+    pub async fn access_token(&self) -> Result<String, ClientError> {
+        let core = self.core.clone();
+        Ok(run(async move { core.access_token().await.map(|t| t.as_str().to_owned()) }).await?)
+    }
+
+    pub async fn user_info(&self) -> Result<UserInfo, ClientError> {
+        let core = self.core.clone();
+        let info = run(async move { core.user_info().await }).await?;
+        Ok(UserInfo {
+            sub: info.sub,
+            email: info.email,
+            name: info.name,
+            phone_number: info.phone_number,
+        })
+    }
+
+    pub async fn sign_in_history(&self) -> Result<Vec<SignInRecord>, ClientError> {
+        let core = self.core.clone();
+        let history = run(async move { core.sign_in_history().await }).await?;
+        Ok(history
+            .into_iter()
+            .map(|h| SignInRecord {
+                at: h.at,
+                kind: h.kind,
+                method: h.method,
+                factors: h.factors,
+                ip: h.ip,
+                user_agent: h.user_agent,
+                result: h.result,
+            })
+            .collect())
+    }
+
+    /// New backup codes (the old ones stop working); show them once.
+    pub async fn regenerate_backup_codes(&self) -> Result<Vec<String>, ClientError> {
+        let core = self.core.clone();
+        let codes = run(async move { core.regenerate_backup_codes().await }).await?;
+        Ok(codes.0.clone())
+    }
+
+    /// Starts adding an authenticator-app code: the `otpauth://` URI to show as a QR code.
+    pub async fn add_totp(&self) -> Result<String, ClientError> {
+        let core = self.core.clone();
+        let enrollment = run(async move { core.add_totp().await }).await?;
+        Ok(enrollment.otpauth_uri.clone())
+    }
+
+    /// Finishes [`Session::add_totp`] with a code from the authenticator app.
+    pub async fn confirm_totp(&self, code: String) -> Result<(), ClientError> {
+        let core = self.core.clone();
+        Ok(run(async move { core.confirm_totp(&code).await }).await?)
+    }
+
+    /// The authenticators registered to the user.
+    pub async fn devices(&self) -> Result<Vec<Device>, ClientError> {
+        let core = self.core.clone();
+        let devices = run(async move { core.devices().await }).await?;
+        Ok(devices
+            .into_iter()
+            .map(|d| Device {
+                device_id: d.device_id,
+                display_name: d.display_name,
+                platform: d.platform,
+                user_verification: d.user_verification,
+                state: d.state,
+                created_at: d.created_at,
+                last_seen_at: d.last_seen_at,
+            })
+            .collect())
+    }
+
+    pub async fn remove_device(&self, device_id: String) -> Result<(), ClientError> {
+        let core = self.core.clone();
+        Ok(run(async move { core.remove_device(&device_id).await }).await?)
+    }
+
+    /// Ends this session (locally always; on the server when it can be told).
+    pub async fn logout(&self) -> Result<(), ClientError> {
+        let core = self.core.clone();
+        Ok(run(async move { core.logout().await }).await?)
+    }
+
+    /// Ends every session of the user; answers how many.
+    pub async fn logout_everywhere(&self) -> Result<u64, ClientError> {
+        let core = self.core.clone();
+        Ok(run(async move { core.logout_everywhere().await }).await?)
+    }
+}

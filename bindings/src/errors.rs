@@ -1,0 +1,290 @@
+//! The errors Kotlin and Swift see: one small enum per domain (CONVENTIONS.md 4). Each variant is
+//! something a screen can act on; the core's errors convert here, in one place. Kotlin gets an
+//! exception subclass per variant (`ClientException.WrongCredential(attemptsLeft)`), Swift an
+//! error case. No variant carries a dependency's text or a secret.
+
+use authcore::authenticator::AuthenticatorError as CoreAuthenticatorError;
+use authcore::backup::BackupError;
+use authcore::device_keys::KeyError;
+use authcore::vault::VaultError;
+use authcore::ClientError as CoreClientError;
+
+/// Everything that talks to the identity server: the client, sign-in, sessions.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
+pub enum ClientError {
+    #[error("the network failed")]
+    Network { retryable: bool },
+    #[error("the server did not answer in time")]
+    Timeout,
+    #[error("the server's certificate is not trusted")]
+    Untrusted,
+    #[error("refusing plain http to {host}: only https is allowed outside loopback")]
+    InsecureUrl { host: String },
+    #[error("`{url}` is not a valid server URL")]
+    InvalidUrl { url: String },
+    #[error("the extra root certificate is not a valid PEM certificate")]
+    InvalidRootCertificate,
+    #[error("the server answered with status {status}")]
+    Server { status: u16 },
+    /// The answer does not follow the protocol; `what` names the part (core text, no secrets).
+    #[error("the server's answer is not valid: {what}")]
+    Protocol { what: String },
+    #[error("this app is not registered with the server (unknown client_id)")]
+    InvalidClient,
+    /// Wrong password or code; the screen stays. `attempts_left` when the server tells.
+    #[error("that is not correct")]
+    WrongCredential { attempts_left: Option<u32> },
+    #[error("the code expired; ask for a new one")]
+    Expired,
+    #[error("too many attempts; try again in {retry_after_seconds} s")]
+    RateLimited { retry_after_seconds: u64 },
+    #[error("the account is locked; try again in {retry_after_seconds} s")]
+    Locked { retry_after_seconds: u64 },
+    #[error("the request was denied on your phone")]
+    PushDenied { fraud_reported: bool },
+    #[error("the number entered on the phone did not match")]
+    NumberMismatch,
+    #[error("sign-in requests to your phone are paused for {retry_after_seconds} s")]
+    PushBlocked { retry_after_seconds: u64 },
+    #[error("your organisation requires an authenticator app")]
+    EnrollmentRequired,
+    #[error("this sign-in expired; start again")]
+    SignInExpired,
+    #[error("the session ended; sign in again")]
+    SessionEnded,
+    #[error("the new password is not allowed: {reason}")]
+    WeakPassword { reason: String },
+    /// Refused before sending (empty field, wrong code length) or by the server as malformed.
+    #[error("{what}")]
+    InvalidInput { what: String },
+    /// The gesture does not apply to the current state.
+    #[error("`{action}` is not possible at {state}")]
+    InvalidAction { action: String, state: String },
+    /// `cancel()` stopped the action.
+    #[error("cancelled")]
+    Cancelled,
+    /// The app's secure store failed; nothing was lost.
+    #[error("the secure store is unavailable")]
+    StorageUnavailable,
+}
+
+impl From<CoreClientError> for ClientError {
+    fn from(error: CoreClientError) -> Self {
+        use CoreClientError as E;
+        match error {
+            E::Network { retryable } => ClientError::Network { retryable },
+            E::Timeout => ClientError::Timeout,
+            E::Untrusted => ClientError::Untrusted,
+            E::InsecureUrl { host } => ClientError::InsecureUrl { host },
+            E::InvalidUrl { url } => ClientError::InvalidUrl { url },
+            E::InvalidRootCertificate => ClientError::InvalidRootCertificate,
+            E::Server { status } => ClientError::Server { status },
+            E::Protocol { what } => ClientError::Protocol { what },
+            E::InvalidClient => ClientError::InvalidClient,
+            E::WrongCredential { attempts_left } => ClientError::WrongCredential { attempts_left },
+            E::Expired => ClientError::Expired,
+            E::RateLimited { retry_after } => ClientError::RateLimited {
+                retry_after_seconds: retry_after,
+            },
+            E::Locked { retry_after } => ClientError::Locked {
+                retry_after_seconds: retry_after,
+            },
+            E::PushDenied { fraud_reported } => ClientError::PushDenied { fraud_reported },
+            E::NumberMismatch => ClientError::NumberMismatch,
+            E::PushBlocked { retry_after } => ClientError::PushBlocked {
+                retry_after_seconds: retry_after,
+            },
+            E::EnrollmentRequired => ClientError::EnrollmentRequired,
+            E::SignInExpired => ClientError::SignInExpired,
+            E::SessionEnded => ClientError::SessionEnded,
+            E::WeakPassword { reason } => ClientError::WeakPassword { reason },
+            E::InvalidInput { what } => ClientError::InvalidInput { what },
+            E::InvalidAction { action, state } => ClientError::InvalidAction {
+                action: action.into(),
+                state: state.into(),
+            },
+            E::Cancelled => ClientError::Cancelled,
+            E::Storage(_) => ClientError::StorageUnavailable,
+        }
+    }
+}
+
+/// Everything the authenticator does: enrollment, approvals, code accounts, backups.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
+pub enum AuthenticatorError {
+    #[error("the network failed")]
+    Network { retryable: bool },
+    #[error("the server did not answer in time")]
+    Timeout,
+    #[error("the server's certificate is not trusted")]
+    Untrusted,
+    #[error("refusing plain http to {host}: only https is allowed outside loopback")]
+    InsecureUrl { host: String },
+    #[error("`{url}` is not a valid server URL")]
+    InvalidUrl { url: String },
+    #[error("the server answered with status {status}")]
+    Server { status: u16 },
+    #[error("the server's answer is not valid: {what}")]
+    Protocol { what: String },
+    /// Not an authenticator QR code (or a malformed one, a bad activation code format, an empty
+    /// name); `what` says which, in the core's words.
+    #[error("{what}")]
+    InvalidQr { what: String },
+    /// Unknown, used or replaced activation code: ask for a new QR code.
+    #[error("the activation code is not valid; ask for a new QR code")]
+    InvalidActivationCode,
+    #[error("it expired")]
+    Expired,
+    #[error("this request was already answered")]
+    AlreadyAnswered,
+    #[error("this request no longer exists")]
+    UnknownRequest,
+    #[error("this phone was removed from the account")]
+    DeviceRemoved,
+    #[error("the number did not match; the sign-in was denied")]
+    NumberMismatch,
+    /// The number typed is not `length` digits (or not one of the choices); nothing was sent.
+    #[error("enter the {length}-digit number shown on the sign-in screen")]
+    InvalidNumber { length: u32 },
+    #[error("too many requests; try again in {retry_after_seconds} s")]
+    RateLimited { retry_after_seconds: u64 },
+    /// The biometric / PIN check failed or was cancelled; nothing was sent.
+    #[error("you were not verified; nothing was sent")]
+    UserNotVerified,
+    #[error("no such account")]
+    UnknownAccount,
+    /// "Next code" asked of a time-based account.
+    #[error("this account shows time-based codes")]
+    NotHotp,
+    #[error("the order must name every account exactly once")]
+    InvalidOrder,
+    /// The platform key store refused (key missing or invalidated, hardware unavailable).
+    #[error("the device key is unavailable")]
+    DeviceKeyUnavailable,
+    #[error("the backup passphrase is too short")]
+    WeakPassphrase,
+    #[error("the passphrase is wrong or the backup was altered")]
+    WrongPassphrase,
+    /// Not an authcore backup, made by a newer version, or unreadable.
+    #[error("this backup cannot be read")]
+    InvalidBackup,
+    #[error("the secure store is unavailable")]
+    StorageUnavailable,
+    /// The stored accounts decrypt but do not parse (a newer format); never silently replaced.
+    #[error("the stored accounts are unreadable")]
+    StorageUnreadable,
+    /// The `AuthenticatorConfig` is not usable (e.g. a `resolve` entry that is not an IP).
+    #[error("{what}")]
+    InvalidConfig { what: String },
+}
+
+impl From<CoreAuthenticatorError> for AuthenticatorError {
+    fn from(error: CoreAuthenticatorError) -> Self {
+        use AuthenticatorError as Ffi;
+        use CoreAuthenticatorError as E;
+        match error {
+            E::Network { retryable } => Ffi::Network { retryable },
+            E::Timeout => Ffi::Timeout,
+            E::Untrusted => Ffi::Untrusted,
+            E::InsecureUrl { host } => Ffi::InsecureUrl { host },
+            E::InvalidUrl { url } => Ffi::InvalidUrl { url },
+            E::Server { status } => Ffi::Server { status },
+            E::Protocol { what } => Ffi::Protocol { what },
+            E::InvalidQr { what } => Ffi::InvalidQr { what },
+            E::InvalidActivationCode => Ffi::InvalidActivationCode,
+            E::Expired => Ffi::Expired,
+            E::AlreadyAnswered => Ffi::AlreadyAnswered,
+            E::UnknownRequest => Ffi::UnknownRequest,
+            E::DeviceRemoved => Ffi::DeviceRemoved,
+            E::NumberMismatch => Ffi::NumberMismatch,
+            E::InvalidNumber { length } => Ffi::InvalidNumber { length },
+            E::RateLimited { retry_after } => Ffi::RateLimited {
+                retry_after_seconds: retry_after,
+            },
+            E::UserNotVerified => Ffi::UserNotVerified,
+            E::UnknownAccount => Ffi::UnknownAccount,
+            E::Key(KeyError::Store(_)) | E::Storage(_) => Ffi::StorageUnavailable,
+            E::Key(_) => Ffi::DeviceKeyUnavailable,
+            E::Vault(vault) => vault.into(),
+        }
+    }
+}
+
+impl From<VaultError> for AuthenticatorError {
+    fn from(error: VaultError) -> Self {
+        use AuthenticatorError as Ffi;
+        match error {
+            VaultError::Store(_) => Ffi::StorageUnavailable,
+            VaultError::UnknownAccount => Ffi::UnknownAccount,
+            VaultError::NotHotp => Ffi::NotHotp,
+            VaultError::UnsupportedQr => Ffi::InvalidQr {
+                what: "this QR code is not an authenticator code".into(),
+            },
+            error @ (VaultError::InvalidUri(_) | VaultError::InvalidExport(_)) => Ffi::InvalidQr {
+                what: error.to_string(),
+            },
+            VaultError::Backup(BackupError::WeakPassphrase) => Ffi::WeakPassphrase,
+            VaultError::Backup(BackupError::WrongPassphrase) => Ffi::WrongPassphrase,
+            VaultError::Backup(
+                BackupError::NotABackup | BackupError::Unsupported | BackupError::Unreadable,
+            ) => Ffi::InvalidBackup,
+            VaultError::InvalidOrder => Ffi::InvalidOrder,
+            VaultError::Unreadable => Ffi::StorageUnreadable,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_keep_their_numbers_under_explicit_names() {
+        assert_eq!(
+            ClientError::from(CoreClientError::WrongCredential {
+                attempts_left: Some(4)
+            }),
+            ClientError::WrongCredential {
+                attempts_left: Some(4)
+            }
+        );
+        assert_eq!(
+            ClientError::from(CoreClientError::RateLimited { retry_after: 30 }),
+            ClientError::RateLimited {
+                retry_after_seconds: 30
+            }
+        );
+        assert_eq!(
+            AuthenticatorError::from(CoreAuthenticatorError::RateLimited { retry_after: 9 }),
+            AuthenticatorError::RateLimited {
+                retry_after_seconds: 9
+            }
+        );
+    }
+
+    #[test]
+    fn storage_failures_carry_no_path() {
+        let corrupt = authcore::store::StoreError::Corrupt {
+            moved_to: "/data/user/0/app/files/store.bin.corrupt".into(),
+        };
+        let error = ClientError::from(CoreClientError::Storage(corrupt.clone()));
+        assert_eq!(error, ClientError::StorageUnavailable);
+        assert!(!format!("{error:?} {error}").contains("/data"));
+        assert_eq!(
+            AuthenticatorError::from(CoreAuthenticatorError::Key(KeyError::Store(corrupt))),
+            AuthenticatorError::StorageUnavailable
+        );
+    }
+
+    #[test]
+    fn backup_errors_say_what_to_do() {
+        assert_eq!(
+            AuthenticatorError::from(VaultError::Backup(BackupError::WrongPassphrase)),
+            AuthenticatorError::WrongPassphrase
+        );
+        assert_eq!(
+            AuthenticatorError::from(VaultError::Backup(BackupError::NotABackup)),
+            AuthenticatorError::InvalidBackup
+        );
+    }
+}

@@ -1,0 +1,149 @@
+//! Logs to the app: a foreign [`Logger`] receives the `tracing` records of authcore. Records
+//! carry no user data (CONVENTIONS.md 9): no emails, codes, tokens, numbers or secrets.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Once, RwLock};
+
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id, Record};
+use tracing::{Event, Level, Metadata, Subscriber};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, uniffi::Enum)]
+pub enum LogLevel {
+    Error,
+    Warn,
+    Info,
+    Debug,
+    Trace,
+}
+
+/// One log line.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct LogRecord {
+    pub level: LogLevel,
+    /// The Rust module (`authcore_ffi::signin`).
+    pub target: String,
+    /// The message and its fields (`state changed state=ChooseMethod`).
+    pub message: String,
+}
+
+/// Implemented by the app (Logcat, os_log). Called on runtime threads; must not block.
+#[uniffi::export(with_foreign)]
+pub trait Logger: Send + Sync {
+    fn log(&self, record: LogRecord);
+}
+
+static LOGGER: RwLock<Option<Arc<dyn Logger>>> = RwLock::new(None);
+/// The most verbose level passed on (a `LogLevel` as usize).
+static MAX_LEVEL: AtomicUsize = AtomicUsize::new(0);
+
+/// Sends authcore's logs at `level` and above to `logger`. Call once at app start; a later call
+/// replaces the logger and the level.
+#[uniffi::export]
+pub fn init_logger(logger: Arc<dyn Logger>, level: LogLevel) {
+    *LOGGER.write().unwrap_or_else(|p| p.into_inner()) = Some(logger);
+    MAX_LEVEL.store(level as usize, Ordering::Relaxed);
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        // Fails only when the process already has a global subscriber (a Rust host app): then
+        // that one receives the records.
+        let _ = tracing::subscriber::set_global_default(ForeignSubscriber::default());
+        tracing::callsite::rebuild_interest_cache();
+    });
+}
+
+fn level_of(level: &Level) -> LogLevel {
+    match *level {
+        Level::ERROR => LogLevel::Error,
+        Level::WARN => LogLevel::Warn,
+        Level::INFO => LogLevel::Info,
+        Level::DEBUG => LogLevel::Debug,
+        Level::TRACE => LogLevel::Trace,
+    }
+}
+
+/// Forwards events to the foreign logger; spans are only numbered.
+#[derive(Default)]
+struct ForeignSubscriber {
+    next_span: AtomicU64,
+}
+
+impl Subscriber for ForeignSubscriber {
+    fn enabled(&self, metadata: &Metadata<'_>) -> bool {
+        level_of(metadata.level()) as usize <= MAX_LEVEL.load(Ordering::Relaxed)
+    }
+
+    fn new_span(&self, _: &Attributes<'_>) -> Id {
+        Id::from_u64(self.next_span.fetch_add(1, Ordering::Relaxed) + 1)
+    }
+
+    fn record(&self, _: &Id, _: &Record<'_>) {}
+
+    fn record_follows_from(&self, _: &Id, _: &Id) {}
+
+    fn event(&self, event: &Event<'_>) {
+        let Some(logger) = LOGGER.read().unwrap_or_else(|p| p.into_inner()).clone() else {
+            return;
+        };
+        let mut message = Message::default();
+        event.record(&mut message);
+        logger.log(LogRecord {
+            level: level_of(event.metadata().level()),
+            target: event.metadata().target().to_owned(),
+            message: message.0,
+        });
+    }
+
+    fn enter(&self, _: &Id) {}
+
+    fn exit(&self, _: &Id) {}
+}
+
+#[derive(Default)]
+struct Message(String);
+
+impl Visit for Message {
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        if !self.0.is_empty() {
+            self.0.push(' ');
+        }
+        if field.name() == "message" {
+            let _ = write!(self.0, "{value:?}");
+        } else {
+            let _ = write!(self.0, "{}={value:?}", field.name());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    #[derive(Default)]
+    struct Lines(Mutex<Vec<LogRecord>>);
+
+    impl Logger for Lines {
+        fn log(&self, record: LogRecord) {
+            self.0.lock().unwrap().push(record);
+        }
+    }
+
+    #[test]
+    fn records_at_or_above_the_level_reach_the_foreign_logger() {
+        let lines = Arc::new(Lines::default());
+        init_logger(lines.clone(), LogLevel::Info);
+        tracing::info!(state = "ChooseMethod", "state changed");
+        tracing::debug!("too verbose");
+        let got = lines.0.lock().unwrap().clone();
+        assert_eq!(
+            got,
+            [LogRecord {
+                level: LogLevel::Info,
+                target: module_path!().to_owned(),
+                message: "state changed state=\"ChooseMethod\"".into(),
+            }]
+        );
+    }
+}

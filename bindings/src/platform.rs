@@ -1,0 +1,204 @@
+//! The platform traits the apps implement in Kotlin and Swift, and their adapters to the core's
+//! traits. Each call into a foreign object is a plain call on a runtime thread: implementations
+//! must not call back into the authcore object that called them.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use authcore::device_keys::KeyError;
+use authcore::store::StoreError;
+
+/// Small byte blobs under string keys, where only this app can read them (Keychain, Android
+/// Keystore-encrypted preferences). Each `put` and `delete` must be atomic.
+#[uniffi::export(with_foreign)]
+pub trait SecureStore: Send + Sync {
+    fn get(&self, key: String) -> Result<Option<Vec<u8>>, SecureStoreError>;
+    fn put(&self, key: String, value: Vec<u8>) -> Result<(), SecureStoreError>;
+    fn delete(&self, key: String) -> Result<(), SecureStoreError>;
+    /// Every key, sorted.
+    fn list(&self) -> Result<Vec<String>, SecureStoreError>;
+}
+
+/// What a foreign [`SecureStore`] may fail with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
+pub enum SecureStoreError {
+    /// The platform store refused (locked keychain, invalidated Keystore key, full disk).
+    #[error("the platform store is unavailable")]
+    Unavailable,
+}
+
+/// A foreign implementation that threw something else than a [`SecureStoreError`].
+impl From<uniffi::UnexpectedUniFFICallbackError> for SecureStoreError {
+    fn from(_: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        tracing::warn!("a foreign SecureStore threw an undeclared exception");
+        SecureStoreError::Unavailable
+    }
+}
+
+/// The P-256 keys of push accounts (Secure Enclave, StrongBox / Android Keystore): the private
+/// key never leaves the platform.
+#[uniffi::export(with_foreign)]
+pub trait DeviceKeys: Send + Sync {
+    /// Creates a P-256 key under `alias`; answers its SubjectPublicKeyInfo (DER).
+    fn generate(&self, alias: String) -> Result<Vec<u8>, DeviceKeyError>;
+    /// The SubjectPublicKeyInfo (DER) of an existing key.
+    fn public_key(&self, alias: String) -> Result<Vec<u8>, DeviceKeyError>;
+    /// ECDSA P-256 with SHA-256 over `message`, ASN.1 DER (X9.62), as the JDK's
+    /// `SHA256withECDSA` and Apple's `ecdsaSignatureMessageX962SHA256` produce.
+    fn sign(&self, alias: String, message: Vec<u8>) -> Result<Vec<u8>, DeviceKeyError>;
+    fn delete(&self, alias: String) -> Result<(), DeviceKeyError>;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
+pub enum DeviceKeyError {
+    #[error("there is no device key with that alias")]
+    UnknownKey,
+    #[error("a device key with that alias already exists")]
+    AlreadyExists,
+    /// The platform refused (user cancelled, hardware unavailable, key invalidated).
+    #[error("the platform key store refused the operation")]
+    Unavailable,
+}
+
+impl From<uniffi::UnexpectedUniFFICallbackError> for DeviceKeyError {
+    fn from(_: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        tracing::warn!("a foreign DeviceKeys threw an undeclared exception");
+        DeviceKeyError::Unavailable
+    }
+}
+
+/// The person holding the phone proves it is them (BiometricPrompt, LocalAuthentication) before
+/// an approval is signed. Async: the prompt completes whenever the user answers. `false` (or a
+/// cancelled prompt) sends nothing.
+#[uniffi::export(with_foreign)]
+#[async_trait::async_trait]
+pub trait UserVerification: Send + Sync {
+    async fn verify_user(&self, reason: String) -> bool;
+}
+
+/// [`SecureStore`] as the core's trait.
+pub(crate) struct StoreAdapter(pub Arc<dyn SecureStore>);
+
+impl authcore::store::SecureStore for StoreAdapter {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.0.get(key.to_owned()).map_err(store_error)
+    }
+
+    fn put(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.0
+            .put(key.to_owned(), value.to_vec())
+            .map_err(store_error)
+    }
+
+    fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.0.delete(key.to_owned()).map_err(store_error)
+    }
+
+    fn list(&self) -> Result<Vec<String>, StoreError> {
+        self.0.list().map_err(store_error)
+    }
+}
+
+fn store_error(_: SecureStoreError) -> StoreError {
+    StoreError::Unavailable
+}
+
+/// [`DeviceKeys`] as the core's trait.
+pub(crate) struct KeysAdapter(pub Arc<dyn DeviceKeys>);
+
+impl KeysAdapter {
+    fn error(alias: &str, error: DeviceKeyError) -> KeyError {
+        match error {
+            DeviceKeyError::UnknownKey => KeyError::UnknownKey(alias.to_owned()),
+            DeviceKeyError::AlreadyExists => KeyError::AlreadyExists(alias.to_owned()),
+            DeviceKeyError::Unavailable => KeyError::Unavailable,
+        }
+    }
+}
+
+impl authcore::device_keys::DeviceKeys for KeysAdapter {
+    fn generate(&self, alias: &str) -> Result<Vec<u8>, KeyError> {
+        self.0
+            .generate(alias.to_owned())
+            .map_err(|e| Self::error(alias, e))
+    }
+
+    fn public_key(&self, alias: &str) -> Result<Vec<u8>, KeyError> {
+        self.0
+            .public_key(alias.to_owned())
+            .map_err(|e| Self::error(alias, e))
+    }
+
+    fn sign(&self, alias: &str, message: &[u8]) -> Result<Vec<u8>, KeyError> {
+        self.0
+            .sign(alias.to_owned(), message.to_vec())
+            .map_err(|e| Self::error(alias, e))
+    }
+
+    fn delete(&self, alias: &str) -> Result<(), KeyError> {
+        self.0
+            .delete(alias.to_owned())
+            .map_err(|e| Self::error(alias, e))
+    }
+}
+
+/// [`UserVerification`] as the core's trait.
+pub(crate) struct VerificationAdapter(pub Arc<dyn UserVerification>);
+
+impl authcore::authenticator::UserVerification for VerificationAdapter {
+    fn verify_user(&self, reason: String) -> Pin<Box<dyn Future<Output = bool> + Send>> {
+        let foreign = self.0.clone();
+        Box::pin(async move { foreign.verify_user(reason).await })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+    use std::sync::Mutex;
+
+    #[derive(Default)]
+    struct MapStore(Mutex<BTreeMap<String, Vec<u8>>>);
+
+    impl SecureStore for MapStore {
+        fn get(&self, key: String) -> Result<Option<Vec<u8>>, SecureStoreError> {
+            Ok(self.0.lock().unwrap().get(&key).cloned())
+        }
+        fn put(&self, key: String, value: Vec<u8>) -> Result<(), SecureStoreError> {
+            if key == "refused" {
+                return Err(SecureStoreError::Unavailable);
+            }
+            self.0.lock().unwrap().insert(key, value);
+            Ok(())
+        }
+        fn delete(&self, key: String) -> Result<(), SecureStoreError> {
+            self.0.lock().unwrap().remove(&key);
+            Ok(())
+        }
+        fn list(&self) -> Result<Vec<String>, SecureStoreError> {
+            Ok(self.0.lock().unwrap().keys().cloned().collect())
+        }
+    }
+
+    #[test]
+    fn a_foreign_store_backs_the_core_store() {
+        use authcore::store::SecureStore as _;
+        let store = StoreAdapter(Arc::new(MapStore::default()));
+        store.put("a", b"1").unwrap();
+        assert_eq!(store.get("a").unwrap(), Some(b"1".to_vec()));
+        assert_eq!(store.list().unwrap(), ["a"]);
+        assert_eq!(store.put("refused", b"x"), Err(StoreError::Unavailable));
+        store.delete("a").unwrap();
+        assert_eq!(store.get("a").unwrap(), None);
+    }
+
+    #[test]
+    fn device_key_errors_name_the_alias_in_the_core() {
+        assert_eq!(
+            KeysAdapter::error("push-1", DeviceKeyError::UnknownKey),
+            KeyError::UnknownKey("push-1".into())
+        );
+    }
+}

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Builds the authcore-ffi library for this machine and generates the Kotlin and Swift bindings
+# from it (uniffi library mode; the generated files are build output, git-ignored).
+#
+#   scripts/bindings.sh [--release] [--jvm] [--kotlin-dir DIR] [--swift-dir DIR] [--no-kotlin] [--no-swift]
+#
+# Defaults: debug build; Kotlin for the Android library module into
+# android/authcore/src/main/kotlin (Android's cleaner); Swift (Authcore.swift, AuthcoreFFI.h,
+# AuthcoreFFI.modulemap) into ios/Generated for the Swift package. `--jvm` generates Kotlin for a
+# plain JVM (java.lang.ref.Cleaner), as the Kotlin test suite needs.
+# Prints the path of the built host library on its last line.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+target=${CARGO_TARGET_DIR:-$PWD/target}
+profile=debug
+kotlin_dir=android/authcore/src/main/kotlin
+swift_dir=ios/Generated
+android=1 kotlin=1 swift=1
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --release) profile=release ;;
+    --jvm) android=0 ;;
+    --kotlin-dir) kotlin_dir=$2; shift ;;
+    --swift-dir) swift_dir=$2; shift ;;
+    --no-kotlin) kotlin=0 ;;
+    --no-swift) swift=0 ;;
+    *) echo "bindings.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+case "$(uname -s)" in
+  Darwin) lib=libauthcore_ffi.dylib ;;
+  *) lib=libauthcore_ffi.so ;;
+esac
+flags=(--locked -p authcore-ffi)
+[ "$profile" = release ] && flags+=(--release)
+echo "bindings: building authcore-ffi ($profile)" >&2
+cargo build "${flags[@]}" --features bindgen --lib --bin uniffi-bindgen >&2
+library=$target/$profile/$lib
+bindgen=$target/$profile/uniffi-bindgen
+
+if [ "$kotlin" = 1 ]; then
+  config=()
+  [ "$android" = 1 ] && config=(--config bindings/uniffi-android.toml)
+  rm -f "$kotlin_dir/com/example/authcore/authcore_ffi.kt"
+  mkdir -p "$kotlin_dir"
+  "$bindgen" generate --no-format "${config[@]}" --language kotlin --out-dir "$kotlin_dir" "$library" >&2
+  echo "bindings: Kotlin in $kotlin_dir" >&2
+fi
+if [ "$swift" = 1 ]; then
+  rm -rf "$swift_dir"
+  mkdir -p "$swift_dir"
+  "$bindgen" generate --no-format --language swift --out-dir "$swift_dir" "$library" >&2
+  echo "bindings: Swift in $swift_dir" >&2
+fi
+echo "$library"
