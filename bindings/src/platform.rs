@@ -73,9 +73,9 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for DeviceKeyError {
 /// there is no CryptoKit); the apps use the Secure Enclave or Android Keystore instead.
 #[uniffi::export]
 pub fn software_device_keys(store: Arc<dyn SecureStore>) -> Arc<dyn DeviceKeys> {
-    Arc::new(SoftwareKeys(authcore::device_keys::SoftwareDeviceKeys::new(
-        Arc::new(StoreAdapter(store)),
-    )))
+    Arc::new(SoftwareKeys(
+        authcore::device_keys::SoftwareDeviceKeys::new(Arc::new(StoreAdapter(store))),
+    ))
 }
 
 struct SoftwareKeys(authcore::device_keys::SoftwareDeviceKeys);
