@@ -100,8 +100,10 @@ mod tests {
     #[test]
     fn dropping_a_task_drops_the_running_future() {
         let (tx, rx) = tokio::sync::oneshot::channel();
+        // Made outside the future: dropped with it even if the abort comes before its first poll.
+        let guard = Dropped(Some(tx));
         let task = run(async move {
-            let _guard = Dropped(Some(tx));
+            let _guard = guard;
             tokio::time::sleep(Duration::from_secs(3600)).await;
         });
         drop(task);
