@@ -36,11 +36,17 @@ final class MemoryStore: SecureStore, @unchecked Sendable {
 /// `SecureEnclaveKeys` uses), keeps the alias list and counts signatures; every call comes from
 /// Rust through the foreign-trait path, as on a phone.
 final class SoftwareBackedKeys: DeviceKeys, @unchecked Sendable {
-    let store = MemoryStore()
-    private lazy var software: DeviceKeys = softwareDeviceKeys(store: store)
+    let store: MemoryStore
+    private let software: DeviceKeys
     private let lock = NSLock()
     private var signed = 0
     private var known: Set<String> = []
+
+    init() {
+        let store = MemoryStore()
+        self.store = store
+        software = softwareDeviceKeys(store: store)
+    }
 
     var signatures: Int { lock.lock(); defer { lock.unlock() }; return signed }
     var aliases: Set<String> { lock.lock(); defer { lock.unlock() }; return known }
