@@ -6,7 +6,8 @@
 #
 # Defaults: debug build; Kotlin for the Android library module into
 # android/authcore/src/main/kotlin (Android's cleaner); Swift (Authcore.swift, AuthcoreFFI.h,
-# AuthcoreFFI.modulemap) into ios/Generated for the Swift package. `--jvm` generates Kotlin for a
+# AuthcoreFFI.modulemap) into ios/Generated for the Swift package, patched so that a cancelled
+# Swift Task cancels the call (scripts/swift-cancellation.py). `--jvm` generates Kotlin for a
 # plain JVM (java.lang.ref.Cleaner), as the Kotlin test suite needs.
 # Prints the path of the built host library on its last line.
 set -euo pipefail
@@ -52,6 +53,8 @@ if [ "$swift" = 1 ]; then
   rm -rf "$swift_dir"
   mkdir -p "$swift_dir"
   "$bindgen" generate --no-format --language swift --out-dir "$swift_dir" "$library" >&2
+  # Swift Task cancellation reaches the Rust future (uniffi's template ignores it).
+  python3 scripts/swift-cancellation.py "$swift_dir/Authcore.swift"
   echo "bindings: Swift in $swift_dir" >&2
 fi
 echo "$library"

@@ -4,7 +4,9 @@
 # ("<layer>: N passed, N failed") and exits non-zero if any layer failed.
 #
 # Layers: lint (rustfmt, clippy), rust (workspace tests), kotlin (the bindings' JVM suite against a
-# real server process, scripts/test-kotlin.sh), pyotp (1,000 random codes vs pyotp).
+# real server process, scripts/test-kotlin.sh), pyotp (1,000 random codes vs pyotp), swift (the
+# bindings' Swift suite, scripts/test-swift.sh), mobile (Android and iOS library builds and the size
+# table: scripts/build-android.sh, scripts/build-ios.sh, scripts/sizes.sh).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
@@ -51,6 +53,20 @@ if cargo build --locked -p authcore-harness --bin authcore; then
 else
   record pyotp 0 1
 fi
+
+echo "== swift"
+scripts/test-swift.sh | tee "$logs/swift.log"
+read -r swift_passed swift_failed < <(awk '/^swift:/ { print $2, $4 }' "$logs/swift.log")
+record swift "${swift_passed:-0}" "${swift_failed:-1}"
+
+echo "== mobile"
+# Compile checks of the Android and iOS libraries (NDK/Xcode builds where available), then the
+# size table docs/sizes.md.
+mobile_passed=0 mobile_failed=0
+for check in scripts/build-android.sh scripts/build-ios.sh scripts/sizes.sh; do
+  if $check >/dev/null; then mobile_passed=$((mobile_passed + 1)); else mobile_failed=$((mobile_failed + 1)); echo "FAILED: $check"; fi
+done
+record mobile $mobile_passed $mobile_failed
 
 echo
 echo "== summary"

@@ -68,6 +68,50 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for DeviceKeyError {
     }
 }
 
+/// Device keys in software: ring ECDSA P-256, the private key (PKCS#8) kept in `store`. For
+/// tests, simulators and platforms without a hardware key store (the Swift suite on Linux, where
+/// there is no CryptoKit); the apps use the Secure Enclave or Android Keystore instead.
+#[uniffi::export]
+pub fn software_device_keys(store: Arc<dyn SecureStore>) -> Arc<dyn DeviceKeys> {
+    Arc::new(SoftwareKeys(
+        authcore::device_keys::SoftwareDeviceKeys::new(Arc::new(StoreAdapter(store))),
+    ))
+}
+
+struct SoftwareKeys(authcore::device_keys::SoftwareDeviceKeys);
+
+impl SoftwareKeys {
+    fn error(error: KeyError) -> DeviceKeyError {
+        match error {
+            KeyError::UnknownKey(_) => DeviceKeyError::UnknownKey,
+            KeyError::AlreadyExists(_) => DeviceKeyError::AlreadyExists,
+            KeyError::Unavailable | KeyError::Store(_) => DeviceKeyError::Unavailable,
+        }
+    }
+}
+
+impl DeviceKeys for SoftwareKeys {
+    fn generate(&self, alias: String) -> Result<Vec<u8>, DeviceKeyError> {
+        use authcore::device_keys::DeviceKeys as _;
+        self.0.generate(&alias).map_err(Self::error)
+    }
+
+    fn public_key(&self, alias: String) -> Result<Vec<u8>, DeviceKeyError> {
+        use authcore::device_keys::DeviceKeys as _;
+        self.0.public_key(&alias).map_err(Self::error)
+    }
+
+    fn sign(&self, alias: String, message: Vec<u8>) -> Result<Vec<u8>, DeviceKeyError> {
+        use authcore::device_keys::DeviceKeys as _;
+        self.0.sign(&alias, &message).map_err(Self::error)
+    }
+
+    fn delete(&self, alias: String) -> Result<(), DeviceKeyError> {
+        use authcore::device_keys::DeviceKeys as _;
+        self.0.delete(&alias).map_err(Self::error)
+    }
+}
+
 /// The person holding the phone proves it is them (BiometricPrompt, LocalAuthentication) before
 /// an approval is signed. Async: the prompt completes whenever the user answers. `false` (or a
 /// cancelled prompt) sends nothing.
@@ -192,6 +236,30 @@ mod tests {
         assert_eq!(store.put("refused", b"x"), Err(StoreError::Unavailable));
         store.delete("a").unwrap();
         assert_eq!(store.get("a").unwrap(), None);
+    }
+
+    #[test]
+    fn software_keys_keep_their_private_key_in_the_given_store() {
+        let store = Arc::new(MapStore::default());
+        let keys = software_device_keys(store.clone());
+        let spki = keys.generate("push-1".into()).unwrap();
+        assert!(authcore::device_keys::p256_point(&spki).is_some());
+        assert_eq!(keys.public_key("push-1".into()).unwrap(), spki);
+        assert_eq!(store.list().unwrap(), ["device-keys/push-1"]);
+        assert_eq!(
+            keys.generate("push-1".into()),
+            Err(DeviceKeyError::AlreadyExists)
+        );
+        let signature = keys.sign("push-1".into(), b"message".to_vec()).unwrap();
+        let point = authcore::device_keys::p256_point(&spki).unwrap();
+        ring::signature::UnparsedPublicKey::new(&ring::signature::ECDSA_P256_SHA256_ASN1, point)
+            .verify(b"message", &signature)
+            .unwrap();
+        keys.delete("push-1".into()).unwrap();
+        assert_eq!(
+            keys.sign("push-1".into(), b"x".to_vec()),
+            Err(DeviceKeyError::UnknownKey)
+        );
     }
 
     #[test]
