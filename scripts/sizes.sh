@@ -33,10 +33,10 @@ if [ "$host_bytes" -le "$budget" ]; then verdict="met"; else verdict="NOT met"; 
   echo "| library | size | bytes | notes |"
   echo "| --- | --- | --- | --- |"
   row "host cdylib \`$host_lib\` (stripped)" "$host" "budget <= 3 MiB: **$verdict**"
-  row "Android \`aarch64-linux-android\` staticlib" "$target_dir/aarch64-linux-android/mobile/libauthcore_ffi.a" \
-    "scripts/build-android.sh compile check; an archive (unstripped objects incl. std), the app's linker keeps only what is used"
-  row "iOS \`aarch64-apple-ios\` staticlib" "$target_dir/aarch64-apple-ios/mobile/libauthcore_ffi.a" \
-    "scripts/build-ios.sh compile check; likewise an archive, the XCFramework's device slice"
+  row "Android \`aarch64-linux-android\` staticlib" "$target_dir/aarch64-linux-android/mobile-check/libauthcore_ffi.a" \
+    "scripts/build-android.sh compile check (\`mobile-check\`: no LTO); an archive (unstripped objects incl. std), the app's linker keeps only what is used"
+  row "iOS \`aarch64-apple-ios\` staticlib" "$target_dir/aarch64-apple-ios/mobile-check/libauthcore_ffi.a" \
+    "scripts/build-ios.sh compile check (\`mobile-check\`: no LTO); likewise an archive, the XCFramework's device slice"
   # Where the host library's bytes go (ELF sections, when binutils' `size` is there).
   if [ "$(uname -s)" = Linux ] && command -v size >/dev/null 2>&1; then
     echo
