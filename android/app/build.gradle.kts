@@ -44,6 +44,7 @@ kotlin {
 dependencies {
     implementation(project(":authcore"))
     implementation("org.jetbrains.kotlinx:kotlinx-coroutines-android:1.9.0")
+    implementation("androidx.core:core-ktx:1.15.0")
 
     // Compose
     implementation(platform("androidx.compose:compose-bom:2024.12.01"))
