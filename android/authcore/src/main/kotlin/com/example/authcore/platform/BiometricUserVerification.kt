@@ -34,7 +34,7 @@ class BiometricUserVerification(private val title: String = "Confirm it's you") 
             ?.takeIf { it.lifecycle.currentState.isAtLeast(Lifecycle.State.STARTED) }
             ?: return@withContext false
         val executor = ContextCompat.getMainExecutor(activity)
-        suspendCancellableCoroutine { continuation ->
+        suspendCancellableCoroutine<Boolean> { continuation ->
             val prompt = BiometricPrompt(
                 activity,
                 executor,

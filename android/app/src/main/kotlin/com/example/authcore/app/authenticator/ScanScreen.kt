@@ -75,15 +75,15 @@ private fun QrCamera(enabled: Boolean, onScanned: (String) -> Unit) {
     val scanner = remember {
         BarcodeScanning.getClient(BarcodeScannerOptions.Builder().setBarcodeFormats(Barcode.FORMAT_QR_CODE).build())
     }
-    val controller = remember {
+    val cameraController = remember {
         LifecycleCameraController(context).apply {
             setEnabledUseCases(CameraController.IMAGE_ANALYSIS)
             setImageAnalysisAnalyzer(
                 ContextCompat.getMainExecutor(context),
                 MlKitAnalyzer(listOf(scanner), ImageAnalysis.COORDINATE_SYSTEM_VIEW_REFERENCED, ContextCompat.getMainExecutor(context)) { result ->
-                    val text = result.getValue(scanner)?.firstOrNull()?.rawValue ?: return@MlKitAnalyzer
+                    val text = result.getValue(scanner)?.firstOrNull()?.rawValue
                     // One call per code: the same QR stays in view for many frames.
-                    if (currentEnabled && text != last) {
+                    if (text != null && currentEnabled && text != last) {
                         last = text
                         currentOnScanned(text)
                     }
@@ -92,14 +92,14 @@ private fun QrCamera(enabled: Boolean, onScanned: (String) -> Unit) {
         }
     }
     DisposableEffect(lifecycleOwner) {
-        controller.bindToLifecycle(lifecycleOwner)
+        cameraController.bindToLifecycle(lifecycleOwner)
         onDispose {
-            controller.unbind()
+            cameraController.unbind()
             scanner.close()
         }
     }
     AndroidView(
-        factory = { PreviewView(it).apply { this.controller = controller } },
+        factory = { PreviewView(it).apply { controller = cameraController } },
         modifier = Modifier.fillMaxWidth().aspectRatio(1f),
     )
 }
