@@ -1,6 +1,8 @@
-// The library module apps depend on. Its sources are generated, not written:
+// The library module apps depend on. Its bindings are generated, not written:
 //   src/main/kotlin/com/example/authcore/authcore_ffi.kt   scripts/bindings.sh
 //   src/main/jniLibs/<abi>/libauthcore_ffi.so              cargo ndk (README "Use it from Android")
+// Written here: the platform glue in src/main/kotlin/com/example/authcore/platform/ (Keystore
+// SecureStore and DeviceKeys, BiometricPrompt UserVerification, Logcat Logger).
 plugins {
     id("com.android.library")
     id("org.jetbrains.kotlin.android")
@@ -31,4 +33,8 @@ dependencies {
     implementation("org.jetbrains.kotlinx:kotlinx-coroutines-android:1.9.0")
     // The generated code uses @RequiresApi for Android's SystemCleaner (API 33+).
     implementation("androidx.annotation:annotation:1.9.1")
+    // Platform glue: BiometricPrompt (needs a FragmentActivity), ContextCompat.
+    api("androidx.biometric:biometric:1.1.0")
+    api("androidx.fragment:fragment-ktx:1.8.5")
+    implementation("androidx.core:core-ktx:1.15.0")
 }
