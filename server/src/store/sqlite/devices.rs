@@ -679,3 +679,62 @@ impl DeviceStore for SqliteStore {
         Ok(Some(max_skips - used - 1))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs the futures concurrently on this task; their answers in order.
+    async fn join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
+        let mut futures: Vec<_> = futures.into_iter().map(Box::pin).collect();
+        let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+        std::future::poll_fn(|cx| {
+            let mut pending = false;
+            for (future, output) in futures.iter_mut().zip(outputs.iter_mut()) {
+                if output.is_none() {
+                    match future.as_mut().poll(cx) {
+                        std::task::Poll::Ready(value) => *output = Some(value),
+                        std::task::Poll::Pending => pending = true,
+                    }
+                }
+            }
+            if pending {
+                std::task::Poll::Pending
+            } else {
+                std::task::Poll::Ready(())
+            }
+        })
+        .await;
+        outputs.into_iter().map(Option::unwrap).collect()
+    }
+
+    #[tokio::test]
+    async fn a_nonce_is_fresh_once_even_when_its_copies_share_a_batch() {
+        let store = SqliteStore::open("sqlite::memory:").await.unwrap();
+        // The first use holds the writer while the others queue: they are written as one batch,
+        // copies of the same nonce included.
+        let uses: Vec<_> = ["n-0000000000000000", "n-1111111111111111"]
+            .iter()
+            .flat_map(|nonce| std::iter::repeat(*nonce).take(4))
+            .map(|nonce| store.use_device_nonce("dv_a", nonce, 2_000, 1_000))
+            .collect();
+        let fresh: Vec<bool> = join_all(uses)
+            .await
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(
+            fresh,
+            [true, false, false, false, true, false, false, false]
+        );
+        // Another device may use the same nonce; a later copy is still refused.
+        assert!(store
+            .use_device_nonce("dv_b", "n-0000000000000000", 2_000, 1_000)
+            .await
+            .unwrap());
+        assert!(!store
+            .use_device_nonce("dv_a", "n-1111111111111111", 2_000, 1_000)
+            .await
+            .unwrap());
+    }
+}
