@@ -8,7 +8,8 @@
 //! Signatures are ECDSA P-256 SHA-256 in ASN.1 DER (X9.62), the form Android Keystore, the JDK's
 //! `SHA256withECDSA` and Apple's `ecdsaSignatureMessageX962SHA256` all produce.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use ring::rand::SystemRandom;
 use ring::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
@@ -60,9 +61,21 @@ pub fn p256_point(spki: &[u8]) -> Option<&[u8]> {
 }
 
 /// Software keys over a [`SecureStore`] (entries `device-keys/<alias>`).
+///
+/// The store stays the truth: every operation reads the key's PKCS#8 document from it (a deleted
+/// or replaced key is never used). Parsing a document into a key pair costs a P-256 point
+/// multiplication (ring recomputes and checks the public key), so the last parsed key pair of
+/// each alias is kept beside the document it came from and reused while the store still holds
+/// that same document.
 pub struct SoftwareDeviceKeys {
     store: Arc<dyn SecureStore>,
     rng: SystemRandom,
+    parsed: Mutex<HashMap<String, ParsedKey>>,
+}
+
+struct ParsedKey {
+    pkcs8: Zeroizing<Vec<u8>>,
+    pair: Arc<EcdsaKeyPair>,
 }
 
 impl SoftwareDeviceKeys {
@@ -70,21 +83,43 @@ impl SoftwareDeviceKeys {
         SoftwareDeviceKeys {
             store,
             rng: SystemRandom::new(),
+            parsed: Mutex::new(HashMap::new()),
         }
+    }
+
+    fn parsed(&self) -> std::sync::MutexGuard<'_, HashMap<String, ParsedKey>> {
+        self.parsed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn entry(alias: &str) -> String {
         format!("device-keys/{alias}")
     }
 
-    fn key_pair(&self, alias: &str) -> Result<EcdsaKeyPair, KeyError> {
-        let pkcs8 = Zeroizing::new(
-            self.store
-                .get(&Self::entry(alias))?
-                .ok_or_else(|| KeyError::UnknownKey(alias.to_owned()))?,
+    fn key_pair(&self, alias: &str) -> Result<Arc<EcdsaKeyPair>, KeyError> {
+        let stored = self.store.get(&Self::entry(alias))?;
+        let Some(pkcs8) = stored.map(Zeroizing::new) else {
+            self.parsed().remove(alias);
+            return Err(KeyError::UnknownKey(alias.to_owned()));
+        };
+        if let Some(known) = self.parsed().get(alias) {
+            if *known.pkcs8 == *pkcs8 {
+                return Ok(known.pair.clone());
+            }
+        }
+        let pair = Arc::new(
+            EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &pkcs8, &self.rng)
+                .map_err(|_| KeyError::Unavailable)?,
         );
-        EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &pkcs8, &self.rng)
-            .map_err(|_| KeyError::Unavailable)
+        self.parsed().insert(
+            alias.to_owned(),
+            ParsedKey {
+                pkcs8,
+                pair: pair.clone(),
+            },
+        );
+        Ok(pair)
     }
 }
 
@@ -113,6 +148,46 @@ impl DeviceKeys for SoftwareDeviceKeys {
     }
 
     fn delete(&self, alias: &str) -> Result<(), KeyError> {
+        self.parsed().remove(alias);
         Ok(self.store.delete(&Self::entry(alias))?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MemoryStore;
+
+    fn verifies(spki: &[u8], message: &[u8], signature: &[u8]) -> bool {
+        crate::device_protocol::verify_p256(spki, message, signature).is_ok()
+    }
+
+    #[test]
+    fn the_parsed_key_follows_the_store() {
+        let store = Arc::new(MemoryStore::default());
+        let keys = SoftwareDeviceKeys::new(store.clone());
+        let first = keys.generate("a").unwrap();
+        let signature = keys.sign("a", b"one").unwrap();
+        assert!(verifies(&first, b"one", &signature));
+        // Another key written under the same entry (a restore, another instance): used at once.
+        let elsewhere = Arc::new(MemoryStore::default());
+        let second = SoftwareDeviceKeys::new(elsewhere.clone())
+            .generate("a")
+            .unwrap();
+        let document = elsewhere.get("device-keys/a").unwrap().unwrap();
+        store.put("device-keys/a", &document).unwrap();
+        let signature = keys.sign("a", b"two").unwrap();
+        assert!(verifies(&second, b"two", &signature));
+        assert!(!verifies(&first, b"two", &signature));
+        assert_eq!(keys.public_key("a").unwrap(), second);
+        // Gone from the store: gone.
+        store.delete("device-keys/a").unwrap();
+        assert_eq!(
+            keys.sign("a", b"three"),
+            Err(KeyError::UnknownKey("a".into()))
+        );
+        keys.generate("b").unwrap();
+        keys.delete("b").unwrap();
+        assert_eq!(keys.public_key("b"), Err(KeyError::UnknownKey("b".into())));
     }
 }

@@ -15,6 +15,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc instead of glibc malloc: the benchmarks (client and in-process server) allocate a
+/// lot per request, and glibc's arena locking and consolidation showed up at ~10% of a push
+/// round trip.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "authcore", version, about = "authcore device test harness")]
 struct Cli {

@@ -212,6 +212,60 @@ async fn a_replayed_signed_answer_is_refused() {
 }
 
 #[tokio::test]
+async fn copies_of_one_signed_request_sent_at_once_are_accepted_once() {
+    // Nonces are written in groups: copies in flight together still count once (the store's
+    // own test puts copies in one batch).
+    let t = start().await;
+    let (_, phone) = alice_with_phone(&t).await;
+    let signed = phone.request(&t, "GET", "/v1/devices/challenges", None);
+    let others: Vec<_> = (0..6)
+        .map(|_| phone.request(&t, "GET", "/v1/devices/challenges", None))
+        .collect();
+    let mut sends = Vec::new();
+    for _ in 0..12 {
+        sends.push(phone.send(&t, &signed));
+    }
+    for other in &others {
+        sends.push(phone.send(&t, other));
+    }
+    let answers = futures_join(sends).await;
+    let (copies, fresh) = answers.split_at(12);
+    assert_eq!(
+        copies.iter().filter(|(status, _)| *status == 200).count(),
+        1
+    );
+    for (status, body) in copies.iter().filter(|(status, _)| *status != 200) {
+        assert_eq!(*status, 401, "{body}");
+        assert_eq!(body["error"], "replayed_request");
+    }
+    assert!(fresh.iter().all(|(status, _)| *status == 200), "{fresh:?}");
+}
+
+/// Runs the futures concurrently (all in flight together); their answers in order.
+async fn futures_join<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut futures: Vec<_> = futures.into_iter().map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (future, output) in futures.iter_mut().zip(outputs.iter_mut()) {
+            if output.is_none() {
+                match future.as_mut().poll(cx) {
+                    std::task::Poll::Ready(value) => *output = Some(value),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    outputs.into_iter().map(Option::unwrap).collect()
+}
+
+#[tokio::test]
 async fn an_answer_signed_by_another_key_or_device_is_refused() {
     let t = start().await;
     let (_, phone) = alice_with_phone(&t).await;

@@ -53,6 +53,8 @@ pub struct SqliteStore {
     /// Read-only connections (none for `:memory:`, where reads use the writer).
     readers: Vec<Conn>,
     next_reader: AtomicUsize,
+    /// Device nonces waiting to be written together ([`devices::NonceQueue`]).
+    nonces: devices::NonceQueue,
 }
 
 /// One connection (with its own sqlx worker thread), used by one task at a time. Not a sqlx
@@ -190,6 +192,7 @@ impl SqliteStore {
             writer,
             readers,
             next_reader: AtomicUsize::new(0),
+            nonces: devices::NonceQueue::default(),
         };
         store.migrate().await?;
         Ok(store)

@@ -4,10 +4,11 @@
 
 use async_trait::async_trait;
 use sqlx::{Connection, Row};
+use tokio::sync::oneshot;
 
 use super::super::devices::*;
-use super::super::StoreResult;
-use super::{insert_sign_in_event, ts, un, SqliteStore};
+use super::super::{StoreError, StoreResult};
+use super::{join, ts, un, SqliteStore};
 
 const DEVICE_COLUMNS: &str =
     "SELECT id, user_id, public_key, display_name, platform, push_token IS NOT NULL,
@@ -74,31 +75,41 @@ fn push_of(r: &sqlx::sqlite::SqliteRow) -> Result<PushRequest, sqlx::Error> {
     })
 }
 
+/// Inserts a push request and returns its id (`RETURNING id`); bind with [`bind_push`].
+const INSERT_PUSH: &str = "INSERT INTO push_requests (user_id, auth_session_id, kind, device_id, require_uv, number, choices,
+    app_name, ip, user_agent, location, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id";
+
+fn bind_push<'q>(
+    q: super::SqlBatch<'q>,
+    r: &'q NewPushRequest,
+    number: &'q str,
+    choices: Option<&[String]>,
+) -> super::SqlBatch<'q> {
+    q.bind(r.user_id)
+        .bind(r.auth_session_id)
+        .bind(&r.kind)
+        .bind(&r.device_id)
+        .bind(r.require_uv)
+        .bind(number)
+        .bind(choices.map(|c| c.join(",")))
+        .bind(&r.app_name)
+        .bind(&r.ip)
+        .bind(&r.user_agent)
+        .bind(&r.location)
+        .bind(ts(r.created_at))
+        .bind(ts(r.expires_at))
+}
+
 async fn insert_push<'c>(
     db: impl sqlx::Executor<'c, Database = sqlx::Sqlite>,
     r: &NewPushRequest,
     number: &str,
     choices: Option<&[String]>,
 ) -> StoreResult<i64> {
-    Ok(sqlx::query_scalar(
-        "INSERT INTO push_requests (user_id, auth_session_id, kind, device_id, require_uv, number, choices, app_name,
-            ip, user_agent, location, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-    )
-    .bind(r.user_id)
-    .bind(r.auth_session_id)
-    .bind(&r.kind)
-    .bind(&r.device_id)
-    .bind(r.require_uv)
-    .bind(number)
-    .bind(choices.map(|c| c.join(",")))
-    .bind(&r.app_name)
-    .bind(&r.ip)
-    .bind(&r.user_agent)
-    .bind(&r.location)
-    .bind(ts(r.created_at))
-    .bind(ts(r.expires_at))
-    .fetch_one(db)
-    .await?)
+    let row = bind_push(sqlx::query(INSERT_PUSH), r, number, choices)
+        .fetch_one(db)
+        .await?;
+    Ok(row.try_get(0)?)
 }
 
 fn created(
@@ -126,6 +137,82 @@ fn created(
         answered_by: None,
         result: None,
     }
+}
+
+/// Nonces of signed device requests are written in groups: a request queues its nonce and takes
+/// the writer; the holder writes every nonce queued by then in one transaction (insert, the
+/// devices' `last_seen_at`, commit) and answers each request. A nonce counts as fresh only once
+/// that transaction committed, exactly as when each request wrote its own, so a restart never
+/// forgets a nonce whose request was accepted; under load one commit serves many requests.
+#[derive(Default)]
+pub(super) struct NonceQueue(std::sync::Mutex<Vec<NonceUse>>);
+
+impl NonceQueue {
+    fn queue(&self) -> std::sync::MutexGuard<'_, Vec<NonceUse>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+pub(super) struct NonceUse {
+    device_id: String,
+    nonce: String,
+    expires_at: u64,
+    now: u64,
+    reply: oneshot::Sender<StoreResult<bool>>,
+}
+
+/// At most this many nonces in one transaction (3 parameters each in one statement, 2 more in
+/// each `last_seen_at` update: far below SQLite's parameter limit).
+const MAX_NONCE_BATCH: usize = 128;
+
+async fn write_nonces(tx: super::RawTx<'_>, batch: Vec<NonceUse>) -> StoreResult<()> {
+    // Expired nonces go now and then (all devices at once, by the expiry index), not on every
+    // request.
+    let sweep = crate::secrets::random_bytes(1)[0] == 0;
+    let mut sql = String::from("BEGIN IMMEDIATE;");
+    if sweep {
+        sql.push_str("DELETE FROM device_nonces WHERE expires_at <= ?;");
+    }
+    sql.push_str("INSERT INTO device_nonces (device_id, nonce, expires_at) VALUES ");
+    for i in 0..batch.len() {
+        sql.push_str(if i == 0 { "(?, ?, ?)" } else { ", (?, ?, ?)" });
+    }
+    sql.push_str(" ON CONFLICT DO NOTHING RETURNING device_id, nonce;");
+    for _ in &batch {
+        sql.push_str("UPDATE devices SET last_seen_at = ? WHERE id = ?;");
+    }
+    sql.push_str("COMMIT");
+    let mut q = sqlx::query(&sql);
+    if sweep {
+        q = q.bind(ts(batch.iter().map(|u| u.now).min().unwrap_or(0)));
+    }
+    for u in &batch {
+        q = q.bind(&u.device_id).bind(&u.nonce).bind(ts(u.expires_at));
+    }
+    for u in &batch {
+        q = q.bind(ts(u.now)).bind(&u.device_id);
+    }
+    let rows = match tx.finish(q).await {
+        Ok(rows) => rows,
+        Err(error) => {
+            for u in batch {
+                let _ = u.reply.send(Err(StoreError(error.0.clone())));
+            }
+            return Err(error);
+        }
+    };
+    let mut inserted = std::collections::HashSet::new();
+    for row in &rows {
+        inserted.insert((row.try_get::<String, _>(0)?, row.try_get::<String, _>(1)?));
+    }
+    for u in batch {
+        // The same nonce twice in one batch: the first request has it, the second is a replay.
+        let fresh = inserted.remove(&(u.device_id, u.nonce));
+        let _ = u.reply.send(Ok(fresh));
+    }
+    Ok(())
 }
 
 #[async_trait]
@@ -255,33 +342,30 @@ impl DeviceStore for SqliteStore {
         expires_at: u64,
         now: u64,
     ) -> StoreResult<bool> {
-        let mut conn = self.write().await?;
-        let mut tx = conn.begin().await?;
-        // Expired nonces go now and then (all devices at once, by the expiry index), not on
-        // every request.
-        if crate::secrets::random_bytes(1)[0] == 0 {
-            sqlx::query("DELETE FROM device_nonces WHERE expires_at <= ?")
-                .bind(ts(now))
-                .execute(&mut *tx)
-                .await?;
+        let (reply, answer) = oneshot::channel();
+        self.nonces.queue().push(NonceUse {
+            device_id: device_id.to_owned(),
+            nonce: nonce.to_owned(),
+            expires_at,
+            now,
+            reply,
+        });
+        {
+            let tx = self.write_tx().await?;
+            // Whoever holds the writer writes every nonce queued by then (ours too, unless an
+            // earlier holder already did).
+            let batch: Vec<NonceUse> = {
+                let mut queue = self.nonces.queue();
+                let n = queue.len().min(MAX_NONCE_BATCH);
+                queue.drain(..n).collect()
+            };
+            if !batch.is_empty() {
+                write_nonces(tx, batch).await?;
+            }
         }
-        let inserted = sqlx::query(
-            "INSERT INTO device_nonces (device_id, nonce, expires_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-        )
-        .bind(device_id)
-        .bind(nonce)
-        .bind(ts(expires_at))
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        sqlx::query("UPDATE devices SET last_seen_at = ? WHERE id = ?")
-            .bind(ts(now))
-            .bind(device_id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(inserted)
+        answer
+            .await
+            .map_err(|_| StoreError("the nonce batch was not written".into()))?
     }
 
     async fn devices(&self, user_id: i64) -> StoreResult<Vec<Device>> {
@@ -356,30 +440,46 @@ impl DeviceStore for SqliteStore {
         limits: PushLimits,
         pick: NumberPicker,
     ) -> StoreResult<Result<PushRequest, PushRefusal>> {
-        let mut conn = self.write().await?;
-        let mut tx = conn.begin().await?;
+        // Two trips to the writer: the block and the user's recent pushes (which decide), then
+        // the insert and the commit.
+        let mut tx = self.write_tx().await?;
         let mut pending = Vec::new();
         if let Some(user_id) = r.user_id {
-            let blocked: Option<i64> =
-                sqlx::query_scalar("SELECT until FROM push_blocks WHERE user_id = ? AND until > ?")
+            // Rows of one column: an active block; of four: the unapproved sign-in pushes in the
+            // window (pending, denied, mismatched or expired).
+            let rows = tx
+                .run(
+                    sqlx::query(
+                        "BEGIN IMMEDIATE;
+                         SELECT until FROM push_blocks WHERE user_id = ? AND until > ?;
+                         SELECT created_at, expires_at, number, result FROM push_requests
+                         WHERE user_id = ? AND created_at > ? AND (result IS NULL OR result <> 'approved') AND kind = 'sign_in'
+                         ORDER BY created_at",
+                    )
                     .bind(user_id)
                     .bind(ts(r.created_at))
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            if let Some(until) = blocked {
+                    .bind(user_id)
+                    .bind(ts(r.created_at.saturating_sub(limits.window_s))),
+                )
+                .await?;
+            if let Some(block) = rows.iter().find(|row| row.len() == 1) {
+                let until: i64 = block.try_get(0)?;
+                tx.rollback().await?;
                 return Ok(Err(PushRefusal::Blocked { until: un(until) }));
             }
-            // Unapproved sign-in pushes in the window: pending, denied, mismatched or expired.
-            let recent: Vec<(i64, i64, String, Option<String>)> = sqlx::query_as(
-                "SELECT created_at, expires_at, number, result FROM push_requests
-                 WHERE user_id = ? AND created_at > ? AND (result IS NULL OR result <> 'approved') AND kind = 'sign_in'
-                 ORDER BY created_at",
-            )
-            .bind(user_id)
-            .bind(ts(r.created_at.saturating_sub(limits.window_s)))
-            .fetch_all(&mut *tx)
-            .await?;
+            let recent = rows
+                .iter()
+                .map(|row| {
+                    Ok::<_, sqlx::Error>((
+                        row.try_get::<i64, _>(0)?,
+                        row.try_get::<i64, _>(1)?,
+                        row.try_get::<String, _>(2)?,
+                        row.try_get::<Option<String>, _>(3)?,
+                    ))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
             if recent.len() >= limits.max_outstanding as usize {
+                tx.rollback().await?;
                 let oldest = recent.first().map_or(r.created_at, |row| un(row.0));
                 return Ok(Err(PushRefusal::Capped {
                     retry_after: (oldest + limits.window_s).saturating_sub(r.created_at),
@@ -390,10 +490,20 @@ impl DeviceStore for SqliteStore {
                 .filter(|row| row.3.is_none() && un(row.1) > r.created_at)
                 .map(|row| row.2)
                 .collect();
+        } else {
+            tx.run(sqlx::query("BEGIN IMMEDIATE")).await?;
         }
         let (number, choices) = pick(&pending);
-        let id = insert_push(&mut *tx, &r, &number, choices.as_deref()).await?;
-        tx.commit().await?;
+        let sql = format!("{INSERT_PUSH}; COMMIT");
+        let rows = tx
+            .finish(bind_push(
+                sqlx::query(&sql),
+                &r,
+                &number,
+                choices.as_deref(),
+            ))
+            .await?;
+        let id: i64 = rows.first().ok_or(sqlx::Error::RowNotFound)?.try_get(0)?;
         Ok(Ok(created(r, id, number, choices)))
     }
 
@@ -436,26 +546,32 @@ impl DeviceStore for SqliteStore {
     }
 
     async fn answer_push_request(&self, a: PushAnswer) -> StoreResult<Result<(), AnswerError>> {
-        let mut conn = self.write().await?;
-        let mut tx = conn.begin().await?;
-        let done = sqlx::query(
-            "UPDATE push_requests SET answered_at = ?, answered_by = ?, result = ?, signature = ?
-             WHERE id = ? AND result IS NULL AND expires_at > ? RETURNING kind, user_id",
-        )
-        .bind(ts(a.now))
-        .bind(&a.device_id)
-        .bind(&a.result)
-        .bind(&a.signature)
-        .bind(a.request_id)
-        .bind(ts(a.now))
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(row) = done else {
-            let state: Option<Option<String>> =
-                sqlx::query_scalar("SELECT result FROM push_requests WHERE id = ?")
-                    .bind(a.request_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+        // Two trips to the writer: the answer (which says what else changes), then the rest
+        // and the commit.
+        let mut tx = self.write_tx().await?;
+        let rows = tx
+            .run(
+                sqlx::query(
+                    "BEGIN IMMEDIATE;
+                     UPDATE push_requests SET answered_at = ?, answered_by = ?, result = ?, signature = ?
+                     WHERE id = ? AND result IS NULL AND expires_at > ? RETURNING kind, user_id",
+                )
+                .bind(ts(a.now))
+                .bind(&a.device_id)
+                .bind(&a.result)
+                .bind(&a.signature)
+                .bind(a.request_id)
+                .bind(ts(a.now)),
+            )
+            .await?;
+        let Some(row) = rows.first() else {
+            let rows = tx
+                .finish(
+                    sqlx::query("SELECT result FROM push_requests WHERE id = ?; ROLLBACK")
+                        .bind(a.request_id),
+                )
+                .await?;
+            let state: Option<Option<String>> = rows.first().map(|r| r.try_get(0)).transpose()?;
             return Ok(Err(match state {
                 Some(Some(_)) => AnswerError::AlreadyAnswered,
                 _ => AnswerError::Expired,
@@ -463,45 +579,53 @@ impl DeviceStore for SqliteStore {
         };
         let kind: String = row.try_get(0)?;
         let user_id: Option<i64> = row.try_get(1)?;
+        let mut sql = String::new();
         if kind == "test" {
-            if a.result == "approved" {
-                sqlx::query("UPDATE devices SET state = 'active', activated_at = ? WHERE id = ?")
-                    .bind(ts(a.now))
-                    .bind(&a.device_id)
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query("UPDATE enrollments SET completed_at = ? WHERE test_request_id = ?")
-                    .bind(ts(a.now))
-                    .bind(a.request_id)
-                    .execute(&mut *tx)
-                    .await?;
+            sql.push_str(if a.result == "approved" {
+                "UPDATE devices SET state = 'active', activated_at = ? WHERE id = ?;
+                 UPDATE enrollments SET completed_at = ? WHERE test_request_id = ?;"
             } else {
-                sqlx::query("UPDATE devices SET removed_at = ? WHERE id = ?")
-                    .bind(ts(a.now))
-                    .bind(&a.device_id)
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query("UPDATE enrollments SET failed_at = ? WHERE test_request_id = ?")
-                    .bind(ts(a.now))
-                    .bind(a.request_id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
+                "UPDATE devices SET removed_at = ? WHERE id = ?;
+                 UPDATE enrollments SET failed_at = ? WHERE test_request_id = ?;"
+            });
         }
-        if let (Some(until), Some(user_id)) = (a.block_until, user_id) {
-            sqlx::query(
+        let block = a.block_until.zip(user_id);
+        if block.is_some() {
+            sql.push_str(
                 "INSERT INTO push_blocks (user_id, until) VALUES (?, ?)
-                 ON CONFLICT(user_id) DO UPDATE SET until = MAX(until, excluded.until)",
-            )
-            .bind(user_id)
-            .bind(ts(until))
-            .execute(&mut *tx)
-            .await?;
+                 ON CONFLICT(user_id) DO UPDATE SET until = MAX(until, excluded.until);",
+            );
         }
-        if let Some(event) = &a.event {
-            insert_sign_in_event(&mut *tx, event).await?;
+        if a.event.is_some() {
+            sql.push_str(
+                "INSERT INTO sign_in_events (user_id, at, kind, method, factors, ip, user_agent, result)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?);",
+            );
         }
-        tx.commit().await?;
+        sql.push_str("COMMIT");
+        let mut q = sqlx::query(&sql);
+        if kind == "test" {
+            q = q
+                .bind(ts(a.now))
+                .bind(&a.device_id)
+                .bind(ts(a.now))
+                .bind(a.request_id);
+        }
+        if let Some((until, user_id)) = block {
+            q = q.bind(user_id).bind(ts(until));
+        }
+        if let Some(e) = &a.event {
+            q = q
+                .bind(e.user_id)
+                .bind(ts(e.at))
+                .bind(&e.kind)
+                .bind(&e.method)
+                .bind(join(&e.factors))
+                .bind(&e.ip)
+                .bind(&e.user_agent)
+                .bind(&e.result);
+        }
+        tx.finish(q).await?;
         Ok(Ok(()))
     }
 
@@ -553,5 +677,64 @@ impl DeviceStore for SqliteStore {
             .await?;
         tx.commit().await?;
         Ok(Some(max_skips - used - 1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs the futures concurrently on this task; their answers in order.
+    async fn join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
+        let mut futures: Vec<_> = futures.into_iter().map(Box::pin).collect();
+        let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+        std::future::poll_fn(|cx| {
+            let mut pending = false;
+            for (future, output) in futures.iter_mut().zip(outputs.iter_mut()) {
+                if output.is_none() {
+                    match future.as_mut().poll(cx) {
+                        std::task::Poll::Ready(value) => *output = Some(value),
+                        std::task::Poll::Pending => pending = true,
+                    }
+                }
+            }
+            if pending {
+                std::task::Poll::Pending
+            } else {
+                std::task::Poll::Ready(())
+            }
+        })
+        .await;
+        outputs.into_iter().map(Option::unwrap).collect()
+    }
+
+    #[tokio::test]
+    async fn a_nonce_is_fresh_once_even_when_its_copies_share_a_batch() {
+        let store = SqliteStore::open("sqlite::memory:").await.unwrap();
+        // The first use holds the writer while the others queue: they are written as one batch,
+        // copies of the same nonce included.
+        let uses: Vec<_> = ["n-0000000000000000", "n-1111111111111111"]
+            .iter()
+            .flat_map(|nonce| std::iter::repeat(*nonce).take(4))
+            .map(|nonce| store.use_device_nonce("dv_a", nonce, 2_000, 1_000))
+            .collect();
+        let fresh: Vec<bool> = join_all(uses)
+            .await
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(
+            fresh,
+            [true, false, false, false, true, false, false, false]
+        );
+        // Another device may use the same nonce; a later copy is still refused.
+        assert!(store
+            .use_device_nonce("dv_b", "n-0000000000000000", 2_000, 1_000)
+            .await
+            .unwrap());
+        assert!(!store
+            .use_device_nonce("dv_a", "n-1111111111111111", 2_000, 1_000)
+            .await
+            .unwrap());
     }
 }
