@@ -4,34 +4,12 @@
 mod common;
 mod phone;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use common::*;
 use phone::*;
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn enrollment_and_push_leave_no_secret_in_the_logs() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .init();
+    let captured = CapturedLogs::install();
 
     let t = start().await;
     let alice = t.sign_in_password(ALICE).await;
@@ -56,7 +34,7 @@ async fn enrollment_and_push_leave_no_secret_in_the_logs() {
     phone.send(&t, &signed).await; // replayed: refused, and logged without its content
     let (session, _, _) = password_then_push(&t, ALICE).await;
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     assert!(
         logs.contains("/v1/devices/challenges"),
         "requests are logged"
