@@ -60,7 +60,11 @@ async fn fifty_calls_with_an_access_token_the_server_expired_cause_one_refresh()
 #[tokio::test]
 async fn fifty_calls_with_an_access_token_the_app_knows_expired_cause_one_refresh() {
     let mut config = test_config();
-    config.tokens.access_token_ttl_s = 1;
+    // A 4 s token is refreshed from its 3rd second on (a quarter before expiry). The app's clock
+    // counts whole seconds, so a 1 s token went stale again at the next second boundary and a
+    // loaded machine saw a second, legitimate refresh; the refreshed 4 s token stays fresh for at
+    // least 2 s, enough for the fifty calls.
+    config.tokens.access_token_ttl_s = 4;
     let world = start(authcore_server::ServerOptions::new(
         config,
         "sqlite::memory:",
@@ -69,7 +73,7 @@ async fn fifty_calls_with_an_access_token_the_app_knows_expired_cause_one_refres
     .await;
     let proxy = Proxy::start(world.server.addr(), 0, b"grant_type=refresh_token").await;
     let session = sign_in_with_password(&app_through(&proxy), ALICE).await;
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
     fifty_calls(&session).await;
     assert_eq!(proxy.seen(), 1, "refresh requests on the wire");
     world.stop().await;
