@@ -14,8 +14,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{Caller, JsonBody, Params};
 use crate::secrets::{random_digits, random_token, token_hash, SecretString};
 use crate::store::{
-    AuthSession, CodeOutcome, FailureState, IssueCode, IssueOutcome, NewAuthorizationCode,
-    OutboxMessage, SignInEvent, User,
+    Attempt, AuthSession, CodeOutcome, FailureState, IssueCode, IssueOutcome,
+    NewAuthorizationCode, OutboxMessage, SignInEvent, User,
 };
 use crate::AppState;
 
@@ -588,18 +588,25 @@ impl Flow<'_> {
         if prompted {
             if let Some(code) = self.take("code") {
                 let code_id = self.session.code_id.unwrap_or_default();
+                // The address's attempt first; the code's own attempts are counted atomically
+                // with the check (`attempt_code`).
+                self.reserve_ip_attempt()?;
                 return match self.check_code(code_id, &code).await? {
                     CodeOutcome::Accepted => {
+                        self.give_back_ip_attempt();
                         self.session.code_id = None;
                         Ok(())
                     }
                     CodeOutcome::Wrong { attempts_left } => {
-                        self.failed("wrong_code").await?;
+                        self.event("sign_in", "wrong_code").await?;
                         Err(ApiError::wrong_credential("code", attempts_left))
                     }
-                    CodeOutcome::Dead => Err(ApiError::expired(
-                        "the code expired or has no attempts left; ask for a new one",
-                    )),
+                    CodeOutcome::Dead => {
+                        self.give_back_ip_attempt();
+                        Err(ApiError::expired(
+                            "the code expired or has no attempts left; ask for a new one",
+                        ))
+                    }
                 };
             }
         }
@@ -667,64 +674,89 @@ impl Flow<'_> {
             .await?)
     }
 
-    /// Records a failed credential for the throttle and the history.
-    async fn failed(&self, result: &str) -> ApiResult<()> {
-        self.app.throttle.record_failure(&self.caller.ip, self.now);
-        self.event("sign_in", result).await
+    /// Counts one attempt of `caller.ip` before a credential is checked (in memory, under the
+    /// throttle's mutex); `slow_down` without checking anything when the address is at its limit.
+    fn reserve_ip_attempt(&self) -> ApiResult<()> {
+        self.app
+            .throttle
+            .reserve(&self.caller.ip, self.now)
+            .map_err(|retry_after| {
+                ApiError::slow_down(retry_after, "too many failed attempts from this address")
+            })
     }
 
-    /// Refuses a locked account; otherwise returns its failures in a row.
-    async fn check_lock(&self) -> ApiResult<FailureState> {
-        let state = self.app.store.failure_state(&self.failure_key()).await?;
-        if let Some(until) = state.locked_until.filter(|u| *u > self.now) {
-            self.event("sign_in", "locked").await?;
-            return Err(ApiError::locked(until - self.now));
-        }
-        Ok(state)
+    /// The credential was right (or never checked): the address gets its attempt back.
+    fn give_back_ip_attempt(&self) {
+        self.app.throttle.give_back(&self.caller.ip, self.now);
     }
 
-    /// A right credential ends the failures in a row (nothing to write when there were none).
-    async fn clear_failures(&self, state: FailureState) -> ApiResult<()> {
-        if state.failures > 0 || state.locked_until.is_some() {
-            self.app
-                .store
-                .clear_password_failures(&self.failure_key())
-                .await?;
-        }
-        Ok(())
-    }
-
-    /// A wrong password or second factor: counts toward the account lockout.
-    async fn count_failure(&self, what: &str, result: &str) -> ApiResult<ApiError> {
+    /// Reserves one attempt before a password or second factor is checked: the address's (in
+    /// memory) and the account's (in the store, one write transaction), so parallel requests get
+    /// no extra tries. At either limit nothing is checked: `slow_down` or `locked`.
+    async fn reserve_attempt(&self) -> ApiResult<FailureState> {
+        self.reserve_ip_attempt()?;
         let lockout = &self.app.config.lockout;
-        let state = self
+        let attempt = self
             .app
             .store
-            .record_password_failure(
+            .reserve_attempt(
                 &self.failure_key(),
                 self.now,
                 lockout.max_failures,
                 lockout.lock_s,
             )
             .await?;
-        self.failed(result).await?;
+        match attempt {
+            Attempt::Reserved(state) => Ok(state),
+            Attempt::Locked { until } => {
+                self.give_back_ip_attempt();
+                self.event("sign_in", "locked").await?;
+                Err(ApiError::locked(until.saturating_sub(self.now)))
+            }
+        }
+    }
+
+    /// A right credential: the address gets its attempt back and the account's run ends.
+    async fn accept_attempt(&self) -> ApiResult<()> {
+        self.give_back_ip_attempt();
+        self.app
+            .store
+            .clear_password_failures(&self.failure_key())
+            .await?;
+        Ok(())
+    }
+
+    /// A wrong credential: its reserved attempt stays counted; the answer is `locked` when it
+    /// was the last one allowed.
+    async fn reject_attempt(
+        &self,
+        state: FailureState,
+        what: &str,
+        result: &str,
+    ) -> ApiResult<ApiError> {
+        self.event("sign_in", result).await?;
+        let max = self.app.config.lockout.max_failures;
         Ok(match state.locked_until {
             Some(until) => ApiError::locked(until.saturating_sub(self.now)),
-            None => ApiError::wrong_credential(what, lockout.max_failures - state.failures),
+            None => ApiError::wrong_credential(what, max.saturating_sub(state.failures)),
         })
     }
 
     async fn check_password(&mut self, password: &str) -> ApiResult<()> {
-        let failures = self.check_lock().await?;
+        let state = self.reserve_attempt().await?;
         if password.len() > self.app.config.password.max_length {
-            return Err(self.count_failure("password", "wrong_password").await?);
+            return Err(self
+                .reject_attempt(state, "password", "wrong_password")
+                .await?);
         }
         let stored = self.user.as_ref().and_then(|u| u.password_hash.clone());
         let matched = self.app.passwords.verify(password, stored.as_deref()).await;
         if matched {
-            self.clear_failures(failures).await
+            self.accept_attempt().await
         } else {
-            Err(self.count_failure("password", "wrong_password").await?)
+            Err(self
+                .reject_attempt(state, "password", "wrong_password")
+                .await?)
         }
     }
 
@@ -764,13 +796,11 @@ impl Flow<'_> {
             };
             return Err(insufficient(next));
         };
-        let failures = self.check_lock().await?;
         if choice == "totp" {
             self.check_totp(&code).await?;
         } else {
             self.check_backup_code(&code).await?;
         }
-        self.clear_failures(failures).await?;
         self.session.second_factor = Some(choice);
         Ok(())
     }
@@ -786,12 +816,17 @@ impl Flow<'_> {
         };
         let totp = totp_of(&credential.secret);
         let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+        let state = self.reserve_attempt().await?;
         match totp.verify(&code, self.now, self.app.config.totp.window_steps) {
             Ok(step) => {
                 if self.app.store.accept_totp_step(user_id, step).await? {
-                    Ok(())
+                    self.accept_attempt().await
                 } else {
-                    self.failed("replayed_code").await?;
+                    // A replay is no right answer: its attempt stays counted.
+                    let locked = self.reject_attempt(state, "code", "replayed_code").await?;
+                    if state.locked_until.is_some() {
+                        return Err(locked);
+                    }
                     Err(ApiError::new(
                         StatusCode::BAD_REQUEST,
                         "wrong_credential",
@@ -800,22 +835,25 @@ impl Flow<'_> {
                     .with("reason", "replayed"))
                 }
             }
-            Err(_) => Err(self.count_failure("code", "wrong_code").await?),
+            Err(_) => Err(self.reject_attempt(state, "code", "wrong_code").await?),
         }
     }
 
     async fn check_backup_code(&self, code: &str) -> ApiResult<()> {
         let user_id = self.user_id();
         let hash = backup_code_hash(self.app, user_id, code);
+        let state = self.reserve_attempt().await?;
         if self
             .app
             .store
             .use_backup_code(user_id, &hash, self.now)
             .await?
         {
-            Ok(())
+            self.accept_attempt().await
         } else {
-            Err(self.count_failure("backup code", "wrong_code").await?)
+            Err(self
+                .reject_attempt(state, "backup code", "wrong_code")
+                .await?)
         }
     }
 

@@ -40,6 +40,16 @@ pub struct FailureState {
     pub locked_until: Option<u64>,
 }
 
+/// The answer to [`Store::reserve_attempt`].
+#[derive(Debug, Clone, Copy)]
+pub enum Attempt {
+    /// Counted before the check: the run now has `failures` attempts, this one included;
+    /// `locked_until` is set when this one reached the limit (it locks unless it turns out right).
+    Reserved(FailureState),
+    /// Locked (or already at the limit): nothing may be checked until `until`.
+    Locked { until: u64 },
+}
+
 /// An in-progress native sign-in (the draft's `auth_session`).
 #[derive(Debug, Clone)]
 pub struct AuthSession {
@@ -231,6 +241,17 @@ pub trait Store: DeviceStore + Send + Sync + 'static {
         lock_s: u64,
     ) -> StoreResult<FailureState>;
     async fn clear_password_failures(&self, key: &str) -> StoreResult<()>;
+    /// Counts one attempt for `key` *before* its credential is checked, atomically (one write
+    /// transaction): refused while `key` is locked or already has `max` attempts in its run; the
+    /// `max`th attempt sets the lock (for `lock_s`). A right credential then ends the run
+    /// ([`Store::clear_password_failures`]); a wrong one leaves it counted.
+    async fn reserve_attempt(
+        &self,
+        key: &str,
+        now: u64,
+        max: u32,
+        lock_s: u64,
+    ) -> StoreResult<Attempt>;
 
     /// Saves a new auth session as it stands (every step field); returns its id.
     async fn create_auth_session(
@@ -299,6 +320,15 @@ pub trait Store: DeviceStore + Send + Sync + 'static {
     async fn revoke_session(&self, session_id: i64, now: u64) -> StoreResult<()>;
     async fn revoke_all_sessions(&self, user_id: i64, now: u64) -> StoreResult<u64>;
     async fn device_token_valid(&self, user_id: i64, hash: &[u8], now: u64) -> StoreResult<bool>;
+    /// Refuses every authorization code of the user not exchanged yet (a logout-all or a
+    /// password reset: a code issued before it must not open a new session). Returns how many.
+    async fn revoke_unused_authorization_codes(&self, user_id: i64, now: u64) -> StoreResult<u64>;
+    /// Whether this authorization code was refused by [`Store::revoke_unused_authorization_codes`].
+    async fn authorization_code_revoked(&self, code_hash: &[u8]) -> StoreResult<bool>;
+    /// When the session of a refresh token began (its sign-in), whatever the token's state.
+    async fn refresh_token_session_start(&self, hash: &[u8]) -> StoreResult<Option<u64>>;
+    /// The client an access or refresh token was issued to.
+    async fn token_client(&self, hash: &[u8]) -> StoreResult<Option<String>>;
 
     /// Sets a new password, revokes every session and clears the lockout, atomically.
     async fn reset_password(

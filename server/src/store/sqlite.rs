@@ -30,6 +30,21 @@ CREATE INDEX codes_live ON codes(key, purpose) WHERE dead = 0;
 CREATE INDEX codes_sends ON codes(key, created_at);
 ";
 
+/// Version 6: limits (issue 10). Unauthenticated phone sign-ins get their own push budget per
+/// identifier; authorization codes refused by a logout-all or a password reset.
+const SCHEMA_V6: &str = "
+CREATE TABLE passwordless_pushes (
+    push_request_id INTEGER PRIMARY KEY REFERENCES push_requests(id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX passwordless_pushes_by_key ON passwordless_pushes(key, created_at);
+CREATE TABLE revoked_authorization_codes (
+    hash BLOB PRIMARY KEY REFERENCES authorization_codes(hash) ON DELETE CASCADE,
+    revoked_at INTEGER NOT NULL
+);
+";
+
 /// Read-only connections beside the writer.
 const READERS: usize = 4;
 
@@ -217,6 +232,7 @@ impl SqliteStore {
         }
         Self::apply_once(&mut tx, 2, SCHEMA_V2).await?;
         Self::apply_once(&mut tx, 3, SCHEMA_V3).await?;
+        Self::apply_once(&mut tx, 6, SCHEMA_V6).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -488,6 +504,67 @@ impl Store for SqliteStore {
             .execute(&mut *self.write().await?)
             .await?;
         Ok(())
+    }
+
+    async fn reserve_attempt(
+        &self,
+        key: &str,
+        now: u64,
+        max: u32,
+        lock_s: u64,
+    ) -> StoreResult<Attempt> {
+        let mut tx = self.write_tx().await?;
+        let rows = tx
+            .run(
+                sqlx::query(
+                    "BEGIN IMMEDIATE; SELECT failures, locked_until FROM password_failures WHERE key = ?",
+                )
+                .bind(key),
+            )
+            .await?;
+        let (mut failures, locked_until) = match rows.first() {
+            Some(row) => (
+                u32::try_from(row.try_get::<i64, _>(0)?).unwrap_or(u32::MAX),
+                row.try_get::<Option<i64>, _>(1)?.map(un),
+            ),
+            None => (0, None),
+        };
+        if let Some(until) = locked_until.filter(|until| *until > now) {
+            tx.rollback().await?;
+            return Ok(Attempt::Locked { until });
+        }
+        if locked_until.is_some() {
+            // A lock that ran out starts a fresh run.
+            failures = 0;
+        }
+        if failures >= max {
+            // At the limit without a lock (the limit was lowered): lock now, check nothing.
+            let until = now + lock_s;
+            tx.finish(
+                sqlx::query("UPDATE password_failures SET locked_until = ? WHERE key = ?; COMMIT")
+                    .bind(ts(until))
+                    .bind(key),
+            )
+            .await?;
+            return Ok(Attempt::Locked { until });
+        }
+        failures += 1;
+        let locked_until = (failures >= max).then_some(now + lock_s);
+        tx.finish(
+            sqlx::query(
+                "INSERT INTO password_failures (key, failures, locked_until) VALUES (?, ?, ?)
+                 ON CONFLICT(key) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until;
+                 COMMIT",
+            )
+            .bind(key)
+            .bind(i64::from(failures))
+            .bind(locked_until.map(ts)),
+        )
+        .await?;
+        Ok(Attempt::Reserved(FailureState {
+            failures,
+            locked_until,
+        }))
     }
 
     async fn create_auth_session(&self, token_hash: &[u8], s: &AuthSession) -> StoreResult<i64> {
@@ -1045,6 +1122,63 @@ impl Store for SqliteStore {
         .fetch_optional(&mut *self.read().await?)
         .await?;
         Ok(found.is_some())
+    }
+
+    async fn revoke_unused_authorization_codes(&self, user_id: i64, now: u64) -> StoreResult<u64> {
+        let tx = self.write_tx().await?;
+        let rows = tx
+            .finish(
+                sqlx::query(
+                    "BEGIN IMMEDIATE;
+                     INSERT OR IGNORE INTO revoked_authorization_codes (hash, revoked_at)
+                         SELECT hash, ? FROM authorization_codes WHERE user_id = ? AND used_at IS NULL AND expires_at > ?;
+                     SELECT changes();
+                     UPDATE authorization_codes SET used_at = ? WHERE user_id = ? AND used_at IS NULL;
+                     COMMIT",
+                )
+                .bind(ts(now))
+                .bind(user_id)
+                .bind(ts(now))
+                .bind(ts(now))
+                .bind(user_id),
+            )
+            .await?;
+        let revoked: i64 = match rows.first() {
+            Some(row) => row.try_get(0)?,
+            None => 0,
+        };
+        Ok(un(revoked))
+    }
+
+    async fn authorization_code_revoked(&self, code_hash: &[u8]) -> StoreResult<bool> {
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM revoked_authorization_codes WHERE hash = ?")
+                .bind(code_hash)
+                .fetch_optional(&mut *self.read().await?)
+                .await?;
+        Ok(found.is_some())
+    }
+
+    async fn refresh_token_session_start(&self, hash: &[u8]) -> StoreResult<Option<u64>> {
+        let started: Option<i64> = sqlx::query_scalar(
+            "SELECT s.created_at FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id WHERE r.hash = ?",
+        )
+        .bind(hash)
+        .fetch_optional(&mut *self.read().await?)
+        .await?;
+        Ok(started.map(un))
+    }
+
+    async fn token_client(&self, hash: &[u8]) -> StoreResult<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT s.client_id FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id WHERE r.hash = ?
+             UNION ALL
+             SELECT s.client_id FROM access_tokens a JOIN sessions s ON s.id = a.session_id WHERE a.hash = ?",
+        )
+        .bind(hash)
+        .bind(hash)
+        .fetch_optional(&mut *self.read().await?)
+        .await?)
     }
 
     async fn reset_password(
