@@ -10,8 +10,10 @@ use serde_json::{json, Value};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Bearer, Caller, JsonBody};
 use crate::secrets::{random_backup_code, random_bytes, SecretString};
-use crate::signin::{backup_code_hash, mask_email, send_code, totp_of, Identifier};
-use crate::store::{Attempt, CodeOutcome, NewUser, OutboxMessage, User};
+use crate::signin::{
+    backup_code_hash, mask_email, reserve_attempt, send_code, totp_of, Identifier,
+};
+use crate::store::{CodeOutcome, NewUser, OutboxMessage, User};
 use crate::tokens::session_of;
 use crate::AppState;
 
@@ -244,20 +246,9 @@ pub async fn reset_password(
         Some(user) => format!("user:{}", user.id),
         None => format!("identifier:{email}"),
     };
-    app.throttle.reserve(&caller.ip, now).map_err(|retry_after| {
-        ApiError::slow_down(retry_after, "too many failed attempts from this address")
-    })?;
-    let lockout = &app.config.lockout;
-    let attempt = app
-        .store
-        .reserve_attempt(&failure_key, now, lockout.max_failures, lockout.lock_s)
-        .await?;
-    let state = match attempt {
-        Attempt::Reserved(state) => state,
-        Attempt::Locked { until } => {
-            app.throttle.give_back(&caller.ip, now);
-            return Err(ApiError::locked(until.saturating_sub(now)));
-        }
+    let reservation = match reserve_attempt(&app, &caller.ip, failure_key.clone(), now).await? {
+        Ok(reservation) => reservation,
+        Err(until) => return Err(ApiError::locked(until.saturating_sub(now))),
     };
     match app
         .store
@@ -265,18 +256,21 @@ pub async fn reset_password(
         .await?
     {
         CodeOutcome::Wrong { attempts_left } => {
+            let state = reservation.wrong(&app).await?;
             return Err(match state.locked_until {
                 Some(until) => ApiError::locked(until.saturating_sub(now)),
                 None => ApiError::wrong_credential("code", attempts_left),
             });
         }
         CodeOutcome::Dead => {
-            app.throttle.give_back(&caller.ip, now);
+            // Nothing was compared: the address gets its attempt back, the account's stays.
+            reservation.give_back_ip(&app);
+            reservation.wrong(&app).await?;
             return Err(ApiError::expired(
                 "the code expired or has no attempts left; ask for a new one",
             ));
         }
-        CodeOutcome::Accepted => app.throttle.give_back(&caller.ip, now),
+        CodeOutcome::Accepted => reservation.right(&app).await?,
     }
     let user = user.ok_or_else(|| ApiError::expired("the code expired; ask for a new one"))?;
     let hash = app

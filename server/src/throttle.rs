@@ -4,17 +4,24 @@
 //! An attempt is reserved before its credential is checked ([`Throttle::reserve`], under the
 //! mutex: no two requests see the same free slot), and given back when it was right
 //! ([`Throttle::give_back`]): parallel requests from one address never get more checks than
-//! the limit.
+//! the limit. It also wakes the requests that wait for an account's attempts to be settled
+//! ([`Throttle::settled`]).
 
 use std::collections::{HashMap, VecDeque};
+use std::hash::{Hash, Hasher};
 use std::sync::Mutex;
 
+use tokio::sync::Notify;
+
 use crate::config::ThrottleConfig;
+
+const SHARDS: usize = 256;
 
 pub struct Throttle {
     max: usize,
     window_s: u64,
     failures: Mutex<HashMap<String, VecDeque<u64>>>,
+    settled: Box<[Notify]>,
 }
 
 impl Throttle {
@@ -23,7 +30,16 @@ impl Throttle {
             max: config.max_failures_per_ip as usize,
             window_s: config.window_s,
             failures: Mutex::new(HashMap::new()),
+            settled: (0..SHARDS).map(|_| Notify::new()).collect(),
         }
+    }
+
+    /// Notified whenever an attempt of the account `key` is settled (right or wrong). A shard
+    /// per key hash: a shared shard only wakes a waiter early (it asks the store again).
+    pub fn settled(&self, key: &str) -> &Notify {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        key.hash(&mut hasher);
+        &self.settled[(hasher.finish() % SHARDS as u64) as usize]
     }
 
     /// Drops the attempts that left the window; returns the seconds until `times` has a free

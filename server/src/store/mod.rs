@@ -43,12 +43,18 @@ pub struct FailureState {
 /// The answer to [`Store::reserve_attempt`].
 #[derive(Debug, Clone, Copy)]
 pub enum Attempt {
-    /// Counted before the check: the run now has `failures` attempts, this one included;
-    /// `locked_until` is set when this one reached the limit (it locks unless it turns out right).
+    /// Counted before the check (as a failure until it proves right): the run now has `failures`
+    /// attempts, this one and any still being checked included.
     Reserved(FailureState),
-    /// Locked (or already at the limit): nothing may be checked until `until`.
+    /// Locked: nothing may be checked until `until`.
     Locked { until: u64 },
+    /// Every attempt left is being checked right now (reserved in the last
+    /// [`RESERVATION_TIMEOUT_S`] seconds): ask again once one of them is settled.
+    Busy,
 }
+
+/// A reservation not settled within this many seconds (a cancelled request) counts as wrong.
+pub const RESERVATION_TIMEOUT_S: u64 = 60;
 
 /// An in-progress native sign-in (the draft's `auth_session`).
 #[derive(Debug, Clone)]
@@ -242,9 +248,11 @@ pub trait Store: DeviceStore + Send + Sync + 'static {
     ) -> StoreResult<FailureState>;
     async fn clear_password_failures(&self, key: &str) -> StoreResult<()>;
     /// Counts one attempt for `key` *before* its credential is checked, atomically (one write
-    /// transaction): refused while `key` is locked or already has `max` attempts in its run; the
-    /// `max`th attempt sets the lock (for `lock_s`). A right credential then ends the run
-    /// ([`Store::clear_password_failures`]); a wrong one leaves it counted.
+    /// transaction): `Locked` while `key` is locked; `Busy` when the run already holds `max`
+    /// attempts and some are still being checked (none is refused for good on their account);
+    /// otherwise counted. A right credential then ends the run ([`Store::clear_password_failures`]),
+    /// a wrong one is settled with [`Store::settle_wrong_attempt`]; a reservation never settled
+    /// stays counted and, after [`RESERVATION_TIMEOUT_S`], locks like a wrong one.
     async fn reserve_attempt(
         &self,
         key: &str,
@@ -252,6 +260,15 @@ pub trait Store: DeviceStore + Send + Sync + 'static {
         max: u32,
         lock_s: u64,
     ) -> StoreResult<Attempt>;
+    /// A reserved attempt turned out wrong: it stays counted, and locks `key` for `lock_s` when
+    /// the run has `max` attempts. Returns the run as it now stands.
+    async fn settle_wrong_attempt(
+        &self,
+        key: &str,
+        now: u64,
+        max: u32,
+        lock_s: u64,
+    ) -> StoreResult<FailureState>;
 
     /// Saves a new auth session as it stands (every step field); returns its id.
     async fn create_auth_session(

@@ -30,9 +30,11 @@ CREATE INDEX codes_live ON codes(key, purpose) WHERE dead = 0;
 CREATE INDEX codes_sends ON codes(key, created_at);
 ";
 
-/// Version 6: limits (issue 10). Unauthenticated phone sign-ins get their own push budget per
-/// identifier; authorization codes refused by a logout-all or a password reset.
+/// Version 6: limits (issue 10). When the last attempt of a failure run was reserved (attempts
+/// are counted before they are checked); unauthenticated phone sign-ins get their own push
+/// budget per identifier; authorization codes refused by a logout-all or a password reset.
 const SCHEMA_V6: &str = "
+ALTER TABLE password_failures ADD COLUMN reserved_at INTEGER;
 CREATE TABLE passwordless_pushes (
     push_request_id INTEGER PRIMARY KEY REFERENCES push_requests(id) ON DELETE CASCADE,
     key TEXT NOT NULL,
@@ -517,17 +519,19 @@ impl Store for SqliteStore {
         let rows = tx
             .run(
                 sqlx::query(
-                    "BEGIN IMMEDIATE; SELECT failures, locked_until FROM password_failures WHERE key = ?",
+                    "BEGIN IMMEDIATE;
+                     SELECT failures, locked_until, reserved_at FROM password_failures WHERE key = ?",
                 )
                 .bind(key),
             )
             .await?;
-        let (mut failures, locked_until) = match rows.first() {
+        let (mut failures, locked_until, reserved_at) = match rows.first() {
             Some(row) => (
                 u32::try_from(row.try_get::<i64, _>(0)?).unwrap_or(u32::MAX),
                 row.try_get::<Option<i64>, _>(1)?.map(un),
+                row.try_get::<Option<i64>, _>(2)?.map(un),
             ),
-            None => (0, None),
+            None => (0, None, None),
         };
         if let Some(until) = locked_until.filter(|until| *until > now) {
             tx.rollback().await?;
@@ -538,7 +542,12 @@ impl Store for SqliteStore {
             failures = 0;
         }
         if failures >= max {
-            // At the limit without a lock (the limit was lowered): lock now, check nothing.
+            if reserved_at.is_some_and(|at| at + RESERVATION_TIMEOUT_S > now) {
+                // The last attempts are still being checked: one of them may prove right.
+                tx.rollback().await?;
+                return Ok(Attempt::Busy);
+            }
+            // Attempts that were never settled (or a lowered limit): they count as wrong.
             let until = now + lock_s;
             tx.finish(
                 sqlx::query("UPDATE password_failures SET locked_until = ? WHERE key = ?; COMMIT")
@@ -549,22 +558,58 @@ impl Store for SqliteStore {
             return Ok(Attempt::Locked { until });
         }
         failures += 1;
-        let locked_until = (failures >= max).then_some(now + lock_s);
         tx.finish(
             sqlx::query(
-                "INSERT INTO password_failures (key, failures, locked_until) VALUES (?, ?, ?)
-                 ON CONFLICT(key) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until;
+                "INSERT INTO password_failures (key, failures, locked_until, reserved_at) VALUES (?, ?, NULL, ?)
+                 ON CONFLICT(key) DO UPDATE SET failures = excluded.failures, locked_until = NULL,
+                     reserved_at = excluded.reserved_at;
                  COMMIT",
             )
             .bind(key)
             .bind(i64::from(failures))
-            .bind(locked_until.map(ts)),
+            .bind(ts(now)),
         )
         .await?;
         Ok(Attempt::Reserved(FailureState {
             failures,
-            locked_until,
+            locked_until: None,
         }))
+    }
+
+    async fn settle_wrong_attempt(
+        &self,
+        key: &str,
+        now: u64,
+        max: u32,
+        lock_s: u64,
+    ) -> StoreResult<FailureState> {
+        // One trip on the writer. The attempt was counted when reserved; a right answer that
+        // ended the run meanwhile removed the row, and then this one starts the next run.
+        let tx = self.write_tx().await?;
+        let rows = tx
+            .finish(
+                sqlx::query(
+                    "BEGIN IMMEDIATE;
+                     INSERT OR IGNORE INTO password_failures (key, failures, locked_until, reserved_at) VALUES (?, 1, NULL, ?);
+                     UPDATE password_failures SET locked_until = ?
+                         WHERE key = ? AND failures >= ? AND (locked_until IS NULL OR locked_until <= ?);
+                     SELECT failures, locked_until FROM password_failures WHERE key = ?;
+                     COMMIT",
+                )
+                .bind(key)
+                .bind(ts(now))
+                .bind(ts(now + lock_s))
+                .bind(key)
+                .bind(i64::from(max))
+                .bind(ts(now))
+                .bind(key),
+            )
+            .await?;
+        let row = rows.first().ok_or(sqlx::Error::RowNotFound)?;
+        Ok(FailureState {
+            failures: u32::try_from(row.try_get::<i64, _>(0)?).unwrap_or(u32::MAX),
+            locked_until: row.try_get::<Option<i64>, _>(1)?.map(un),
+        })
     }
 
     async fn create_auth_session(&self, token_hash: &[u8], s: &AuthSession) -> StoreResult<i64> {
