@@ -14,8 +14,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{Caller, JsonBody, Params};
 use crate::secrets::{random_digits, random_token, token_hash, SecretString};
 use crate::store::{
-    Attempt, AuthSession, CodeOutcome, FailureState, IssueCode, IssueOutcome,
-    NewAuthorizationCode, OutboxMessage, SignInEvent, User,
+    Attempt, AuthSession, CodeOutcome, FailureState, IssueCode, IssueOutcome, NewAuthorizationCode,
+    OutboxMessage, SignInEvent, User,
 };
 use crate::AppState;
 

@@ -125,7 +125,9 @@ mod tests {
         let threads: Vec<_> = (0..8)
             .map(|_| {
                 let t = t.clone();
-                std::thread::spawn(move || (0..50).filter(|_| t.reserve("ip", 1000).is_ok()).count())
+                std::thread::spawn(move || {
+                    (0..50).filter(|_| t.reserve("ip", 1000).is_ok()).count()
+                })
             })
             .collect();
         let granted: usize = threads.into_iter().map(|h| h.join().unwrap()).sum();

@@ -229,9 +229,6 @@ pub async fn logout_all(State(app): State<AppState>, bearer: Bearer) -> ApiResul
     app.store
         .revoke_unused_authorization_codes(session.user_id, now)
         .await?;
-    let revoked = app
-        .store
-        .revoke_all_sessions(session.user_id, now)
-        .await?;
+    let revoked = app.store.revoke_all_sessions(session.user_id, now).await?;
     Ok(no_store(json!({"revoked_sessions": revoked})))
 }

@@ -28,7 +28,9 @@ where
     F: Fn(Arc<TestServer>, usize) -> Fut,
     Fut: Future<Output = (u16, Value)> + Send + 'static,
 {
-    let tasks: Vec<_> = (0..n).map(|i| tokio::spawn(request(t.clone(), i))).collect();
+    let tasks: Vec<_> = (0..n)
+        .map(|i| tokio::spawn(request(t.clone(), i)))
+        .collect();
     let mut answers = Vec::new();
     for task in tasks {
         answers.push(task.await.expect("request task"));
@@ -47,10 +49,7 @@ fn tally(answers: &[(u16, Value)]) -> HashMap<(u16, String), usize> {
 }
 
 fn count(tally: &HashMap<(u16, String), usize>, status: u16, error: &str) -> usize {
-    tally
-        .get(&(status, error.to_owned()))
-        .copied()
-        .unwrap_or(0)
+    tally.get(&(status, error.to_owned())).copied().unwrap_or(0)
 }
 
 /// History entries of `email` with `result`, read from the database.
@@ -84,6 +83,7 @@ async fn a_hundred_and_fifty_wrong_passwords_at_once_are_checked_ten_times_then_
     })
     .await;
     let tally = tally(&answers);
+    eprintln!("answers: {tally:?}");
     // Ten are checked (the history has one entry per check); the others wait for those to
     // settle and are then refused unchecked: `locked`, or `slow_down` while the address's 100
     // slots were all reserved at once. An answer counts the attempts still in flight, so the
@@ -101,7 +101,11 @@ async fn a_hundred_and_fifty_wrong_passwords_at_once_are_checked_ten_times_then_
     // The right password now is refused without being checked.
     let p = pkce();
     let (status, body) = t.begin(ALICE.0, &p, &[("password", ALICE.1)]).await;
-    assert_eq!((status, body["error"].as_str()), (403, Some("locked")), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("locked")),
+        "{body}"
+    );
     assert!(body["retry_after"].as_u64().unwrap() <= 900);
     assert_eq!(history_count(&db, ALICE.0, "wrong_password").await, 10);
     assert_eq!(history_count(&db, ALICE.0, "success").await, 0);
@@ -133,6 +137,7 @@ async fn forty_wrong_totp_codes_at_once_are_checked_ten_times_then_the_right_one
         .await
     };
     let tally = tally(&answers);
+    eprintln!("answers: {tally:?}");
     assert_eq!(history_count(&db, BOB.0, "wrong_code").await, 10);
     assert!(count(&tally, 400, "wrong_credential") <= 9, "{tally:?}");
     assert_eq!(
@@ -145,13 +150,24 @@ async fn forty_wrong_totp_codes_at_once_are_checked_ten_times_then_the_right_one
     let (status, body) = t
         .step(&session, &[("method", "totp"), ("code", &code)])
         .await;
-    assert_eq!((status, body["error"].as_str()), (403, Some("locked")), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("locked")),
+        "{body}"
+    );
     assert_eq!(history_count(&db, BOB.0, "wrong_code").await, 10);
     // The backup code is the same account's second factor: locked too.
     let (status, body) = t
-        .step(&session, &[("method", "backup_code"), ("code", "bob0-0001")])
+        .step(
+            &session,
+            &[("method", "backup_code"), ("code", "bob0-0001")],
+        )
         .await;
-    assert_eq!((status, body["error"].as_str()), (403, Some("locked")), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("locked")),
+        "{body}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -166,10 +182,12 @@ async fn wrong_passwords_for_many_accounts_from_one_address_are_checked_a_hundre
             3 => DAVE.0.to_owned(),
             _ => format!("user{i}@spray.example"),
         };
-        t.begin(&identifier, &p, &[("password", "Password1!")]).await
+        t.begin(&identifier, &p, &[("password", "Password1!")])
+            .await
     })
     .await;
     let tally = tally(&answers);
+    eprintln!("answers: {tally:?}");
     // One attempt per account: no account lockout binds, the address's limit of 100 does.
     assert_eq!(count(&tally, 400, "wrong_credential"), 100, "{tally:?}");
     assert_eq!(count(&tally, 429, "slow_down"), 50, "{tally:?}");
@@ -182,7 +200,11 @@ async fn wrong_passwords_for_many_accounts_from_one_address_are_checked_a_hundre
     // Even the right password waits now.
     let p = pkce();
     let (status, body) = t.begin(ALICE.0, &p, &[("password", ALICE.1)]).await;
-    assert_eq!((status, body["error"].as_str()), (429, Some("slow_down")), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (429, Some("slow_down")),
+        "{body}"
+    );
     assert!((1..=600).contains(&body["retry_after"].as_u64().unwrap()));
     t.server.clock().advance(601);
     let (status, body) = t.begin(ALICE.0, &p, &[("password", ALICE.1)]).await;
@@ -206,10 +228,15 @@ async fn forty_wrong_email_codes_at_once_use_up_the_code_after_five() {
         .await
     };
     let tally = tally(&answers);
+    eprintln!("answers: {tally:?}");
     assert_eq!(count(&tally, 400, "wrong_credential"), 5, "{tally:?}");
     assert_eq!(count(&tally, 400, "expired"), 35, "{tally:?}");
     let (status, body) = t.step(&session, &[("code", &real)]).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("expired")), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("expired")),
+        "{body}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -230,10 +257,15 @@ async fn forty_wrong_device_verification_codes_at_once_use_up_the_code_after_fiv
         .await
     };
     let tally = tally(&answers);
+    eprintln!("answers: {tally:?}");
     assert_eq!(count(&tally, 400, "wrong_credential"), 5, "{tally:?}");
     assert_eq!(count(&tally, 400, "expired"), 35, "{tally:?}");
     let (status, body) = t.step(&session, &[("code", &real)]).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("expired")), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("expired")),
+        "{body}"
+    );
 }
 
 async fn forgot(t: &TestServer, email: &str) {
@@ -273,17 +305,29 @@ async fn wrong_reset_codes_count_toward_the_account_lockout() {
         assert_eq!(body["attempts_left"], left, "{body}");
     }
     let (status, body) = reset(&t, ALICE.0, wrong).await;
-    assert_eq!((status, body["error"].as_str()), (403, Some("locked")), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("locked")),
+        "{body}"
+    );
     assert_eq!(body["retry_after"], 900);
     // That code had its five attempts. A new one, right, is not even checked now, nor the right
     // password.
     forgot(&t, ALICE.0).await;
     let fresh = t.last_code(ALICE.0).await;
     let (status, body) = reset(&t, ALICE.0, &fresh).await;
-    assert_eq!((status, body["error"].as_str()), (403, Some("locked")), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("locked")),
+        "{body}"
+    );
     let p = pkce();
     let (status, body) = t.begin(ALICE.0, &p, &[("password", ALICE.1)]).await;
-    assert_eq!((status, body["error"].as_str()), (403, Some("locked")), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("locked")),
+        "{body}"
+    );
     // After the lock, a new code resets the password (and ends the run).
     t.server.clock().advance(900);
     forgot(&t, ALICE.0).await;
@@ -314,12 +358,20 @@ async fn reset_codes_from_one_address_are_throttled_like_sign_in_failures() {
     forgot(&t, CAROL.0).await;
     let code = t.last_code(CAROL.0).await;
     let (status, body) = reset(&t, CAROL.0, &code).await;
-    assert_eq!((status, body["error"].as_str()), (429, Some("slow_down")), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (429, Some("slow_down")),
+        "{body}"
+    );
     assert!((1..=60).contains(&body["retry_after"].as_u64().unwrap()));
     // The sign-in shares the throttle.
     let p = pkce();
     let (status, body) = t.begin(ALICE.0, &p, &[("password", ALICE.1)]).await;
-    assert_eq!((status, body["error"].as_str()), (429, Some("slow_down")), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (429, Some("slow_down")),
+        "{body}"
+    );
     t.server.clock().advance(61);
     let (status, body) = reset(&t, CAROL.0, &code).await;
     assert_eq!(status, 200, "{body}");
@@ -341,6 +393,7 @@ async fn thirty_wrong_reset_codes_at_once_are_checked_ten_times_then_locked() {
     })
     .await;
     let tally = tally(&answers);
+    eprintln!("answers: {tally:?}");
     assert!(count(&tally, 400, "wrong_credential") <= 9, "{tally:?}");
     assert_eq!(
         count(&tally, 400, "wrong_credential") + count(&tally, 403, "locked"),
@@ -349,7 +402,11 @@ async fn thirty_wrong_reset_codes_at_once_are_checked_ten_times_then_locked() {
     );
     // Locked: even the right code is not checked.
     let (status, body) = reset(&t, ALICE.0, &real).await;
-    assert_eq!((status, body["error"].as_str()), (403, Some("locked")), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("locked")),
+        "{body}"
+    );
     // After the lock, the code shows it was tried exactly ten times.
     t.server.clock().advance(60);
     let (status, body) = reset(&t, ALICE.0, wrong).await;
@@ -374,6 +431,7 @@ async fn a_burst_of_right_passwords_for_one_account_all_get_through() {
     })
     .await;
     let tally = tally(&answers);
+    eprintln!("answers: {tally:?}");
     assert_eq!(count(&tally, 200, "none"), 40, "{tally:?}");
     assert_eq!(history_count(&db, ALICE.0, "locked").await, 0);
     let p = pkce();

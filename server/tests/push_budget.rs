@@ -68,7 +68,11 @@ async fn five_phone_sign_ins_by_a_stranger_leave_daves_password_and_push_working
         assert_eq!(body["next"]["type"], "push", "{body}");
     }
     let (status, body) = phone_sign_in(&t, DAVE.0).await;
-    assert_eq!((status, body["error"].as_str()), (429, Some("slow_down")), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (429, Some("slow_down")),
+        "{body}"
+    );
     // Dave's own sign-in is not held up, now or while the stranger keeps trying.
     dave_signs_in_with_password_and_push(&t, &phone, &device_token).await;
     t.server.clock().advance(300);
@@ -91,8 +95,14 @@ async fn the_sixth_phone_sign_in_answers_alike_for_dave_and_an_unknown_globex_ad
     }
     let (known_status, known) = phone_sign_in(&t, DAVE.0).await;
     let (unknown_status, unknown) = phone_sign_in(&t, ghost).await;
-    assert_eq!((known_status, known["error"].as_str()), (429, Some("slow_down")));
-    assert_eq!((unknown_status, unknown["error"].as_str()), (429, Some("slow_down")));
+    assert_eq!(
+        (known_status, known["error"].as_str()),
+        (429, Some("slow_down"))
+    );
+    assert_eq!(
+        (unknown_status, unknown["error"].as_str()),
+        (429, Some("slow_down"))
+    );
     assert_eq!(keys(&known), keys(&unknown));
     assert_eq!(known["error_description"], unknown["error_description"]);
     let (a, b) = (
@@ -105,7 +115,10 @@ async fn the_sixth_phone_sign_in_answers_alike_for_dave_and_an_unknown_globex_ad
     t.server.clock().advance(601);
     for identifier in [DAVE.0, ghost] {
         let (status, body) = phone_sign_in(&t, identifier).await;
-        assert_eq!(body["next"]["type"], "push", "{identifier}: {status} {body}");
+        assert_eq!(
+            body["next"]["type"], "push",
+            "{identifier}: {status} {body}"
+        );
     }
 }
 
@@ -137,6 +150,9 @@ async fn thirty_phone_sign_ins_at_once_get_five_pushes_for_known_and_unknown_ali
     }
     // Dave's phone was asked at most five times, and his own sign-in still works.
     let (_, pending) = phone.challenges(&t, 0).await;
-    assert!(pending["challenges"].as_array().unwrap().len() <= 5, "{pending}");
+    assert!(
+        pending["challenges"].as_array().unwrap().len() <= 5,
+        "{pending}"
+    );
     dave_signs_in_with_password_and_push(&t, &phone, &device_token).await;
 }

@@ -13,11 +13,8 @@ const DAY: i64 = 86_400;
 const LIFETIME_OVER: &str = "the session reached its maximum lifetime; sign in again";
 
 async fn revoke(t: &TestServer, client_id: &str, token: &str) -> (u16, serde_json::Value) {
-    t.post_form(
-        "/v1/revoke",
-        &[("client_id", client_id), ("token", token)],
-    )
-    .await
+    t.post_form("/v1/revoke", &[("client_id", client_id), ("token", token)])
+        .await
 }
 
 /// A password sign-in up to its authorization code (not exchanged).
@@ -52,7 +49,10 @@ async fn a_session_ends_thirty_days_after_its_sign_in_however_often_it_is_refres
         assert_eq!(status, 200, "{body}");
         // The new refresh token ends with the session, not 30 days from now.
         let left = body["refresh_token_expires_in"].as_i64().unwrap();
-        assert!(left <= (30 - days) * DAY && left > (30 - days) * DAY - 5, "{body}");
+        assert!(
+            left <= (30 - days) * DAY && left > (30 - days) * DAY - 5,
+            "{body}"
+        );
         assert_eq!(body["expires_in"], 900);
         refresh = tokens_of(&body).refresh;
     }
@@ -67,9 +67,15 @@ async fn a_session_ends_thirty_days_after_its_sign_in_however_often_it_is_refres
 
     t.server.clock().advance(300);
     let (status, body) = t.get("/v1/userinfo", Some(&last.access)).await;
-    assert_eq!((status, body["error"].as_str()), (401, Some("invalid_token")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_token"))
+    );
     let (status, body) = t.refresh(last.refresh).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
     assert_eq!(body["error_description"], LIFETIME_OVER);
     // A new sign-in starts a new lifetime.
     let fresh = t.sign_in_password(ALICE).await;
@@ -88,7 +94,8 @@ async fn a_shorter_configured_lifetime_ends_tokens_already_issued() {
     // The operator cuts sessions to one hour; the server restarts on the same database.
     let mut config = test_config();
     config.session.max_lifetime_s = 3600;
-    let mut options = authcore_server::ServerOptions::new(config, &db, "127.0.0.1:0".parse().unwrap());
+    let mut options =
+        authcore_server::ServerOptions::new(config, &db, "127.0.0.1:0".parse().unwrap());
     options.dev = true;
     options.clock = clock;
     let server = authcore_server::start(options).await.unwrap();
@@ -100,9 +107,15 @@ async fn a_shorter_configured_lifetime_ends_tokens_already_issued() {
     assert_eq!(t.get("/v1/userinfo", Some(&tokens.access)).await.0, 200);
     t.server.clock().advance(3600);
     let (status, body) = t.get("/v1/userinfo", Some(&tokens.access)).await;
-    assert_eq!((status, body["error"].as_str()), (401, Some("invalid_token")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_token"))
+    );
     let (status, body) = t.refresh(tokens.refresh).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
     assert_eq!(body["error_description"], LIFETIME_OVER);
 }
 
@@ -142,7 +155,11 @@ async fn an_authorization_code_issued_before_a_logout_all_is_refused() {
     let (status, body) = t.post_bearer("/v1/logout-all", &signed_in.access).await;
     assert_eq!(status, 200, "{body}");
     let (status, body) = exchange_raw(&t, &stolen, &stolen_pkce).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{body}"
+    );
     assert_eq!(
         body["error_description"],
         "the authorization code was issued before every session was signed out; sign in again"
@@ -158,11 +175,7 @@ async fn an_authorization_code_issued_before_a_password_reset_is_refused() {
     let t = start().await;
     let (stolen, stolen_pkce) = authorization_code(&t, ALICE).await;
     let (status, _) = t
-        .post_json(
-            "/v1/password/forgot",
-            json!({"identifier": ALICE.0}),
-            None,
-        )
+        .post_json("/v1/password/forgot", json!({"identifier": ALICE.0}), None)
         .await;
     assert_eq!(status, 202);
     let code = t.last_code(ALICE.0).await;
@@ -175,7 +188,11 @@ async fn an_authorization_code_issued_before_a_password_reset_is_refused() {
         .await;
     assert_eq!(status, 200, "{body}");
     let (status, body) = exchange_raw(&t, &stolen, &stolen_pkce).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{body}"
+    );
     assert_eq!(
         body["error_description"],
         "the authorization code was issued before every session was signed out; sign in again"
@@ -208,5 +225,8 @@ async fn revoking_another_clients_token_is_refused_and_the_token_keeps_working()
     let (status, _) = revoke(&t, CLIENT, &rotated.refresh).await;
     assert_eq!(status, 200);
     let (status, body) = t.refresh(rotated.refresh).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
 }
