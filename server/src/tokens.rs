@@ -190,9 +190,7 @@ pub async fn revoke(State(app): State<AppState>, params: Params) -> ApiResult<Re
         .await?
         .is_some_and(|owner| owner != client_id)
     {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "unauthorized_client",
+        return Err(ApiError::unauthorized_client(
             "the token was issued to another client; it was not revoked",
         ));
     }

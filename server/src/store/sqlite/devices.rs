@@ -525,11 +525,16 @@ impl DeviceStore for SqliteStore {
     ) -> StoreResult<Result<PushRequest, PushRefusal>> {
         // One trip decides (tagged rows: `b` the identifier's unapproved passwordless pushes in
         // the window, `x` an active fraud block, `n` the user's pending numbers), one inserts.
+        // Rows that can no longer count (approved, or out of the window) go first, so a user
+        // who signs in by phone all day keeps only a handful.
+        let window_start = ts(r.created_at.saturating_sub(budget.window_s));
         let mut tx = self.write_tx().await?;
         let rows = tx
             .run(
                 sqlx::query(
                     "BEGIN IMMEDIATE;
+                     DELETE FROM passwordless_pushes WHERE key = ? AND (created_at <= ? OR EXISTS
+                         (SELECT 1 FROM push_requests r WHERE r.id = passwordless_pushes.push_request_id AND r.result = 'approved'));
                      SELECT 'b', p.created_at FROM passwordless_pushes p JOIN push_requests r ON r.id = p.push_request_id
                      WHERE p.key = ? AND p.created_at > ? AND (r.result IS NULL OR r.result <> 'approved')
                      ORDER BY p.created_at;
@@ -537,7 +542,9 @@ impl DeviceStore for SqliteStore {
                      SELECT 'n', number FROM push_requests WHERE user_id = ? AND result IS NULL AND expires_at > ?",
                 )
                 .bind(key)
-                .bind(ts(r.created_at.saturating_sub(budget.window_s)))
+                .bind(window_start)
+                .bind(key)
+                .bind(window_start)
                 .bind(r.user_id)
                 .bind(ts(r.created_at))
                 .bind(r.user_id)
