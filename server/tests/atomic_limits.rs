@@ -171,6 +171,46 @@ async fn forty_wrong_totp_codes_at_once_are_checked_ten_times_then_the_right_one
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forty_wrong_backup_codes_at_once_are_checked_ten_times_then_the_right_one_is_locked() {
+    let (t, db) = start_on_file("atomic-backup", test_config()).await;
+    let p = pkce();
+    let (_, body) = t.begin(BOB.0, &p, &[("password", BOB.1)]).await;
+    let session = session_of(&body);
+    let answers = {
+        let session = session.clone();
+        all_at_once(&t, 40, move |t, i| {
+            let session = session.clone();
+            async move {
+                let guess = format!("zz{:02}-{:04}", i % 100, i);
+                t.step(&session, &[("method", "backup_code"), ("code", &guess)])
+                    .await
+            }
+        })
+        .await
+    };
+    let tally = tally(&answers);
+    eprintln!("answers: {tally:?}");
+    assert_eq!(history_count(&db, BOB.0, "wrong_code").await, 10);
+    assert!(count(&tally, 400, "wrong_credential") <= 9, "{tally:?}");
+    assert_eq!(
+        count(&tally, 400, "wrong_credential") + count(&tally, 403, "locked"),
+        40,
+        "{tally:?}"
+    );
+    let (status, body) = t
+        .step(
+            &session,
+            &[("method", "backup_code"), ("code", "bob0-0001")],
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("locked")),
+        "{body}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_passwords_for_many_accounts_from_one_address_are_checked_a_hundred_times() {
     let (t, _db) = start_on_file("atomic-per-ip", test_config()).await;
     let answers = all_at_once(&t, 150, |t, i| async move {
