@@ -8,9 +8,11 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Bearer, JsonBody};
+use crate::extract::{Bearer, Caller, JsonBody};
 use crate::secrets::{random_backup_code, random_bytes, SecretString};
-use crate::signin::{backup_code_hash, mask_email, send_code, totp_of, Identifier};
+use crate::signin::{
+    backup_code_hash, mask_email, reserve_attempt, send_code, totp_of, Identifier,
+};
 use crate::store::{CodeOutcome, NewUser, OutboxMessage, User};
 use crate::tokens::session_of;
 use crate::AppState;
@@ -202,9 +204,13 @@ pub struct ResetRequest {
     new_password: SecretString,
 }
 
-/// `POST /v1/password/reset` `{"identifier","code","new_password"}`: revokes every session.
+/// `POST /v1/password/reset` `{"identifier","code","new_password"}`: revokes every session and
+/// every authorization code not exchanged yet. A code is checked only after one attempt was
+/// reserved for the caller's address (the sign-in throttle) and for the account (the sign-in
+/// lockout): wrong codes count toward both, and at either limit nothing is checked.
 pub async fn reset_password(
     State(app): State<AppState>,
+    caller: Caller,
     JsonBody(request): JsonBody<ResetRequest>,
 ) -> ApiResult<Json<Value>> {
     let email = email_of(&request.identifier)?;
@@ -234,33 +240,50 @@ pub async fn reset_password(
         .filter(|c| !c.is_whitespace())
         .collect();
     let hash = app.hasher.hash(&code_id.to_string(), &candidate);
+    let user = app.store.user_by_email(&email).await?;
+    // The same keys as the sign-in's: one lockout per account, one throttle per address.
+    let failure_key = match &user {
+        Some(user) => format!("user:{}", user.id),
+        None => format!("identifier:{email}"),
+    };
+    let reservation = match reserve_attempt(&app, &caller.ip, failure_key.clone(), now).await? {
+        Ok(reservation) => reservation,
+        Err(until) => return Err(ApiError::locked(until.saturating_sub(now))),
+    };
     match app
         .store
         .attempt_code(code_id, &hash, now, app.config.codes.max_attempts)
         .await?
     {
         CodeOutcome::Wrong { attempts_left } => {
-            return Err(ApiError::wrong_credential("code", attempts_left))
+            let state = reservation.wrong(&app).await?;
+            return Err(match state.locked_until {
+                Some(until) => ApiError::locked(until.saturating_sub(now)),
+                None => ApiError::wrong_credential("code", attempts_left),
+            });
         }
         CodeOutcome::Dead => {
+            // Nothing was compared: the address gets its attempt back, the account's stays.
+            reservation.give_back_ip(&app);
+            reservation.wrong(&app).await?;
             return Err(ApiError::expired(
                 "the code expired or has no attempts left; ask for a new one",
-            ))
+            ));
         }
-        CodeOutcome::Accepted => {}
+        CodeOutcome::Accepted => reservation.right(&app).await?,
     }
-    let user = app
-        .store
-        .user_by_email(&email)
-        .await?
-        .ok_or_else(|| ApiError::expired("the code expired; ask for a new one"))?;
+    let user = user.ok_or_else(|| ApiError::expired("the code expired; ask for a new one"))?;
     let hash = app
         .passwords
         .hash(&request.new_password)
         .await
         .map_err(|_| ApiError::unavailable())?;
+    // Codes first, then sessions: a code exchanged in between made a session the reset ends.
     app.store
-        .reset_password(user.id, &hash, &format!("user:{}", user.id), now)
+        .revoke_unused_authorization_codes(user.id, now)
+        .await?;
+    app.store
+        .reset_password(user.id, &hash, &failure_key, now)
         .await?;
     Ok(Json(
         json!({"status": "password_changed", "sessions_revoked": true}),

@@ -23,6 +23,9 @@ pub struct Config {
     pub issuer: Option<String>,
     #[serde(default)]
     pub tokens: TokenConfig,
+    /// Signed-in sessions: their absolute lifetime.
+    #[serde(default)]
+    pub session: SessionConfig,
     #[serde(default)]
     pub argon2: Argon2Config,
     #[serde(default)]
@@ -80,6 +83,22 @@ impl Default for TokenConfig {
             device_token_ttl_s: 365 * 86_400,
             authorization_code_ttl_s: 60,
             auth_session_ttl_s: 900,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionConfig {
+    /// Seconds a session lives from its sign-in, however often it is refreshed: then the
+    /// refresh token is refused and the user signs in again. Access tokens never outlive it.
+    pub max_lifetime_s: u64,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            max_lifetime_s: 30 * 86_400,
         }
     }
 }
@@ -283,8 +302,12 @@ pub struct PushConfig {
     pub number_mode: NumberMode,
     /// Lifetime of a push request (at most 600).
     pub ttl_s: u64,
-    /// Unapproved push requests per user per `window_s` before `slow_down`.
+    /// Unapproved push requests per user per `window_s` before `slow_down` (the pushes after a
+    /// correct password: passwordless ones are not counted here).
     pub max_outstanding: u32,
+    /// Unauthenticated phone sign-ins (passwordless push) per identifier per `window_s` before
+    /// `slow_down`, counted alike for identifiers with and without an account.
+    pub max_passwordless_outstanding: u32,
     pub window_s: u64,
     /// How long "report fraud" blocks pushes to the user.
     pub fraud_block_s: u64,
@@ -305,6 +328,7 @@ impl Default for PushConfig {
             number_mode: NumberMode::Enter,
             ttl_s: 120,
             max_outstanding: 5,
+            max_passwordless_outstanding: 5,
             window_s: 600,
             fraud_block_s: 3600,
             poll_interval_s: 2,
@@ -437,6 +461,12 @@ impl Config {
                 "push.max_outstanding and push.window_s must be at least 1, push.max_wait_s at most 120"
                     .into(),
             );
+        }
+        if push.max_passwordless_outstanding == 0 {
+            return invalid("push.max_passwordless_outstanding must be at least 1".into());
+        }
+        if self.session.max_lifetime_s < 60 {
+            return invalid("session.max_lifetime_s must be at least 60 seconds".into());
         }
         for org in &self.orgs {
             if org.methods.is_empty() {

@@ -53,6 +53,11 @@ impl ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, "invalid_grant", description)
     }
 
+    /// RFC 7009 section 2.1: the token was issued to another client (it stays valid).
+    pub fn unauthorized_client(description: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::BAD_REQUEST, "unauthorized_client", description)
+    }
+
     pub fn invalid_token() -> Self {
         ApiError::new(
             StatusCode::UNAUTHORIZED,

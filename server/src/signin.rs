@@ -14,7 +14,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{Caller, JsonBody, Params};
 use crate::secrets::{random_digits, random_token, token_hash, SecretString};
 use crate::store::{
-    AuthSession, CodeOutcome, FailureState, IssueCode, IssueOutcome, NewAuthorizationCode,
+    Attempt, AuthSession, CodeOutcome, FailureState, IssueCode, IssueOutcome, NewAuthorizationCode,
     OutboxMessage, SignInEvent, User,
 };
 use crate::AppState;
@@ -588,18 +588,25 @@ impl Flow<'_> {
         if prompted {
             if let Some(code) = self.take("code") {
                 let code_id = self.session.code_id.unwrap_or_default();
+                // The address's attempt first; the code's own attempts are counted atomically
+                // with the check (`attempt_code`).
+                self.reserve_ip_attempt()?;
                 return match self.check_code(code_id, &code).await? {
                     CodeOutcome::Accepted => {
+                        self.give_back_ip_attempt();
                         self.session.code_id = None;
                         Ok(())
                     }
                     CodeOutcome::Wrong { attempts_left } => {
-                        self.failed("wrong_code").await?;
+                        self.event("sign_in", "wrong_code").await?;
                         Err(ApiError::wrong_credential("code", attempts_left))
                     }
-                    CodeOutcome::Dead => Err(ApiError::expired(
-                        "the code expired or has no attempts left; ask for a new one",
-                    )),
+                    CodeOutcome::Dead => {
+                        self.give_back_ip_attempt();
+                        Err(ApiError::expired(
+                            "the code expired or has no attempts left; ask for a new one",
+                        ))
+                    }
                 };
             }
         }
@@ -667,64 +674,66 @@ impl Flow<'_> {
             .await?)
     }
 
-    /// Records a failed credential for the throttle and the history.
-    async fn failed(&self, result: &str) -> ApiResult<()> {
-        self.app.throttle.record_failure(&self.caller.ip, self.now);
-        self.event("sign_in", result).await
+    /// Counts one attempt of `caller.ip` before a credential is checked (in memory, under the
+    /// throttle's mutex); `slow_down` without checking anything when the address is at its limit.
+    fn reserve_ip_attempt(&self) -> ApiResult<()> {
+        self.app
+            .throttle
+            .reserve(&self.caller.ip, self.now)
+            .map_err(|retry_after| {
+                ApiError::slow_down(retry_after, "too many failed attempts from this address")
+            })
     }
 
-    /// Refuses a locked account; otherwise returns its failures in a row.
-    async fn check_lock(&self) -> ApiResult<FailureState> {
-        let state = self.app.store.failure_state(&self.failure_key()).await?;
-        if let Some(until) = state.locked_until.filter(|u| *u > self.now) {
-            self.event("sign_in", "locked").await?;
-            return Err(ApiError::locked(until - self.now));
+    /// The credential was right (or never checked): the address gets its attempt back.
+    fn give_back_ip_attempt(&self) {
+        self.app.throttle.give_back(&self.caller.ip, self.now);
+    }
+
+    /// Reserves one attempt before a password or second factor is checked (see
+    /// [`reserve_attempt`]); answers `locked` (recorded in the history) when the account is.
+    async fn reserve_attempt(&self) -> ApiResult<Reservation> {
+        match reserve_attempt(self.app, &self.caller.ip, self.failure_key(), self.now).await? {
+            Ok(reservation) => Ok(reservation),
+            Err(until) => {
+                self.event("sign_in", "locked").await?;
+                Err(ApiError::locked(until.saturating_sub(self.now)))
+            }
         }
-        Ok(state)
     }
 
-    /// A right credential ends the failures in a row (nothing to write when there were none).
-    async fn clear_failures(&self, state: FailureState) -> ApiResult<()> {
-        if state.failures > 0 || state.locked_until.is_some() {
-            self.app
-                .store
-                .clear_password_failures(&self.failure_key())
-                .await?;
-        }
-        Ok(())
-    }
-
-    /// A wrong password or second factor: counts toward the account lockout.
-    async fn count_failure(&self, what: &str, result: &str) -> ApiResult<ApiError> {
-        let lockout = &self.app.config.lockout;
-        let state = self
-            .app
-            .store
-            .record_password_failure(
-                &self.failure_key(),
-                self.now,
-                lockout.max_failures,
-                lockout.lock_s,
-            )
-            .await?;
-        self.failed(result).await?;
+    /// A wrong credential: its reserved attempt stays counted; the answer is `locked` when it
+    /// was the last one allowed.
+    async fn reject_attempt(
+        &self,
+        reservation: Reservation,
+        what: &str,
+        result: &str,
+    ) -> ApiResult<ApiError> {
+        let state = reservation.wrong(self.app).await?;
+        self.event("sign_in", result).await?;
+        let max = self.app.config.lockout.max_failures;
         Ok(match state.locked_until {
             Some(until) => ApiError::locked(until.saturating_sub(self.now)),
-            None => ApiError::wrong_credential(what, lockout.max_failures - state.failures),
+            None => ApiError::wrong_credential(what, max.saturating_sub(state.failures)),
         })
     }
 
     async fn check_password(&mut self, password: &str) -> ApiResult<()> {
-        let failures = self.check_lock().await?;
+        let reservation = self.reserve_attempt().await?;
         if password.len() > self.app.config.password.max_length {
-            return Err(self.count_failure("password", "wrong_password").await?);
+            return Err(self
+                .reject_attempt(reservation, "password", "wrong_password")
+                .await?);
         }
         let stored = self.user.as_ref().and_then(|u| u.password_hash.clone());
         let matched = self.app.passwords.verify(password, stored.as_deref()).await;
         if matched {
-            self.clear_failures(failures).await
+            reservation.right(self.app).await
         } else {
-            Err(self.count_failure("password", "wrong_password").await?)
+            Err(self
+                .reject_attempt(reservation, "password", "wrong_password")
+                .await?)
         }
     }
 
@@ -764,13 +773,11 @@ impl Flow<'_> {
             };
             return Err(insufficient(next));
         };
-        let failures = self.check_lock().await?;
         if choice == "totp" {
             self.check_totp(&code).await?;
         } else {
             self.check_backup_code(&code).await?;
         }
-        self.clear_failures(failures).await?;
         self.session.second_factor = Some(choice);
         Ok(())
     }
@@ -786,12 +793,19 @@ impl Flow<'_> {
         };
         let totp = totp_of(&credential.secret);
         let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+        let reservation = self.reserve_attempt().await?;
         match totp.verify(&code, self.now, self.app.config.totp.window_steps) {
             Ok(step) => {
                 if self.app.store.accept_totp_step(user_id, step).await? {
-                    Ok(())
+                    reservation.right(self.app).await
                 } else {
-                    self.failed("replayed_code").await?;
+                    // A replay is no right answer: its attempt stays counted.
+                    let refusal = self
+                        .reject_attempt(reservation, "code", "replayed_code")
+                        .await?;
+                    if refusal.error == "locked" {
+                        return Err(refusal);
+                    }
                     Err(ApiError::new(
                         StatusCode::BAD_REQUEST,
                         "wrong_credential",
@@ -800,22 +814,27 @@ impl Flow<'_> {
                     .with("reason", "replayed"))
                 }
             }
-            Err(_) => Err(self.count_failure("code", "wrong_code").await?),
+            Err(_) => Err(self
+                .reject_attempt(reservation, "code", "wrong_code")
+                .await?),
         }
     }
 
     async fn check_backup_code(&self, code: &str) -> ApiResult<()> {
         let user_id = self.user_id();
         let hash = backup_code_hash(self.app, user_id, code);
+        let reservation = self.reserve_attempt().await?;
         if self
             .app
             .store
             .use_backup_code(user_id, &hash, self.now)
             .await?
         {
-            Ok(())
+            reservation.right(self.app).await
         } else {
-            Err(self.count_failure("backup code", "wrong_code").await?)
+            Err(self
+                .reject_attempt(reservation, "backup code", "wrong_code")
+                .await?)
         }
     }
 
@@ -857,6 +876,104 @@ impl Flow<'_> {
             .await?;
         self.session.step = "done".into();
         Ok(Json(json!({"authorization_code": code.expose()})))
+    }
+}
+
+/// One attempt reserved for an address and an account before a credential is checked; settle
+/// it with [`Reservation::right`] or [`Reservation::wrong`]. Dropped unsettled (a cancelled
+/// request), it stays counted as a failure.
+#[must_use]
+pub(crate) struct Reservation {
+    ip: String,
+    key: String,
+    now: u64,
+}
+
+/// How long a request waits for the account's attempts in flight to be settled before it is
+/// told to try again.
+const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Reserves one attempt for `ip` (in memory) and for the account `key` (in the store, one write
+/// transaction) *before* a credential is checked, so parallel requests get no extra checks.
+/// At the address's limit: `slow_down`. Locked: `Err(until)`, nothing is checked. When every
+/// attempt left is being checked by other requests, this one waits (up to [`BUSY_WAIT`]) for
+/// them to settle: a burst of right answers all gets through, a burst of wrong ones gets
+/// `max_failures` checks and then `locked`.
+pub(crate) async fn reserve_attempt(
+    app: &AppState,
+    ip: &str,
+    key: String,
+    now: u64,
+) -> ApiResult<Result<Reservation, u64>> {
+    let lockout = &app.config.lockout;
+    let deadline = tokio::time::Instant::now() + BUSY_WAIT;
+    loop {
+        app.throttle.reserve(ip, now).map_err(|retry_after| {
+            ApiError::slow_down(retry_after, "too many failed attempts from this address")
+        })?;
+        let settled = app.throttle.settled(&key).notified();
+        tokio::pin!(settled);
+        settled.as_mut().enable();
+        let attempt = app
+            .store
+            .reserve_attempt(&key, now, lockout.max_failures, lockout.lock_s)
+            .await;
+        match attempt {
+            Ok(Attempt::Reserved(_)) => {
+                return Ok(Ok(Reservation {
+                    ip: ip.to_owned(),
+                    key,
+                    now,
+                }))
+            }
+            Ok(Attempt::Locked { until }) => {
+                app.throttle.give_back(ip, now);
+                return Ok(Err(until));
+            }
+            Ok(Attempt::Busy) => {
+                app.throttle.give_back(ip, now);
+                if tokio::time::Instant::now() >= deadline {
+                    return Err(ApiError::slow_down(
+                        1,
+                        "other attempts for this account are being checked; try again",
+                    ));
+                }
+                // Woken when one settles; the timeout covers other server instances.
+                let _ = tokio::time::timeout(std::time::Duration::from_millis(100), settled).await;
+            }
+            Err(error) => {
+                app.throttle.give_back(ip, now);
+                return Err(error.into());
+            }
+        }
+    }
+}
+
+impl Reservation {
+    /// The credential was right: the address gets its attempt back and the account's run ends.
+    pub(crate) async fn right(self, app: &AppState) -> ApiResult<()> {
+        self.give_back_ip(app);
+        let cleared = app.store.clear_password_failures(&self.key).await;
+        app.throttle.settled(&self.key).notify_waiters();
+        Ok(cleared?)
+    }
+
+    /// The credential was wrong: the attempt stays counted (and locks the account when it was
+    /// the last one). Returns the run as it now stands.
+    pub(crate) async fn wrong(self, app: &AppState) -> ApiResult<FailureState> {
+        let lockout = &app.config.lockout;
+        let state = app
+            .store
+            .settle_wrong_attempt(&self.key, self.now, lockout.max_failures, lockout.lock_s)
+            .await;
+        app.throttle.settled(&self.key).notify_waiters();
+        Ok(state?)
+    }
+
+    /// Nothing was checked after all (the code had died): the address gets its attempt back;
+    /// the account's stays counted (settle it with [`Reservation::wrong`]).
+    pub(crate) fn give_back_ip(&self, app: &AppState) {
+        app.throttle.give_back(&self.ip, self.now);
     }
 }
 

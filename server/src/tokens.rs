@@ -14,25 +14,34 @@ use crate::store::{NewTokens, RedeemError, RedeemRequest, RefreshError, Session}
 use crate::AppState;
 
 struct Minted {
+    now: u64,
     access: SecretString,
     refresh: SecretString,
     device: SecretString,
     hashes: NewTokens,
 }
 
-fn mint(app: &AppState, now: u64) -> Minted {
+/// When a session that began at `started` ends for good (`session.max_lifetime_s`).
+fn session_end(app: &AppState, started: u64) -> u64 {
+    started.saturating_add(app.config.session.max_lifetime_s)
+}
+
+/// New tokens for a session that began at `started`: none of them outlives the session.
+fn mint(app: &AppState, now: u64, started: u64) -> Minted {
     let ttl = &app.config.tokens;
+    let end = session_end(app, started);
     let access = random_token("at_");
     let refresh = random_token("rt_");
     let device = random_token("dt_");
     let hashes = NewTokens {
         access_hash: token_hash(access.expose()),
-        access_expires_at: now + ttl.access_token_ttl_s,
+        access_expires_at: (now + ttl.access_token_ttl_s).min(end),
         refresh_hash: token_hash(refresh.expose()),
-        refresh_expires_at: now + ttl.refresh_token_ttl_s,
+        refresh_expires_at: (now + ttl.refresh_token_ttl_s).min(end),
         device_token: Some((token_hash(device.expose()), now + ttl.device_token_ttl_s)),
     };
     Minted {
+        now,
         access,
         refresh,
         device,
@@ -76,7 +85,7 @@ pub async fn token(State(app): State<AppState>, params: Params) -> ApiResult<Res
                     "code_verifier must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~",
                 ));
             }
-            let minted = mint(&app, now);
+            let minted = mint(&app, now, now);
             let redeemed = app
                 .store
                 .redeem_authorization_code(RedeemRequest {
@@ -89,7 +98,14 @@ pub async fn token(State(app): State<AppState>, params: Params) -> ApiResult<Res
                 .await?;
             match redeemed {
                 Ok((session, issued_device)) => {
-                    Ok(token_response(&app, &session, &minted, issued_device))
+                    Ok(token_response(&session, &minted, issued_device))
+                }
+                Err(RedeemError::Reused)
+                    if app.store.authorization_code_revoked(&token_hash(code)).await? =>
+                {
+                    Err(ApiError::invalid_grant(
+                        "the authorization code was issued before every session was signed out; sign in again",
+                    ))
                 }
                 Err(error) => Err(ApiError::invalid_grant(match error {
                     RedeemError::Unknown => "the authorization code is not known",
@@ -108,13 +124,23 @@ pub async fn token(State(app): State<AppState>, params: Params) -> ApiResult<Res
         }
         "refresh_token" => {
             let refresh = params.require("refresh_token")?;
-            let minted = mint(&app, now);
+            // The session's absolute lifetime counts from its sign-in; refreshing never moves it.
+            let started = app
+                .store
+                .refresh_token_session_start(&token_hash(refresh))
+                .await?;
+            if started.is_some_and(|started| session_end(&app, started) <= now) {
+                return Err(ApiError::invalid_grant(
+                    "the session reached its maximum lifetime; sign in again",
+                ));
+            }
+            let minted = mint(&app, now, started.unwrap_or(now));
             let rotated = app
                 .store
                 .rotate_refresh_token(&token_hash(refresh), client_id, now, minted.hashes.clone())
                 .await?;
             match rotated {
-                Ok(session) => Ok(token_response(&app, &session, &minted, false)),
+                Ok(session) => Ok(token_response(&session, &minted, false)),
                 Err(error) => Err(ApiError::invalid_grant(match error {
                     RefreshError::Unknown => "the refresh token is not known",
                     RefreshError::Expired => "the refresh token expired; sign in again",
@@ -136,13 +162,13 @@ pub async fn token(State(app): State<AppState>, params: Params) -> ApiResult<Res
     }
 }
 
-fn token_response(app: &AppState, session: &Session, minted: &Minted, device: bool) -> Response {
+fn token_response(session: &Session, minted: &Minted, device: bool) -> Response {
     let mut body = json!({
         "access_token": minted.access.expose(),
         "token_type": "Bearer",
-        "expires_in": app.config.tokens.access_token_ttl_s,
+        "expires_in": minted.hashes.access_expires_at.saturating_sub(minted.now),
         "refresh_token": minted.refresh.expose(),
-        "refresh_token_expires_in": app.config.tokens.refresh_token_ttl_s,
+        "refresh_token_expires_in": minted.hashes.refresh_expires_at.saturating_sub(minted.now),
         "session_id": session.id.to_string(),
     });
     if device {
@@ -151,20 +177,35 @@ fn token_response(app: &AppState, session: &Session, minted: &Minted, device: bo
     no_store(body)
 }
 
-/// `POST /v1/revoke` (RFC 7009): always 200, known token or not.
+/// `POST /v1/revoke` (RFC 7009): 200 for a token of this client or an unknown one; a token
+/// issued to another client is refused (`400 unauthorized_client`, RFC 7009 section 2.1) and
+/// stays valid.
 pub async fn revoke(State(app): State<AppState>, params: Params) -> ApiResult<Response> {
-    require_client(&app, &params)?;
+    let client_id = require_client(&app, &params)?;
     let token = params.require("token")?;
-    app.store
-        .revoke_token(&token_hash(token), app.clock.now())
-        .await?;
+    let hash = token_hash(token);
+    if app
+        .store
+        .token_client(&hash)
+        .await?
+        .is_some_and(|owner| owner != client_id)
+    {
+        return Err(ApiError::unauthorized_client(
+            "the token was issued to another client; it was not revoked",
+        ));
+    }
+    app.store.revoke_token(&hash, app.clock.now()).await?;
     Ok(no_store(json!({})))
 }
 
 pub(crate) async fn session_of(app: &AppState, bearer: &Bearer) -> ApiResult<Session> {
+    let now = app.clock.now();
     app.store
-        .session_for_access_token(&token_hash(bearer.0.expose()), app.clock.now())
+        .session_for_access_token(&token_hash(bearer.0.expose()), now)
         .await?
+        // Tokens are minted to end with their session; this also holds when the lifetime was
+        // shortened since.
+        .filter(|session| session_end(app, session.created_at) > now)
         .ok_or_else(ApiError::invalid_token)
 }
 
@@ -180,9 +221,12 @@ pub async fn logout(State(app): State<AppState>, bearer: Bearer) -> ApiResult<Re
 /// `POST /v1/logout-all`: ends every session of the user, on every device.
 pub async fn logout_all(State(app): State<AppState>, bearer: Bearer) -> ApiResult<Response> {
     let session = session_of(&app, &bearer).await?;
-    let revoked = app
-        .store
-        .revoke_all_sessions(session.user_id, app.clock.now())
+    let now = app.clock.now();
+    // Codes first, then sessions: a code exchanged in between made a session revoked below,
+    // and one presented later is refused.
+    app.store
+        .revoke_unused_authorization_codes(session.user_id, now)
         .await?;
+    let revoked = app.store.revoke_all_sessions(session.user_id, now).await?;
     Ok(no_store(json!({"revoked_sessions": revoked})))
 }

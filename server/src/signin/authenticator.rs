@@ -145,18 +145,36 @@ impl Flow<'_> {
             created_at: self.now,
             expires_at: self.now + config.ttl_s,
         };
-        let created = self
-            .app
-            .store
-            .create_push_request(
-                request,
-                PushLimits {
-                    max_outstanding: config.max_outstanding,
-                    window_s: config.window_s,
-                },
-                push::number_picker(config.number_length, config.number_mode),
-            )
-            .await?;
+        let pick = push::number_picker(config.number_length, config.number_mode);
+        let created = if primary {
+            // Anyone who types an identifier can ask for these: they get their own budget per
+            // identifier (known or not, counted alike), which never touches the user's cap for
+            // the pushes after a correct password.
+            self.app
+                .store
+                .create_passwordless_push_request(
+                    request,
+                    &self.identifier.code_key(),
+                    PushLimits {
+                        max_outstanding: config.max_passwordless_outstanding,
+                        window_s: config.window_s,
+                    },
+                    pick,
+                )
+                .await?
+        } else {
+            self.app
+                .store
+                .create_push_request(
+                    request,
+                    PushLimits {
+                        max_outstanding: config.max_outstanding,
+                        window_s: config.window_s,
+                    },
+                    pick,
+                )
+                .await?
+        };
         match created {
             Ok(request) => {
                 if let Some(user_id) = request.user_id {

@@ -219,11 +219,24 @@ pub trait DeviceStore: Send + Sync + 'static {
     async fn remove_device(&self, user_id: i64, device_id: &str, now: u64) -> StoreResult<bool>;
 
     /// Creates a push request unless pushes to the user are blocked or capped (sign-in pushes of
-    /// known users only; the limits do not apply to `user_id: None`).
+    /// known users only; the limits do not apply to `user_id: None`). Passwordless pushes
+    /// ([`DeviceStore::create_passwordless_push_request`]) are not counted toward this cap.
     async fn create_push_request(
         &self,
         request: NewPushRequest,
         limits: PushLimits,
+        pick: NumberPicker,
+    ) -> StoreResult<Result<PushRequest, PushRefusal>>;
+    /// Creates the push request of an unauthenticated phone sign-in (passwordless) within its
+    /// own budget: at most `budget.max_outstanding` unapproved ones per `budget.window_s` for the
+    /// identifier `key`, counted alike whether an account exists (`user_id: None`) or not. These
+    /// never count toward the user's cap of [`DeviceStore::create_push_request`], so they cannot
+    /// block a push after a correct password. A fraud block of a known user still applies.
+    async fn create_passwordless_push_request(
+        &self,
+        request: NewPushRequest,
+        key: &str,
+        budget: PushLimits,
         pick: NumberPicker,
     ) -> StoreResult<Result<PushRequest, PushRefusal>>;
     async fn push_request(&self, id: i64) -> StoreResult<Option<PushRequest>>;

@@ -40,6 +40,22 @@ pub struct FailureState {
     pub locked_until: Option<u64>,
 }
 
+/// The answer to [`Store::reserve_attempt`].
+#[derive(Debug, Clone, Copy)]
+pub enum Attempt {
+    /// Counted before the check (as a failure until it proves right): the run now has `failures`
+    /// attempts, this one and any still being checked included.
+    Reserved(FailureState),
+    /// Locked: nothing may be checked until `until`.
+    Locked { until: u64 },
+    /// Every attempt left is being checked right now (reserved in the last
+    /// [`RESERVATION_TIMEOUT_S`] seconds): ask again once one of them is settled.
+    Busy,
+}
+
+/// A reservation not settled within this many seconds (a cancelled request) counts as wrong.
+pub const RESERVATION_TIMEOUT_S: u64 = 60;
+
 /// An in-progress native sign-in (the draft's `auth_session`).
 #[derive(Debug, Clone)]
 pub struct AuthSession {
@@ -231,6 +247,28 @@ pub trait Store: DeviceStore + Send + Sync + 'static {
         lock_s: u64,
     ) -> StoreResult<FailureState>;
     async fn clear_password_failures(&self, key: &str) -> StoreResult<()>;
+    /// Counts one attempt for `key` *before* its credential is checked, atomically (one write
+    /// transaction): `Locked` while `key` is locked; `Busy` when the run already holds `max`
+    /// attempts and some are still being checked (none is refused for good on their account);
+    /// otherwise counted. A right credential then ends the run ([`Store::clear_password_failures`]),
+    /// a wrong one is settled with [`Store::settle_wrong_attempt`]; a reservation never settled
+    /// stays counted and, after [`RESERVATION_TIMEOUT_S`], locks like a wrong one.
+    async fn reserve_attempt(
+        &self,
+        key: &str,
+        now: u64,
+        max: u32,
+        lock_s: u64,
+    ) -> StoreResult<Attempt>;
+    /// A reserved attempt turned out wrong: it stays counted, and locks `key` for `lock_s` when
+    /// the run has `max` attempts. Returns the run as it now stands.
+    async fn settle_wrong_attempt(
+        &self,
+        key: &str,
+        now: u64,
+        max: u32,
+        lock_s: u64,
+    ) -> StoreResult<FailureState>;
 
     /// Saves a new auth session as it stands (every step field); returns its id.
     async fn create_auth_session(
@@ -299,6 +337,15 @@ pub trait Store: DeviceStore + Send + Sync + 'static {
     async fn revoke_session(&self, session_id: i64, now: u64) -> StoreResult<()>;
     async fn revoke_all_sessions(&self, user_id: i64, now: u64) -> StoreResult<u64>;
     async fn device_token_valid(&self, user_id: i64, hash: &[u8], now: u64) -> StoreResult<bool>;
+    /// Refuses every authorization code of the user not exchanged yet (a logout-all or a
+    /// password reset: a code issued before it must not open a new session). Returns how many.
+    async fn revoke_unused_authorization_codes(&self, user_id: i64, now: u64) -> StoreResult<u64>;
+    /// Whether this authorization code was refused by [`Store::revoke_unused_authorization_codes`].
+    async fn authorization_code_revoked(&self, code_hash: &[u8]) -> StoreResult<bool>;
+    /// When the session of a refresh token began (its sign-in), whatever the token's state.
+    async fn refresh_token_session_start(&self, hash: &[u8]) -> StoreResult<Option<u64>>;
+    /// The client an access or refresh token was issued to.
+    async fn token_client(&self, hash: &[u8]) -> StoreResult<Option<String>>;
 
     /// Sets a new password, revokes every session and clears the lockout, atomically.
     async fn reset_password(

@@ -30,6 +30,23 @@ CREATE INDEX codes_live ON codes(key, purpose) WHERE dead = 0;
 CREATE INDEX codes_sends ON codes(key, created_at);
 ";
 
+/// Version 6: limits (issue 10). When the last attempt of a failure run was reserved (attempts
+/// are counted before they are checked); unauthenticated phone sign-ins get their own push
+/// budget per identifier; authorization codes refused by a logout-all or a password reset.
+const SCHEMA_V6: &str = "
+ALTER TABLE password_failures ADD COLUMN reserved_at INTEGER;
+CREATE TABLE passwordless_pushes (
+    push_request_id INTEGER PRIMARY KEY REFERENCES push_requests(id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX passwordless_pushes_by_key ON passwordless_pushes(key, created_at);
+CREATE TABLE revoked_authorization_codes (
+    hash BLOB PRIMARY KEY REFERENCES authorization_codes(hash) ON DELETE CASCADE,
+    revoked_at INTEGER NOT NULL
+);
+";
+
 /// Read-only connections beside the writer.
 const READERS: usize = 4;
 
@@ -217,6 +234,7 @@ impl SqliteStore {
         }
         Self::apply_once(&mut tx, 2, SCHEMA_V2).await?;
         Self::apply_once(&mut tx, 3, SCHEMA_V3).await?;
+        Self::apply_once(&mut tx, 6, SCHEMA_V6).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -488,6 +506,110 @@ impl Store for SqliteStore {
             .execute(&mut *self.write().await?)
             .await?;
         Ok(())
+    }
+
+    async fn reserve_attempt(
+        &self,
+        key: &str,
+        now: u64,
+        max: u32,
+        lock_s: u64,
+    ) -> StoreResult<Attempt> {
+        let mut tx = self.write_tx().await?;
+        let rows = tx
+            .run(
+                sqlx::query(
+                    "BEGIN IMMEDIATE;
+                     SELECT failures, locked_until, reserved_at FROM password_failures WHERE key = ?",
+                )
+                .bind(key),
+            )
+            .await?;
+        let (mut failures, locked_until, reserved_at) = match rows.first() {
+            Some(row) => (
+                u32::try_from(row.try_get::<i64, _>(0)?).unwrap_or(u32::MAX),
+                row.try_get::<Option<i64>, _>(1)?.map(un),
+                row.try_get::<Option<i64>, _>(2)?.map(un),
+            ),
+            None => (0, None, None),
+        };
+        if let Some(until) = locked_until.filter(|until| *until > now) {
+            tx.rollback().await?;
+            return Ok(Attempt::Locked { until });
+        }
+        if locked_until.is_some() {
+            // A lock that ran out starts a fresh run.
+            failures = 0;
+        }
+        if failures >= max {
+            if reserved_at.is_some_and(|at| at + RESERVATION_TIMEOUT_S > now) {
+                // The last attempts are still being checked: one of them may prove right.
+                tx.rollback().await?;
+                return Ok(Attempt::Busy);
+            }
+            // Attempts that were never settled (or a lowered limit): they count as wrong.
+            let until = now + lock_s;
+            tx.finish(
+                sqlx::query("UPDATE password_failures SET locked_until = ? WHERE key = ?; COMMIT")
+                    .bind(ts(until))
+                    .bind(key),
+            )
+            .await?;
+            return Ok(Attempt::Locked { until });
+        }
+        failures += 1;
+        tx.finish(
+            sqlx::query(
+                "INSERT INTO password_failures (key, failures, locked_until, reserved_at) VALUES (?, ?, NULL, ?)
+                 ON CONFLICT(key) DO UPDATE SET failures = excluded.failures, locked_until = NULL,
+                     reserved_at = excluded.reserved_at;
+                 COMMIT",
+            )
+            .bind(key)
+            .bind(i64::from(failures))
+            .bind(ts(now)),
+        )
+        .await?;
+        Ok(Attempt::Reserved(FailureState {
+            failures,
+            locked_until: None,
+        }))
+    }
+
+    async fn settle_wrong_attempt(
+        &self,
+        key: &str,
+        now: u64,
+        max: u32,
+        lock_s: u64,
+    ) -> StoreResult<FailureState> {
+        // One trip on the writer. The attempt was counted when reserved; a right answer that
+        // ended the run meanwhile removed the row, and then this one starts the next run.
+        let tx = self.write_tx().await?;
+        let rows = tx
+            .finish(
+                sqlx::query(
+                    "BEGIN IMMEDIATE;
+                     INSERT OR IGNORE INTO password_failures (key, failures, locked_until, reserved_at) VALUES (?, 1, NULL, ?);
+                     UPDATE password_failures SET locked_until = ?
+                         WHERE key = ? AND failures >= ? AND (locked_until IS NULL OR locked_until <= ?);
+                     SELECT failures, locked_until FROM password_failures WHERE key = ?;
+                     COMMIT",
+                )
+                .bind(key)
+                .bind(ts(now))
+                .bind(ts(now + lock_s))
+                .bind(key)
+                .bind(i64::from(max))
+                .bind(ts(now))
+                .bind(key),
+            )
+            .await?;
+        let row = rows.first().ok_or(sqlx::Error::RowNotFound)?;
+        Ok(FailureState {
+            failures: u32::try_from(row.try_get::<i64, _>(0)?).unwrap_or(u32::MAX),
+            locked_until: row.try_get::<Option<i64>, _>(1)?.map(un),
+        })
     }
 
     async fn create_auth_session(&self, token_hash: &[u8], s: &AuthSession) -> StoreResult<i64> {
@@ -1047,6 +1169,63 @@ impl Store for SqliteStore {
         Ok(found.is_some())
     }
 
+    async fn revoke_unused_authorization_codes(&self, user_id: i64, now: u64) -> StoreResult<u64> {
+        let tx = self.write_tx().await?;
+        let rows = tx
+            .finish(
+                sqlx::query(
+                    "BEGIN IMMEDIATE;
+                     INSERT OR IGNORE INTO revoked_authorization_codes (hash, revoked_at)
+                         SELECT hash, ? FROM authorization_codes WHERE user_id = ? AND used_at IS NULL AND expires_at > ?;
+                     SELECT changes();
+                     UPDATE authorization_codes SET used_at = ? WHERE user_id = ? AND used_at IS NULL;
+                     COMMIT",
+                )
+                .bind(ts(now))
+                .bind(user_id)
+                .bind(ts(now))
+                .bind(ts(now))
+                .bind(user_id),
+            )
+            .await?;
+        let revoked: i64 = match rows.first() {
+            Some(row) => row.try_get(0)?,
+            None => 0,
+        };
+        Ok(un(revoked))
+    }
+
+    async fn authorization_code_revoked(&self, code_hash: &[u8]) -> StoreResult<bool> {
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM revoked_authorization_codes WHERE hash = ?")
+                .bind(code_hash)
+                .fetch_optional(&mut *self.read().await?)
+                .await?;
+        Ok(found.is_some())
+    }
+
+    async fn refresh_token_session_start(&self, hash: &[u8]) -> StoreResult<Option<u64>> {
+        let started: Option<i64> = sqlx::query_scalar(
+            "SELECT s.created_at FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id WHERE r.hash = ?",
+        )
+        .bind(hash)
+        .fetch_optional(&mut *self.read().await?)
+        .await?;
+        Ok(started.map(un))
+    }
+
+    async fn token_client(&self, hash: &[u8]) -> StoreResult<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT s.client_id FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id WHERE r.hash = ?
+             UNION ALL
+             SELECT s.client_id FROM access_tokens a JOIN sessions s ON s.id = a.session_id WHERE a.hash = ?",
+        )
+        .bind(hash)
+        .bind(hash)
+        .fetch_optional(&mut *self.read().await?)
+        .await?)
+    }
+
     async fn reset_password(
         &self,
         user_id: i64,
@@ -1310,4 +1489,75 @@ async fn insert_sign_in_event<'c>(
     .execute(db)
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn reserve(store: &SqliteStore, now: u64) -> Attempt {
+        store.reserve_attempt("user:1", now, 3, 900).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn attempts_are_counted_before_the_check_and_wait_while_in_flight() {
+        let store = SqliteStore::open("sqlite::memory:").await.unwrap();
+        for failures in 1..=3 {
+            assert!(
+                matches!(reserve(&store, 1_000).await, Attempt::Reserved(s) if s.failures == failures)
+            );
+        }
+        // All three are being checked: the fourth waits, nothing is locked yet.
+        assert!(matches!(reserve(&store, 1_000).await, Attempt::Busy));
+        // One proves wrong: the run is at the limit, so it locks.
+        let state = store
+            .settle_wrong_attempt("user:1", 1_001, 3, 900)
+            .await
+            .unwrap();
+        assert_eq!((state.failures, state.locked_until), (3, Some(1_901)));
+        assert!(matches!(
+            reserve(&store, 1_002).await,
+            Attempt::Locked { until: 1_901 }
+        ));
+        // Another one of the three proves right: the run ends, the lock with it.
+        store.clear_password_failures("user:1").await.unwrap();
+        assert!(matches!(reserve(&store, 1_003).await, Attempt::Reserved(s) if s.failures == 1));
+    }
+
+    #[tokio::test]
+    async fn reservations_never_settled_count_as_wrong_after_the_timeout() {
+        let store = SqliteStore::open("sqlite::memory:").await.unwrap();
+        for _ in 0..3 {
+            assert!(matches!(reserve(&store, 1_000).await, Attempt::Reserved(_)));
+        }
+        // The requests were cancelled: once they cannot still be running, they lock.
+        let later = 1_000 + RESERVATION_TIMEOUT_S - 1;
+        assert!(matches!(reserve(&store, later).await, Attempt::Busy));
+        let later = 1_000 + RESERVATION_TIMEOUT_S;
+        assert!(
+            matches!(reserve(&store, later).await, Attempt::Locked { until } if until == later + 900)
+        );
+        // The lock runs out: a fresh run.
+        assert!(
+            matches!(reserve(&store, later + 900).await, Attempt::Reserved(s) if s.failures == 1)
+        );
+    }
+
+    #[tokio::test]
+    async fn parallel_reservations_never_exceed_the_limit() {
+        let store = std::sync::Arc::new(SqliteStore::open("sqlite::memory:").await.unwrap());
+        let tasks: Vec<_> = (0..50)
+            .map(|_| {
+                let store = store.clone();
+                tokio::spawn(async move { store.reserve_attempt("user:7", 1_000, 10, 900).await })
+            })
+            .collect();
+        let mut reserved = 0;
+        for task in tasks {
+            if matches!(task.await.unwrap().unwrap(), Attempt::Reserved(_)) {
+                reserved += 1;
+            }
+        }
+        assert_eq!(reserved, 10);
+    }
 }

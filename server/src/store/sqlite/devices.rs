@@ -445,14 +445,17 @@ impl DeviceStore for SqliteStore {
         let mut tx = self.write_tx().await?;
         let mut pending = Vec::new();
         if let Some(user_id) = r.user_id {
-            // Rows of one column: an active block; of four: the unapproved sign-in pushes in the
-            // window (pending, denied, mismatched or expired).
+            // Rows of one column: an active block; of five: the unapproved sign-in pushes in the
+            // window (pending, denied, mismatched or expired), and whether each is a passwordless
+            // one (those have their own budget: they are avoided for the number, not counted).
             let rows = tx
                 .run(
                     sqlx::query(
                         "BEGIN IMMEDIATE;
                          SELECT until FROM push_blocks WHERE user_id = ? AND until > ?;
-                         SELECT created_at, expires_at, number, result FROM push_requests
+                         SELECT created_at, expires_at, number, result,
+                                EXISTS (SELECT 1 FROM passwordless_pushes p WHERE p.push_request_id = push_requests.id)
+                         FROM push_requests
                          WHERE user_id = ? AND created_at > ? AND (result IS NULL OR result <> 'approved') AND kind = 'sign_in'
                          ORDER BY created_at",
                     )
@@ -475,12 +478,18 @@ impl DeviceStore for SqliteStore {
                         row.try_get::<i64, _>(1)?,
                         row.try_get::<String, _>(2)?,
                         row.try_get::<Option<String>, _>(3)?,
+                        row.try_get::<bool, _>(4)?,
                     ))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            if recent.len() >= limits.max_outstanding as usize {
+            let counted: Vec<i64> = recent
+                .iter()
+                .filter(|row| !row.4)
+                .map(|row| row.0)
+                .collect();
+            if counted.len() >= limits.max_outstanding as usize {
                 tx.rollback().await?;
-                let oldest = recent.first().map_or(r.created_at, |row| un(row.0));
+                let oldest = counted.first().map_or(r.created_at, |at| un(*at));
                 return Ok(Err(PushRefusal::Capped {
                     retry_after: (oldest + limits.window_s).saturating_sub(r.created_at),
                 }));
@@ -502,6 +511,81 @@ impl DeviceStore for SqliteStore {
                 &number,
                 choices.as_deref(),
             ))
+            .await?;
+        let id: i64 = rows.first().ok_or(sqlx::Error::RowNotFound)?.try_get(0)?;
+        Ok(Ok(created(r, id, number, choices)))
+    }
+
+    async fn create_passwordless_push_request(
+        &self,
+        r: NewPushRequest,
+        key: &str,
+        budget: PushLimits,
+        pick: NumberPicker,
+    ) -> StoreResult<Result<PushRequest, PushRefusal>> {
+        // One trip decides (tagged rows: `b` the identifier's unapproved passwordless pushes in
+        // the window, `x` an active fraud block, `n` the user's pending numbers), one inserts.
+        // Rows that can no longer count (approved, or out of the window) go first, so a user
+        // who signs in by phone all day keeps only a handful.
+        let window_start = ts(r.created_at.saturating_sub(budget.window_s));
+        let mut tx = self.write_tx().await?;
+        let rows = tx
+            .run(
+                sqlx::query(
+                    "BEGIN IMMEDIATE;
+                     DELETE FROM passwordless_pushes WHERE key = ? AND (created_at <= ? OR EXISTS
+                         (SELECT 1 FROM push_requests r WHERE r.id = passwordless_pushes.push_request_id AND r.result = 'approved'));
+                     SELECT 'b', p.created_at FROM passwordless_pushes p JOIN push_requests r ON r.id = p.push_request_id
+                     WHERE p.key = ? AND p.created_at > ? AND (r.result IS NULL OR r.result <> 'approved')
+                     ORDER BY p.created_at;
+                     SELECT 'x', until FROM push_blocks WHERE user_id = ? AND until > ?;
+                     SELECT 'n', number FROM push_requests WHERE user_id = ? AND result IS NULL AND expires_at > ?",
+                )
+                .bind(key)
+                .bind(window_start)
+                .bind(key)
+                .bind(window_start)
+                .bind(r.user_id)
+                .bind(ts(r.created_at))
+                .bind(r.user_id)
+                .bind(ts(r.created_at)),
+            )
+            .await?;
+        let mut used = Vec::new();
+        let mut block = None;
+        let mut pending = Vec::new();
+        for row in &rows {
+            match row.try_get::<String, _>(0)?.as_str() {
+                "b" => used.push(un(row.try_get(1)?)),
+                "x" => block = Some(un(row.try_get(1)?)),
+                _ => pending.push(row.try_get::<String, _>(1)?),
+            }
+        }
+        // The budget first: the same answer whether the identifier has an account.
+        if used.len() >= budget.max_outstanding as usize {
+            tx.rollback().await?;
+            let oldest = used.first().copied().unwrap_or(r.created_at);
+            return Ok(Err(PushRefusal::Capped {
+                retry_after: (oldest + budget.window_s).saturating_sub(r.created_at),
+            }));
+        }
+        if let Some(until) = block {
+            tx.rollback().await?;
+            return Ok(Err(PushRefusal::Blocked { until }));
+        }
+        let (number, choices) = pick(&pending);
+        let sql = format!(
+            "{INSERT_PUSH};
+             INSERT INTO passwordless_pushes (push_request_id, key, created_at) VALUES (last_insert_rowid(), ?, ?);
+             COMMIT"
+        );
+        let key = key.to_owned();
+        let rows = tx
+            .finish(
+                bind_push(sqlx::query(&sql), &r, &number, choices.as_deref())
+                    .bind(key)
+                    .bind(ts(r.created_at)),
+            )
             .await?;
         let id: i64 = rows.first().ok_or(sqlx::Error::RowNotFound)?.try_get(0)?;
         Ok(Ok(created(r, id, number, choices)))
