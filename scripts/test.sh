@@ -32,7 +32,7 @@ done
 record lint $lint_passed $lint_failed
 
 echo "== rust"
-cargo test --workspace --locked 2>&1 | tee "$logs/rust.log"
+cargo test --workspace --locked --no-fail-fast 2>&1 | tee "$logs/rust.log"
 rust_status=${PIPESTATUS[0]}
 read -r rust_passed rust_failed < <(awk '/^test result:/ { p += $4; f += $6 } END { print p + 0, f + 0 }' "$logs/rust.log")
 # A build failure or crashed test binary prints no result line: count it as a failure.
