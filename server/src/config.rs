@@ -21,6 +21,12 @@ pub struct Config {
     /// The issuer URL; defaults to the listen address (`http://127.0.0.1:8080`).
     #[serde(default)]
     pub issuer: Option<String>,
+    /// The server key file (32 random bytes, created mode 0600 when absent, refused when group or
+    /// others may read it): the HMAC and sealing keys are derived from it. `AUTHCORE_SERVER_KEY`
+    /// (base64url of 32 bytes) wins over it; without either a file database uses
+    /// `<database file>.key` and an in-memory one a random key.
+    #[serde(default)]
+    pub server_key_file: Option<std::path::PathBuf>,
     #[serde(default)]
     pub tokens: TokenConfig,
     #[serde(default)]

@@ -16,6 +16,7 @@ pub mod config;
 mod devices;
 mod error;
 mod extract;
+pub mod keys;
 mod openapi;
 mod outbox;
 mod passwords;
@@ -184,11 +185,14 @@ pub async fn start(options: ServerOptions) -> Result<RunningServer, ServerError>
         url: options.db_url.clone(),
         reason,
     };
+    let server_key = server_key_of(&options)?;
+    tracing::info!(source = %server_key.source, "server key loaded");
     let store = Arc::new(
-        SqliteStore::open(&options.db_url)
+        SqliteStore::open_sealed(&options.db_url, &server_key)
             .await
             .map_err(|e| db_error(e.to_string()))?,
     );
+    drop(server_key);
     let key = store
         .server_key()
         .await
@@ -284,6 +288,18 @@ pub async fn start(options: ServerOptions) -> Result<RunningServer, ServerError>
         store,
         clock: options.clock,
     })
+}
+
+/// The server key: `$AUTHCORE_SERVER_KEY`, else `server_key_file`, else `<database file>.key`
+/// for a file database, else (in-memory database) a random key for this process.
+fn server_key_of(options: &ServerOptions) -> Result<keys::ServerKey, ServerError> {
+    let env = std::env::var(keys::KEY_ENV).ok().filter(|v| !v.is_empty());
+    let file = options
+        .config
+        .server_key_file
+        .clone()
+        .or_else(|| keys::default_key_file(&options.db_url));
+    keys::ServerKey::load(env.as_deref(), file.as_deref()).map_err(ServerError::Setup)
 }
 
 /// Runs until `shutdown` resolves: prints `listening on URL` once ready, then shuts down
