@@ -47,6 +47,9 @@ pub struct Config {
     /// How devices are woken for a new push request.
     #[serde(default)]
     pub push_sender: PushSenderConfig,
+    /// HTTP connection limits: header, body and idle timeouts, the connection cap.
+    #[serde(default)]
+    pub http: HttpConfig,
     /// Methods offered to identifiers whose email domain matches no organisation.
     pub default_methods: Vec<Method>,
     /// Methods offered when the identifier is a phone number.
@@ -321,6 +324,34 @@ impl Default for PushConfig {
     }
 }
 
+/// Slow and idle clients: every timeout closes the connection (a body timeout answers
+/// `408 request_timeout` first).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// From accepting a connection (TLS handshake included), or from the first byte of a
+    /// further request on it, until its headers are complete.
+    pub header_read_timeout_s: u64,
+    /// From the end of the headers until the body is complete.
+    pub body_timeout_s: u64,
+    /// A keep-alive connection with no request in flight is closed after this long.
+    pub idle_timeout_s: u64,
+    /// Open connections; at the cap the server stops accepting until one closes (new
+    /// connections wait in the listen backlog).
+    pub max_connections: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            header_read_timeout_s: 10,
+            body_timeout_s: 30,
+            idle_timeout_s: 75,
+            max_connections: 10_000,
+        }
+    }
+}
+
 /// How a new push request reaches the user's devices.
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
@@ -441,6 +472,17 @@ impl Config {
         if push.max_outstanding == 0 || push.window_s == 0 || push.max_wait_s > 120 {
             return invalid(
                 "push.max_outstanding and push.window_s must be at least 1, push.max_wait_s at most 120"
+                    .into(),
+            );
+        }
+        let http = &self.http;
+        if http.header_read_timeout_s == 0
+            || http.body_timeout_s == 0
+            || http.idle_timeout_s == 0
+            || http.max_connections == 0
+        {
+            return invalid(
+                "http.header_read_timeout_s, body_timeout_s, idle_timeout_s and max_connections must be at least 1"
                     .into(),
             );
         }

@@ -13,6 +13,7 @@
 
 mod account;
 pub mod config;
+mod connections;
 mod devices;
 mod error;
 mod extract;
@@ -32,7 +33,6 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::StatusCode;
@@ -237,47 +237,27 @@ pub async fn start(options: ServerOptions) -> Result<RunningServer, ServerError>
             .map_err(|e| ServerError::Setup(format!("seeding dev users: {e}")))?;
     }
     let worker = tokio::spawn(outbox::deliver_forever(app.clone()));
-    let router = router(app.clone()).into_make_service_with_connect_info::<SocketAddr>();
-
-    let (shutdown, serving): (Box<dyn FnOnce() + Send + Sync>, _) = if tls {
+    let router = router(app.clone());
+    let acceptor = if tls {
         let (Some(cert), Some(key)) = (&options.tls_cert, &options.tls_key) else {
             return Err(ServerError::Tls(
                 "--tls-cert and --tls-key go together".into(),
             ));
         };
-        let config = tls_config(cert, key)?;
-        let handle = axum_server::Handle::new();
-        let server = axum_server::from_tcp_rustls(
-            listener,
-            axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(config)),
-        )
-        .handle(handle.clone());
-        let serving = tokio::spawn(async move {
-            if let Err(error) = server.serve(router).await {
-                tracing::error!(%error, "server stopped");
-            }
-        });
-        let stop = move || handle.graceful_shutdown(Some(Duration::from_secs(10)));
-        (Box::new(stop), serving)
+        Some(tokio_rustls::TlsAcceptor::from(Arc::new(tls_config(
+            cert, key,
+        )?)))
     } else {
-        let listener = tokio::net::TcpListener::from_std(listener)
-            .map_err(|e| ServerError::Setup(e.to_string()))?;
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let serving = tokio::spawn(async move {
-            let result = axum::serve(listener, router)
-                .with_graceful_shutdown(async move {
-                    let _ = rx.await;
-                })
-                .await;
-            if let Err(error) = result {
-                tracing::error!(%error, "server stopped");
-            }
-        });
-        let stop = move || {
-            let _ = tx.send(());
-        };
-        (Box::new(stop), serving)
+        None
     };
+    let listener = tokio::net::TcpListener::from_std(listener)
+        .map_err(|e| ServerError::Setup(e.to_string()))?;
+    let (shutdown, serving) = connections::serve(
+        listener,
+        acceptor,
+        router,
+        connections::Limits::from(&options.config.http),
+    );
     tracing::info!(%addr, tls, dev = options.dev, "listening");
     Ok(RunningServer {
         addr,
