@@ -287,7 +287,7 @@ pub enum NumberMode {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PushConfig {
-    /// Digits of the number to match: 2 to 6.
+    /// Digits of the number to match: 2 to 8 (docs/security.md, "Number matching entropy").
     pub number_length: u32,
     pub number_mode: NumberMode,
     /// Lifetime of a push request (at most 600).
@@ -463,8 +463,8 @@ impl Config {
             return invalid("default_methods and phone_methods must not be empty".into());
         }
         let push = &self.push;
-        if !(2..=6).contains(&push.number_length) {
-            return invalid("push.number_length must be 2 to 6".into());
+        if !(2..=8).contains(&push.number_length) {
+            return invalid("push.number_length must be 2 to 8".into());
         }
         if !(1..=600).contains(&push.ttl_s) || !(1..=600).contains(&push.activation_ttl_s) {
             return invalid("push.ttl_s and push.activation_ttl_s must be 1 to 600".into());

@@ -216,10 +216,12 @@ async fn serve_connection<I>(
                 let timed_out = Arc::new(AtomicBool::new(false));
                 let (mut parts, body) = request.into_parts();
                 parts.extensions.insert(ConnectInfo(peer));
+                let finished = Arc::new(AtomicBool::new(http_body::Body::is_end_stream(&body)));
                 let body = TimedBody {
                     inner: body,
                     deadline: Box::pin(tokio::time::sleep(limits.body)),
                     timed_out: timed_out.clone(),
+                    finished: finished.clone(),
                 };
                 let request = Request::from_parts(parts, axum::body::Body::new(body));
                 let mut response = match router.oneshot(request).await {
@@ -233,6 +235,13 @@ async fn serve_connection<I>(
                         "the request body did not arrive in time",
                     )
                     .into_response();
+                    response
+                        .headers_mut()
+                        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                } else if !finished.load(Ordering::Relaxed) {
+                    // The handler left (part of) the body unread: hyper will not reuse the
+                    // connection, so say so instead of letting the client send into a closing
+                    // socket.
                     response
                         .headers_mut()
                         .insert(header::CONNECTION, HeaderValue::from_static("close"));
@@ -338,6 +347,8 @@ struct TimedBody {
     inner: Incoming,
     deadline: Pin<Box<Sleep>>,
     timed_out: Arc<AtomicBool>,
+    /// Set once the whole body was read.
+    finished: Arc<AtomicBool>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -353,6 +364,9 @@ impl http_body::Body for TimedBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         if let Poll::Ready(frame) = Pin::new(&mut self.inner).poll_frame(cx) {
+            if frame.is_none() || http_body::Body::is_end_stream(&self.inner) {
+                self.finished.store(true, Ordering::Relaxed);
+            }
             return Poll::Ready(frame.map(|f| f.map_err(Into::into)));
         }
         if self.deadline.as_mut().poll(cx).is_ready() {
