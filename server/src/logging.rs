@@ -38,9 +38,10 @@ pub fn install(format: LogFormat) -> Result<(), String> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(false)
         .with_writer(std::io::stderr);
     let result = match format {
-        LogFormat::Human => builder.with_ansi(false).try_init(),
+        LogFormat::Human => builder.try_init(),
         LogFormat::Json => builder.event_format(JsonLines).try_init(),
     };
     result.map_err(|e| format!("cannot install the logger: {e}"))
