@@ -65,10 +65,7 @@ pub(crate) fn serve(
     tls: Option<tokio_rustls::TlsAcceptor>,
     router: Router,
     limits: Limits,
-) -> (
-    Box<dyn FnOnce() + Send + Sync>,
-    tokio::task::JoinHandle<()>,
-) {
+) -> (Box<dyn FnOnce() + Send + Sync>, tokio::task::JoinHandle<()>) {
     let (stop_tx, stop_rx) = watch::channel(false);
     let task = tokio::spawn(accept_loop(listener, tls, router, limits, stop_rx));
     let stop = move || {
@@ -144,9 +141,9 @@ async fn connection(
         None => serve_connection(stream, peer, router, limits, stop, phase).await,
         Some(acceptor) => {
             // The handshake counts against the header-read time.
-            match tokio::time::timeout(limits.header_read, acceptor.accept(stream)).await {
-                Ok(Ok(stream)) => serve_connection(stream, peer, router, limits, stop, phase).await,
-                Ok(Err(_)) | Err(_) => {}
+            let handshake = tokio::time::timeout(limits.header_read, acceptor.accept(stream));
+            if let Ok(Ok(stream)) = handshake.await {
+                serve_connection(stream, peer, router, limits, stop, phase).await;
             }
         }
     }

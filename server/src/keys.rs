@@ -271,7 +271,11 @@ impl Sealer {
     }
 
     /// Opens a [`Sealer::seal_text`] value.
-    pub fn open_text(&self, associated: &[u8], sealed: &str) -> Result<Zeroizing<String>, SealError> {
+    pub fn open_text(
+        &self,
+        associated: &[u8],
+        sealed: &str,
+    ) -> Result<Zeroizing<String>, SealError> {
         let encoded = sealed.strip_prefix(TEXT_PREFIX).ok_or(SealError::Format)?;
         let bytes = data_encoding::BASE64URL_NOPAD
             .decode(encoded.as_bytes())
@@ -305,7 +309,10 @@ mod tests {
         let sealer = Sealer::ephemeral();
         let sealed = sealer.seal(b"totp:1", b"secret bytes");
         assert_eq!(sealed[0], SEALED_V1);
-        assert_eq!(&sealer.open(b"totp:1", &sealed).unwrap()[..], b"secret bytes");
+        assert_eq!(
+            &sealer.open(b"totp:1", &sealed).unwrap()[..],
+            b"secret bytes"
+        );
         assert_eq!(sealer.open(b"totp:2", &sealed), Err(SealError::WrongKey));
         assert_eq!(
             Sealer::ephemeral().open(b"totp:1", &sealed),

@@ -466,8 +466,14 @@ fn security_event(
     use axum::http::Method;
     match error {
         Some(
-            "wrong_credential" | "number_mismatch" | "invalid_activation_code" | "invalid_grant"
-            | "invalid_signature" | "replayed_request" | "stale_request" | "unknown_device",
+            "wrong_credential"
+            | "number_mismatch"
+            | "invalid_activation_code"
+            | "invalid_grant"
+            | "invalid_signature"
+            | "replayed_request"
+            | "stale_request"
+            | "unknown_device",
         ) => return Some("credential_refused"),
         Some("locked" | "push_blocked" | "slow_down") => return Some("rate_limited_or_locked"),
         Some("access_denied") => return Some("push_denied"),

@@ -108,7 +108,10 @@ async fn a_copy_of_the_database_alone_opens_no_totp_secret_and_checks_no_code() 
             ("the email's body", body_text.as_bytes()),
             ("the email code", code_line.as_bytes()),
         ] {
-            assert!(!contains(value, secret), "{what} is in the clear in {place}");
+            assert!(
+                !contains(value, secret),
+                "{what} is in the clear in {place}"
+            );
         }
     }
     // TOTP secrets are sealed values (version byte 0xA1), not raw secrets.
@@ -117,8 +120,13 @@ async fn a_copy_of_the_database_alone_opens_no_totp_secret_and_checks_no_code() 
         .filter(|(place, v)| place == "totp_credentials.secret" && !v.is_empty())
         .map(|(_, v)| v)
         .collect();
-    assert!(sealed.len() >= 2, "Bob's and Carol's credentials are stored");
-    assert!(sealed.iter().all(|v| v[0] == 0xA1 && v.len() == 1 + 12 + 20 + 16));
+    assert!(
+        sealed.len() >= 2,
+        "Bob's and Carol's credentials are stored"
+    );
+    assert!(sealed
+        .iter()
+        .all(|v| v[0] == 0xA1 && v.len() == 1 + 12 + 20 + 16));
     // The queued body is sealed text.
     assert!(values
         .iter()
@@ -217,7 +225,11 @@ async fn a_key_file_others_can_read_is_refused() {
         &db,
         "127.0.0.1:0".parse().unwrap(),
     );
-    let error = authcore_server::start(options).await.err().unwrap().to_string();
+    let error = authcore_server::start(options)
+        .await
+        .err()
+        .unwrap()
+        .to_string();
     assert!(error.contains("must hold exactly 32 bytes"), "{error}");
 }
 
@@ -264,7 +276,10 @@ async fn a_database_from_before_sealing_is_sealed_on_first_open() {
         .execute(&mut conn)
         .await
         .unwrap();
-    sqlx::query("DELETE FROM server_keys").execute(&mut conn).await.unwrap();
+    sqlx::query("DELETE FROM server_keys")
+        .execute(&mut conn)
+        .await
+        .unwrap();
     sqlx::query("INSERT INTO server_keys (name, key) VALUES ('codes', ?)")
         .bind(&old_key[..])
         .execute(&mut conn)
@@ -312,9 +327,91 @@ async fn a_database_from_before_sealing_is_sealed_on_first_open() {
     t.server.shutdown().await;
 
     for (place, value) in every_value(&db).await {
-        assert!(!contains(&value, bob_secret.expose()), "plaintext in {place}");
+        assert!(
+            !contains(&value, bob_secret.expose()),
+            "plaintext in {place}"
+        );
         assert!(!contains(&value, &pending), "pending plaintext in {place}");
         assert!(!contains(&value, &old_key), "old key in {place}");
         assert!(!contains(&value, b"424242"), "queued body in {place}");
     }
+}
+
+/// Counts the outbox rows of the database file (read beside the running server).
+async fn outbox_rows(db: &str) -> Vec<String> {
+    let mut conn = sqlx::SqliteConnection::connect(&format!("{db}?mode=ro"))
+        .await
+        .unwrap();
+    let rows = sqlx::query_scalar("SELECT recipient FROM outbox")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    rows
+}
+
+/// Waits (a failsafe, not a timing assertion) until `done` holds for the outbox.
+async fn wait_for_outbox(db: &str, what: &str, done: impl Fn(&[String]) -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let rows = outbox_rows(db).await;
+        if done(&rows) {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "{what}: {rows:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// Without `--dev` a queued message is deleted once delivered, and an undeliverable one once its
+/// code's lifetime (`codes.ttl_s`) has passed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_dev_a_message_is_deleted_once_delivered_or_expired() {
+    use std::sync::{Arc, Mutex};
+    let dir = temp_path("at-rest-outbox");
+    let db = format!("sqlite://{}", dir.join("authcore.db").display());
+    let key_file = dir.join("server.key");
+    // The dev users are seeded once; the server then runs without --dev.
+    let t = start_with(config_with_key(&key_file), &db, true).await;
+    t.server.shutdown().await;
+
+    let received = Arc::new(Mutex::new(0usize));
+    let sink = received.clone();
+    let app = axum::Router::new().route(
+        "/sms",
+        axum::routing::post(move || {
+            let sink = sink.clone();
+            async move {
+                *sink.lock().unwrap() += 1;
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let mut config = config_with_key(&key_file);
+    config.sms_webhook = Some(authcore_server::config::SmsWebhookConfig {
+        url: format!("http://{addr}/sms"),
+        bearer_token: None,
+    });
+    let t = start_with(config, &db, false).await;
+
+    // An SMS code is delivered, then its row is gone.
+    let p = pkce();
+    let (status, body) = t.begin("+15555550101", &p, &[]).await;
+    assert_eq!(status, 400, "{body}");
+    wait_for_outbox(&db, "the delivered SMS is deleted", |rows| {
+        *received.lock().unwrap() == 1 && rows.is_empty()
+    })
+    .await;
+
+    // An email code cannot be delivered (no SMTP): it waits, sealed, until its code is dead.
+    let p = pkce();
+    let (status, body) = t.begin(ALICE.0, &p, &[("method", "email_code")]).await;
+    assert_eq!(status, 400, "{body}");
+    wait_for_outbox(&db, "the email waits", |rows| rows == [ALICE.0]).await;
+    t.server.clock().advance(601);
+    wait_for_outbox(&db, "the expired email is deleted", <[String]>::is_empty).await;
+    t.server.shutdown().await;
 }

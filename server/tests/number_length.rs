@@ -41,7 +41,15 @@ async fn an_eight_digit_number_typed_wrong_is_a_mismatch() {
     let number = next["number"].as_str().unwrap();
     // Same length, one digit off.
     let last = number.as_bytes()[7];
-    let wrong = format!("{}{}", &number[..7], if last == b'9' { '8' } else { char::from(last + 1) });
+    let wrong = format!(
+        "{}{}",
+        &number[..7],
+        if last == b'9' {
+            '8'
+        } else {
+            char::from(last + 1)
+        }
+    );
     let challenge = phone.next_challenge(&t).await;
     let (status, answer) = phone
         .approve(&t, challenge["request_id"].as_str().unwrap(), &wrong)
@@ -52,7 +60,14 @@ async fn an_eight_digit_number_typed_wrong_is_a_mismatch() {
 
 #[test]
 fn number_lengths_outside_two_to_eight_are_refused_at_load() {
-    for (length, ok) in [(1, false), (2, true), (6, true), (7, true), (8, true), (9, false)] {
+    for (length, ok) in [
+        (1, false),
+        (2, true),
+        (6, true),
+        (7, true),
+        (8, true),
+        (9, false),
+    ] {
         let toml = demo_toml().replace("number_length = 2", &format!("number_length = {length}"));
         match authcore_server::Config::from_toml(&toml) {
             Ok(config) => {

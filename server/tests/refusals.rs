@@ -57,12 +57,32 @@ fn malformed_cases(takes_id: bool) -> Vec<Malformed> {
         body: body.map(<[u8]>::to_vec),
     };
     let mut cases = vec![
-        plain("bad JSON", Some("application/json"), Some(b"{\"identifier\": ")),
-        plain("JSON of the wrong shape", Some("application/json"), Some(b"[1, 2, {\"a\": null}]")),
-        plain("bad form", Some("application/x-www-form-urlencoded"), Some(b"a=%zz&&=&b")),
-        plain("wrong content type", Some("text/plain"), Some(b"identifier=alice")),
+        plain(
+            "bad JSON",
+            Some("application/json"),
+            Some(b"{\"identifier\": "),
+        ),
+        plain(
+            "JSON of the wrong shape",
+            Some("application/json"),
+            Some(b"[1, 2, {\"a\": null}]"),
+        ),
+        plain(
+            "bad form",
+            Some("application/x-www-form-urlencoded"),
+            Some(b"a=%zz&&=&b"),
+        ),
+        plain(
+            "wrong content type",
+            Some("text/plain"),
+            Some(b"identifier=alice"),
+        ),
         plain("missing body", None, None),
-        plain("not UTF-8", Some("application/json"), Some(&[0xff, 0xfe, b'{', 0x80])),
+        plain(
+            "not UTF-8",
+            Some("application/json"),
+            Some(&[0xff, 0xfe, b'{', 0x80]),
+        ),
         Malformed {
             what: "oversize body",
             body: Some(vec![b'a'; 70 * 1024]),
@@ -112,7 +132,10 @@ async fn every_malformed_request_to_every_route_is_refused_in_json() {
             let path = route.replace("{id}", case.path_id);
             let url = format!("{}{path}{}", t.base, case.query);
             let method = Method::from_bytes(case.method.unwrap_or(method).as_bytes()).unwrap();
-            let mut request = t.http.request(method.clone(), &url).bearer_auth(&tokens.access);
+            let mut request = t
+                .http
+                .request(method.clone(), &url)
+                .bearer_auth(&tokens.access);
             if let Some(content_type) = case.content_type {
                 request = request.header("content-type", content_type);
             }
@@ -186,9 +209,12 @@ fn assert_no_store(what: &str, headers: &reqwest::header::HeaderMap) {
 async fn every_answer_carrying_a_code_secret_or_token_says_no_store() {
     let t = start().await;
     let form = |path: &str, form: &[(&str, &str)]| {
-        t.http
-            .post(format!("{}{path}", t.base))
-            .form(&form.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>())
+        t.http.post(format!("{}{path}", t.base)).form(
+            &form
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<Vec<_>>(),
+        )
     };
     // The authorize-challenge answer with the authorization code, then the tokens.
     let p = pkce();
@@ -239,9 +265,17 @@ async fn every_answer_carrying_a_code_secret_or_token_says_no_store() {
     assert_no_store("/dev/outbox", &headers);
     // The TOTP secret, backup codes, an enrollment's activation code and its status, whatever
     // their status (a refusal says no-store too).
-    for path in ["/v1/me/totp", "/v1/me/backup-codes", "/v1/me/authenticators"] {
-        let (_, headers, body) =
-            send(t.http.post(format!("{}{path}", t.base)).bearer_auth(&access)).await;
+    for path in [
+        "/v1/me/totp",
+        "/v1/me/backup-codes",
+        "/v1/me/authenticators",
+    ] {
+        let (_, headers, body) = send(
+            t.http
+                .post(format!("{}{path}", t.base))
+                .bearer_auth(&access),
+        )
+        .await;
         assert_no_store(path, &headers);
         if let Some(id) = body["enrollment_id"].as_str() {
             let (_, headers, _) = send(
@@ -260,11 +294,26 @@ async fn every_answer_carrying_a_code_secret_or_token_says_no_store() {
     )
     .await;
     assert_no_store("device activation", &headers);
-    let (_, headers, _) = send(t.http.get(format!("{}/v1/userinfo", t.base)).bearer_auth(&access)).await;
+    let (_, headers, _) = send(
+        t.http
+            .get(format!("{}/v1/userinfo", t.base))
+            .bearer_auth(&access),
+    )
+    .await;
     assert_no_store("/v1/userinfo", &headers);
     // Two answers never share a request id.
-    let (_, a, _) = send(t.http.get(format!("{}/v1/userinfo", t.base)).bearer_auth(&access)).await;
-    let (_, b, _) = send(t.http.get(format!("{}/v1/userinfo", t.base)).bearer_auth(&access)).await;
+    let (_, a, _) = send(
+        t.http
+            .get(format!("{}/v1/userinfo", t.base))
+            .bearer_auth(&access),
+    )
+    .await;
+    let (_, b, _) = send(
+        t.http
+            .get(format!("{}/v1/userinfo", t.base))
+            .bearer_auth(&access),
+    )
+    .await;
     assert_ne!(a["x-request-id"], b["x-request-id"]);
     t.server.shutdown().await;
 }

@@ -119,7 +119,9 @@ async fn sigterm_lets_an_in_flight_long_poll_finish_then_exits_zero() {
         .iter()
         .any(|l| l["message"] == "shutting down: letting in-flight requests finish"));
     assert!(lines.iter().any(|l| l["message"] == "request"
-        && l["span"]["request_id"].as_str().is_some_and(|id| id.len() == 16)));
+        && l["span"]["request_id"]
+            .as_str()
+            .is_some_and(|id| id.len() == 16)));
     for secret in [ALICE.1, session.as_str(), p.verifier.as_str()] {
         assert!(!logs.contains(secret), "a secret is in the server's logs");
     }

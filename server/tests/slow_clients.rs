@@ -69,7 +69,11 @@ async fn open_slow(addr: std::net::SocketAddr, kind: Slow) -> TcpStream {
                 if let Some(end) = text.find("\r\n\r\n") {
                     let length: usize = text
                         .lines()
-                        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length: ").map(|v| v.trim().parse().unwrap()))
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length: ")
+                                .map(|v| v.trim().parse().unwrap())
+                        })
                         .unwrap();
                     if answer.len() >= end + 4 + length {
                         break;
@@ -208,9 +212,9 @@ async fn a_silent_tls_client_is_closed_after_the_header_timeout() {
     server.shutdown().await;
 }
 
-async fn futures_join<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output>
+async fn futures_join<F>(futures: Vec<F>) -> Vec<F::Output>
 where
-    F: Send + 'static,
+    F: std::future::Future + Send + 'static,
     F::Output: Send + 'static,
 {
     let handles: Vec<_> = futures.into_iter().map(tokio::spawn).collect();

@@ -238,11 +238,10 @@ impl SqliteStore {
                 .fetch_one(&mut *tx)
                 .await?;
         if !applied {
-            if let Some(legacy) = sqlx::query_scalar::<_, Vec<u8>>(
-                "SELECT key FROM server_keys WHERE name = 'codes'",
-            )
-            .fetch_optional(&mut *tx)
-            .await?
+            if let Some(legacy) =
+                sqlx::query_scalar::<_, Vec<u8>>("SELECT key FROM server_keys WHERE name = 'codes'")
+                    .fetch_optional(&mut *tx)
+                    .await?
             {
                 sqlx::query("INSERT INTO server_keys (name, key) VALUES ('codes_sealed', ?)")
                     .bind(self.sealer.seal(b"server_keys:codes", &legacy))
