@@ -415,3 +415,48 @@ async fn without_dev_a_message_is_deleted_once_delivered_or_expired() {
     wait_for_outbox(&db, "the expired email is deleted", <[String]>::is_empty).await;
     t.server.shutdown().await;
 }
+
+/// A pending TOTP secret (`POST /v1/me/totp` before its confirmation) is sealed too, straight
+/// from the store: it opens under the key it was sealed with, and the file under another key is
+/// refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pending_totp_secret_is_sealed_in_the_store() {
+    use authcore_server::store::sqlite::SqliteStore;
+    use authcore_server::store::{NewUser, Store};
+    let dir = temp_path("at-rest-pending");
+    let db = format!("sqlite://{}", dir.join("authcore.db").display());
+    let key = ServerKey::load(None, Some(&dir.join("server.key"))).unwrap();
+    let store = SqliteStore::open_sealed(&db, &key).await.unwrap();
+    let id = store
+        .ensure_user(NewUser {
+            email: "erin@acme.example".into(),
+            phone: None,
+            name: "Erin".into(),
+            password_hash: None,
+        })
+        .await
+        .unwrap();
+    let secret = [0x5au8; 20];
+    store.start_totp(id, &secret, 1).await.unwrap();
+    let credential = store.totp(id).await.unwrap().unwrap();
+    assert_eq!(credential.pending.as_deref(), Some(&secret[..]));
+    assert!(!credential.confirmed);
+    store.close().await;
+
+    for (place, value) in every_value(&db).await {
+        assert!(
+            !contains(&value, &secret),
+            "the pending secret is in {place}"
+        );
+    }
+    let other = ServerKey::load(None, Some(&dir.join("other.key"))).unwrap();
+    let error = SqliteStore::open_sealed(&db, &other)
+        .await
+        .err()
+        .expect("another key is refused")
+        .to_string();
+    assert!(
+        error.contains("sealed data does not open under this server key"),
+        "{error}"
+    );
+}
