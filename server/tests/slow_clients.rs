@@ -224,3 +224,48 @@ where
     }
     out
 }
+
+#[test]
+fn http_limits_of_zero_are_refused_at_load() {
+    for key in [
+        "header_read_timeout_s",
+        "body_timeout_s",
+        "idle_timeout_s",
+        "max_connections",
+    ] {
+        let toml = demo_toml().replace(&format!("\n{key} = "), &format!("\n{key} = 0 #"));
+        let error = authcore_server::Config::from_toml(&toml)
+            .err()
+            .unwrap_or_else(|| panic!("http.{key} = 0 is accepted"));
+        assert_eq!(
+            error.to_string(),
+            "config is not valid: http.header_read_timeout_s, body_timeout_s, idle_timeout_s and max_connections must be at least 1"
+        );
+    }
+    // A config without [http] (an older one) gets the defaults.
+    let without: String = demo_toml()
+        .lines()
+        .filter(|l| {
+            ![
+                "[http]",
+                "header_read_timeout_s",
+                "body_timeout_s",
+                "idle_timeout_s",
+                "max_connections",
+            ]
+            .iter()
+            .any(|k| l.starts_with(k))
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let config = authcore_server::Config::from_toml(&without).unwrap();
+    assert_eq!(
+        (
+            config.http.header_read_timeout_s,
+            config.http.body_timeout_s,
+            config.http.idle_timeout_s,
+            config.http.max_connections
+        ),
+        (10, 30, 75, 10_000)
+    );
+}
