@@ -50,7 +50,7 @@ pub enum MessageError {
     DeviceId,
     #[error("the request id must be 1 to 64 characters of A-Z a-z 0-9 - _")]
     RequestId,
-    #[error("the number must be 2 to 6 digits (empty unless approving)")]
+    #[error("the number must be 2 to 8 digits (empty unless approving)")]
     Number,
 }
 
@@ -203,7 +203,7 @@ pub fn decision_message(
     }
     let number_ok = match decision {
         Decision::Approve => {
-            (2..=6).contains(&number.len()) && number.chars().all(|c| c.is_ascii_digit())
+            (2..=8).contains(&number.len()) && number.chars().all(|c| c.is_ascii_digit())
         }
         Decision::Deny | Decision::ReportFraud => number.is_empty(),
     };

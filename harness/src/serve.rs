@@ -1,4 +1,5 @@
-//! `authcore server`: runs the reference identity server until Ctrl-C.
+//! `authcore server`: runs the reference identity server until Ctrl-C or SIGTERM (both drain:
+//! in-flight requests finish, then it exits 0).
 
 use std::path::PathBuf;
 
@@ -24,9 +25,13 @@ pub struct ServeArgs {
     /// PEM private key for TLS (with --tls-cert)
     #[arg(long, requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Log lines as `human` text or `json` objects (stderr; RUST_LOG picks the levels)
+    #[arg(long, default_value = "human")]
+    pub log_format: authcore_server::logging::LogFormat,
 }
 
 pub fn run(args: ServeArgs) -> Result<(), String> {
+    authcore_server::logging::install(args.log_format)?;
     let config = authcore_server::Config::load(&args.config).map_err(|e| e.to_string())?;
     let listen = args
         .listen
@@ -41,8 +46,9 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
     runtime
-        .block_on(authcore_server::run(options, async {
-            let _ = tokio::signal::ctrl_c().await;
-        }))
+        .block_on(authcore_server::run(
+            options,
+            authcore_server::shutdown_signal(),
+        ))
         .map_err(|e| e.to_string())
 }

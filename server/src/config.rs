@@ -21,6 +21,12 @@ pub struct Config {
     /// The issuer URL; defaults to the listen address (`http://127.0.0.1:8080`).
     #[serde(default)]
     pub issuer: Option<String>,
+    /// The server key file (32 random bytes, created mode 0600 when absent, refused when group or
+    /// others may read it): the HMAC and sealing keys are derived from it. `AUTHCORE_SERVER_KEY`
+    /// (base64url of 32 bytes) wins over it; without either a file database uses
+    /// `<database file>.key` and an in-memory one a random key.
+    #[serde(default)]
+    pub server_key_file: Option<std::path::PathBuf>,
     #[serde(default)]
     pub tokens: TokenConfig,
     /// Signed-in sessions: their absolute lifetime.
@@ -44,6 +50,9 @@ pub struct Config {
     /// How devices are woken for a new push request.
     #[serde(default)]
     pub push_sender: PushSenderConfig,
+    /// HTTP connection limits: header, body and idle timeouts, the connection cap.
+    #[serde(default)]
+    pub http: HttpConfig,
     /// Methods offered to identifiers whose email domain matches no organisation.
     pub default_methods: Vec<Method>,
     /// Methods offered when the identifier is a phone number.
@@ -297,7 +306,7 @@ pub enum NumberMode {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PushConfig {
-    /// Digits of the number to match: 2 to 6.
+    /// Digits of the number to match: 2 to 8 (docs/security.md, "Number matching entropy").
     pub number_length: u32,
     pub number_mode: NumberMode,
     /// Lifetime of a push request (at most 600).
@@ -335,6 +344,34 @@ impl Default for PushConfig {
             max_wait_s: 30,
             activation_ttl_s: 600,
             locations: std::collections::HashMap::new(),
+        }
+    }
+}
+
+/// Slow and idle clients: every timeout closes the connection (a body timeout answers
+/// `408 request_timeout` first).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// From accepting a connection (TLS handshake included), or from the first byte of a
+    /// further request on it, until its headers are complete.
+    pub header_read_timeout_s: u64,
+    /// From the end of the headers until the body is complete.
+    pub body_timeout_s: u64,
+    /// A keep-alive connection with no request in flight is closed after this long.
+    pub idle_timeout_s: u64,
+    /// Open connections; at the cap the server stops accepting until one closes (new
+    /// connections wait in the listen backlog).
+    pub max_connections: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            header_read_timeout_s: 10,
+            body_timeout_s: 30,
+            idle_timeout_s: 75,
+            max_connections: 10_000,
         }
     }
 }
@@ -450,8 +487,8 @@ impl Config {
             return invalid("default_methods and phone_methods must not be empty".into());
         }
         let push = &self.push;
-        if !(2..=6).contains(&push.number_length) {
-            return invalid("push.number_length must be 2 to 6".into());
+        if !(2..=8).contains(&push.number_length) {
+            return invalid("push.number_length must be 2 to 8".into());
         }
         if !(1..=600).contains(&push.ttl_s) || !(1..=600).contains(&push.activation_ttl_s) {
             return invalid("push.ttl_s and push.activation_ttl_s must be 1 to 600".into());
@@ -467,6 +504,17 @@ impl Config {
         }
         if self.session.max_lifetime_s < 60 {
             return invalid("session.max_lifetime_s must be at least 60 seconds".into());
+        }
+        let http = &self.http;
+        if http.header_read_timeout_s == 0
+            || http.body_timeout_s == 0
+            || http.idle_timeout_s == 0
+            || http.max_connections == 0
+        {
+            return invalid(
+                "http.header_read_timeout_s, body_timeout_s, idle_timeout_s and max_connections must be at least 1"
+                    .into(),
+            );
         }
         for org in &self.orgs {
             if org.methods.is_empty() {

@@ -620,7 +620,7 @@ pub async fn decide(
         Decision::Approve => body
             .number
             .map(|n| n.trim().to_owned())
-            .filter(|n| (2..=6).contains(&n.len()) && n.chars().all(|c| c.is_ascii_digit()))
+            .filter(|n| (2..=8).contains(&n.len()) && n.chars().all(|c| c.is_ascii_digit()))
             .ok_or_else(|| {
                 ApiError::invalid_request("approving needs the number shown on the sign-in screen")
             })?,

@@ -123,6 +123,7 @@ impl IntoResponse for ApiError {
         body.insert("error_description".into(), Value::from(self.description));
         body.extend(self.extra);
         let mut response = (self.status, axum::Json(Value::Object(body))).into_response();
+        response.extensions_mut().insert(ErrorCode(self.error));
         let headers = response.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         if let Some(seconds) = retry_after {
@@ -137,5 +138,9 @@ impl IntoResponse for ApiError {
         response
     }
 }
+
+/// The `error` of an answer, for the request log (which sees the response, not the body).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ErrorCode(pub &'static str);
 
 pub type ApiResult<T> = Result<T, ApiError>;

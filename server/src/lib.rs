@@ -13,9 +13,12 @@
 
 mod account;
 pub mod config;
+mod connections;
 mod devices;
 mod error;
 mod extract;
+pub mod keys;
+pub mod logging;
 mod openapi;
 mod outbox;
 mod passwords;
@@ -31,7 +34,6 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::StatusCode;
@@ -184,11 +186,14 @@ pub async fn start(options: ServerOptions) -> Result<RunningServer, ServerError>
         url: options.db_url.clone(),
         reason,
     };
+    let server_key = server_key_of(&options)?;
+    tracing::info!(source = %server_key.source, "server key loaded");
     let store = Arc::new(
-        SqliteStore::open(&options.db_url)
+        SqliteStore::open_sealed(&options.db_url, &server_key)
             .await
             .map_err(|e| db_error(e.to_string()))?,
     );
+    drop(server_key);
     let key = store
         .server_key()
         .await
@@ -233,47 +238,27 @@ pub async fn start(options: ServerOptions) -> Result<RunningServer, ServerError>
             .map_err(|e| ServerError::Setup(format!("seeding dev users: {e}")))?;
     }
     let worker = tokio::spawn(outbox::deliver_forever(app.clone()));
-    let router = router(app.clone()).into_make_service_with_connect_info::<SocketAddr>();
-
-    let (shutdown, serving): (Box<dyn FnOnce() + Send + Sync>, _) = if tls {
+    let router = router(app.clone());
+    let acceptor = if tls {
         let (Some(cert), Some(key)) = (&options.tls_cert, &options.tls_key) else {
             return Err(ServerError::Tls(
                 "--tls-cert and --tls-key go together".into(),
             ));
         };
-        let config = tls_config(cert, key)?;
-        let handle = axum_server::Handle::new();
-        let server = axum_server::from_tcp_rustls(
-            listener,
-            axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(config)),
-        )
-        .handle(handle.clone());
-        let serving = tokio::spawn(async move {
-            if let Err(error) = server.serve(router).await {
-                tracing::error!(%error, "server stopped");
-            }
-        });
-        let stop = move || handle.graceful_shutdown(Some(Duration::from_secs(10)));
-        (Box::new(stop), serving)
+        Some(tokio_rustls::TlsAcceptor::from(Arc::new(tls_config(
+            cert, key,
+        )?)))
     } else {
-        let listener = tokio::net::TcpListener::from_std(listener)
-            .map_err(|e| ServerError::Setup(e.to_string()))?;
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let serving = tokio::spawn(async move {
-            let result = axum::serve(listener, router)
-                .with_graceful_shutdown(async move {
-                    let _ = rx.await;
-                })
-                .await;
-            if let Err(error) = result {
-                tracing::error!(%error, "server stopped");
-            }
-        });
-        let stop = move || {
-            let _ = tx.send(());
-        };
-        (Box::new(stop), serving)
+        None
     };
+    let listener = tokio::net::TcpListener::from_std(listener)
+        .map_err(|e| ServerError::Setup(e.to_string()))?;
+    let (shutdown, serving) = connections::serve(
+        listener,
+        acceptor,
+        router,
+        connections::Limits::from(&options.config.http),
+    );
     tracing::info!(%addr, tls, dev = options.dev, "listening");
     Ok(RunningServer {
         addr,
@@ -284,6 +269,18 @@ pub async fn start(options: ServerOptions) -> Result<RunningServer, ServerError>
         store,
         clock: options.clock,
     })
+}
+
+/// The server key: `$AUTHCORE_SERVER_KEY`, else `server_key_file`, else `<database file>.key`
+/// for a file database, else (in-memory database) a random key for this process.
+fn server_key_of(options: &ServerOptions) -> Result<keys::ServerKey, ServerError> {
+    let env = std::env::var(keys::KEY_ENV).ok().filter(|v| !v.is_empty());
+    let file = options
+        .config
+        .server_key_file
+        .clone()
+        .or_else(|| keys::default_key_file(&options.db_url));
+    keys::ServerKey::load(env.as_deref(), file.as_deref()).map_err(ServerError::Setup)
 }
 
 /// Runs until `shutdown` resolves: prints `listening on URL` once ready, then shuts down
@@ -363,32 +360,175 @@ fn router(app: AppState) -> Router {
         .with_state(app)
 }
 
-/// Logs each request (method, route, status, time; never bodies, queries or headers) and turns
-/// axum's bare 405 into the protocol's JSON error.
+/// Around every request: a request id (an `x-request-id` header and the `request_id` field of
+/// the request's span, so every log line of the request carries it), one log line per request
+/// (method, route, status, time; never bodies, queries or headers), security events at INFO,
+/// every refusal shaped as the protocol's JSON error, and `Cache-Control: no-store` on every
+/// answer but the public documents.
 async fn log_and_shape(request: Request, next: Next) -> Response {
+    use tracing::Instrument;
     let method = request.method().clone();
     let route = request
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "(unmatched)".to_owned(), |p| p.as_str().to_owned());
-    let started = std::time::Instant::now();
-    let mut response = next.run(request).await;
-    if response.status() == StatusCode::METHOD_NOT_ALLOWED {
-        response = ApiError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "invalid_request",
-            format!("{method} is not allowed here"),
-        )
-        .into_response();
-    }
-    tracing::info!(
-        %method,
-        route,
-        status = response.status().as_u16(),
-        micros = started.elapsed().as_micros() as u64,
-        "request"
+    let public = matches!(
+        request.uri().path(),
+        "/.well-known/openid-configuration" | "/openapi.json"
     );
-    response
+    let request_id = data_encoding::HEXLOWER.encode(&secrets::random_bytes(8));
+    let span = tracing::info_span!("request", request_id = %request_id);
+    async move {
+        let started = std::time::Instant::now();
+        let response = next.run(request).await;
+        let mut response = json_refusal(response, &method).await;
+        let headers = response.headers_mut();
+        if let Ok(value) = axum::http::HeaderValue::from_str(&request_id) {
+            headers.insert("x-request-id", value);
+        }
+        if !public {
+            headers.insert(
+                axum::http::header::CACHE_CONTROL,
+                axum::http::HeaderValue::from_static("no-store"),
+            );
+        }
+        let status = response.status();
+        let error = response.extensions().get::<error::ErrorCode>().map(|e| e.0);
+        if let Some(event) = security_event(&method, &route, status, error) {
+            tracing::info!(
+                event,
+                %method,
+                route,
+                status = status.as_u16(),
+                error = error.unwrap_or(""),
+                "security event"
+            );
+        }
+        tracing::info!(
+            %method,
+            route,
+            status = status.as_u16(),
+            micros = started.elapsed().as_micros() as u64,
+            "request"
+        );
+        response
+    }
+    .instrument(span)
+    .await
+}
+
+/// A refusal that is not already the protocol's JSON error (axum's own rejections: malformed
+/// path, query or body, wrong content type, oversize body, unknown method) becomes one. The
+/// original text is not passed on: it can quote what the client sent.
+async fn json_refusal(response: Response, method: &axum::http::Method) -> Response {
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json {
+        return response;
+    }
+    let description = match status {
+        StatusCode::NOT_FOUND => return ApiError::not_found().into_response(),
+        StatusCode::METHOD_NOT_ALLOWED => format!("{method} is not allowed here"),
+        StatusCode::PAYLOAD_TOO_LARGE => "the body is over 64 KiB".to_owned(),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "the Content-Type is not the one expected".to_owned(),
+        StatusCode::UNPROCESSABLE_ENTITY => "the body does not have the expected fields".to_owned(),
+        StatusCode::REQUEST_TIMEOUT => "the request did not arrive in time".to_owned(),
+        _ if status.is_server_error() => {
+            tracing::error!(status = status.as_u16(), "a handler failed");
+            return ApiError::unavailable().into_response();
+        }
+        _ => "the request is malformed (path, query or body)".to_owned(),
+    };
+    let mut shaped = ApiError::new(status, "invalid_request", description).into_response();
+    if let Some(allow) = response.headers().get(axum::http::header::ALLOW) {
+        shaped
+            .headers_mut()
+            .insert(axum::http::header::ALLOW, allow.clone());
+    }
+    shaped
+}
+
+/// The security event a request stands for, by route and outcome (logged at INFO with the
+/// request id; never the user's data or secrets).
+fn security_event(
+    method: &axum::http::Method,
+    route: &str,
+    status: StatusCode,
+    error: Option<&str>,
+) -> Option<&'static str> {
+    use axum::http::Method;
+    match error {
+        Some(
+            "wrong_credential"
+            | "number_mismatch"
+            | "invalid_activation_code"
+            | "invalid_grant"
+            | "invalid_signature"
+            | "replayed_request"
+            | "stale_request"
+            | "unknown_device",
+        ) => return Some("credential_refused"),
+        Some("locked" | "push_blocked" | "slow_down") => return Some("rate_limited_or_locked"),
+        Some("access_denied") => return Some("push_denied"),
+        Some("invalid_token") if route != "(unmatched)" => return Some("invalid_token"),
+        Some("insufficient_user_authentication") => return Some("step_up_required"),
+        _ => {}
+    }
+    let ok = status.is_success();
+    let event = match (method, route) {
+        (&Method::POST, "/v1/authorize-challenge") if ok => "sign_in_completed",
+        (&Method::POST, "/v1/token") if !ok => "token_refused",
+        (&Method::POST, "/v1/revoke") if ok => "token_revoked",
+        (&Method::POST, "/v1/logout") if ok => "signed_out",
+        (&Method::POST, "/v1/logout-all") if ok => "signed_out_everywhere",
+        (&Method::POST, "/v1/me/totp") if ok => "totp_enrollment_started",
+        (&Method::POST, "/v1/me/totp/confirm") if ok => "totp_added",
+        (&Method::POST, "/v1/me/totp/confirm") => "totp_confirmation_refused",
+        (&Method::POST, "/v1/me/backup-codes") if ok => "backup_codes_regenerated",
+        (&Method::POST, "/v1/password/forgot") if ok => "password_reset_requested",
+        (&Method::POST, "/v1/password/reset") if ok => "password_reset",
+        (&Method::POST, "/v1/password/reset") => "password_reset_refused",
+        (&Method::POST, "/v1/me/authenticators") if ok => "authenticator_enrollment_started",
+        (&Method::POST, "/v1/devices/activate") if ok => "authenticator_activated",
+        (&Method::POST, "/v1/devices/activate") => "authenticator_activation_refused",
+        (&Method::DELETE, "/v1/me/devices/{id}") if ok => "device_removed",
+        (&Method::PATCH, "/v1/me/devices/{id}") if ok => "device_renamed",
+        (&Method::POST, "/v1/devices/challenges/{id}") if ok => "push_answered",
+        (&Method::POST, "/v1/devices/challenges/{id}") => "push_answer_refused",
+        _ => return None,
+    };
+    Some(event)
+}
+
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM: what both server binaries wait for before draining.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    tracing::info!("shutting down: letting in-flight requests finish");
 }
 
 async fn discovery(State(app): State<AppState>) -> Json<serde_json::Value> {

@@ -1,6 +1,8 @@
 //! Message delivery. Codes are queued in the `outbox` table in the same transaction that creates
 //! them; this worker delivers them: email through SMTP (lettre), SMS through a JSON webhook.
-//! With `--dev` messages stay readable at `GET /dev/outbox`; otherwise bodies are wiped once sent.
+//! Bodies are sealed at rest (AES-256-GCM under the server key) and opened only here and by
+//! `GET /dev/outbox`. With `--dev` messages stay readable there; otherwise a message is deleted
+//! once delivered, or once older than `codes.ttl_s` (its code is dead).
 
 use std::time::Duration;
 
@@ -126,6 +128,13 @@ impl Senders {
 pub(crate) async fn deliver_forever(app: AppState) {
     let senders = Senders::new(&app);
     loop {
+        if !app.dev {
+            // A message older than a code's lifetime carries a dead code: it goes, sent or not.
+            let before = app.clock.now().saturating_sub(app.config.codes.ttl_s);
+            if let Err(error) = app.store.expire_messages(before).await {
+                tracing::warn!(%error, "outbox: cannot expire messages");
+            }
+        }
         let batch = match app.store.pending_messages(50).await {
             Ok(batch) => batch,
             Err(error) => {

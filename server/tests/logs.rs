@@ -73,6 +73,18 @@ async fn no_secret_reaches_the_logs() {
     )
     .await;
     secrets.extend([reset, "fresh secret passphrase".into(), totp]);
+    // A request whose id the logs must carry.
+    let response = t
+        .http
+        .get(format!("{}/v1/userinfo", t.base))
+        .bearer_auth(&bob.access)
+        .send()
+        .await
+        .unwrap();
+    let request_id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     t.server.shutdown().await;
 
     let logs = captured.text();
@@ -80,6 +92,25 @@ async fn no_secret_reaches_the_logs() {
         logs.contains("request"),
         "the run was logged at all:\n{logs}"
     );
+    // Every line of a request carries its id (the span), and security events are at INFO.
+    assert!(
+        logs.contains(&format!("request_id={request_id}")),
+        "the request id is in the logs:\n{logs}"
+    );
+    for event in [
+        "sign_in_completed",
+        "credential_refused",
+        "backup_codes_regenerated",
+        "totp_enrollment_started",
+        "password_reset_requested",
+        "password_reset",
+    ] {
+        assert!(
+            logs.lines()
+                .any(|l| l.contains(" INFO ") && l.contains("security event") && l.contains(event)),
+            "security event {event} is logged at INFO"
+        );
+    }
     for secret in &secrets {
         assert!(!secret.is_empty());
         assert!(

@@ -1,16 +1,26 @@
 //! A minimal launcher for the server (tests spawn it as a real process; `authcore server` in the
-//! harness is the command people use): `authcore-server CONFIG DB_URL LISTEN [--dev]`.
+//! harness is the command people use):
+//! `authcore-server CONFIG DB_URL LISTEN [--dev] [--log-format human|json]`.
+//! Ctrl-C and SIGTERM both drain: in-flight requests finish, then it exits 0.
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [config, db, listen, rest @ ..] = args.as_slice() else {
-        eprintln!("usage: authcore-server CONFIG DB_URL LISTEN [--dev]");
+        eprintln!("usage: authcore-server CONFIG DB_URL LISTEN [--dev] [--log-format human|json]");
         return ExitCode::from(2);
     };
     let dev = rest.iter().any(|a| a == "--dev");
     let run = || -> Result<(), String> {
+        let format = match rest.iter().position(|a| a == "--log-format") {
+            Some(i) => rest
+                .get(i + 1)
+                .ok_or("--log-format needs human or json")?
+                .parse()?,
+            None => authcore_server::logging::LogFormat::Human,
+        };
+        authcore_server::logging::install(format)?;
         let config = authcore_server::Config::load(config.as_ref()).map_err(|e| e.to_string())?;
         let listen = listen
             .parse()
@@ -23,9 +33,10 @@ fn main() -> ExitCode {
             .build()
             .map_err(|e| e.to_string())?;
         runtime
-            .block_on(authcore_server::run(options, async {
-                let _ = tokio::signal::ctrl_c().await;
-            }))
+            .block_on(authcore_server::run(
+                options,
+                authcore_server::shutdown_signal(),
+            ))
             .map_err(|e| e.to_string())
     };
     match run() {

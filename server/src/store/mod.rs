@@ -228,7 +228,8 @@ pub struct OutboxRecord {
 
 #[async_trait]
 pub trait Store: DeviceStore + Send + Sync + 'static {
-    /// The key codes are HMACed with; created on first use and kept.
+    /// The key codes are HMACed with: derived from the server key outside the database (see
+    /// `keys.rs`), never stored in it in the clear.
     async fn server_key(&self) -> StoreResult<Vec<u8>>;
 
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
@@ -380,9 +381,12 @@ pub trait Store: DeviceStore + Send + Sync + 'static {
     async fn use_backup_code(&self, user_id: i64, hash: &[u8], now: u64) -> StoreResult<bool>;
 
     async fn pending_messages(&self, limit: u32) -> StoreResult<Vec<OutboxRecord>>;
-    /// Marks messages delivered; their bodies are wiped unless `keep_body` (dev mode).
+    /// Marks messages delivered; they are deleted unless `keep_body` (dev mode, for /dev/outbox).
     async fn mark_messages_sent(&self, ids: &[i64], now: u64, keep_body: bool) -> StoreResult<()>;
     async fn mark_message_failed(&self, id: i64) -> StoreResult<()>;
+    /// Deletes messages created before `created_before` (their codes are dead), delivered or
+    /// not, and those that failed for good; returns how many.
+    async fn expire_messages(&self, created_before: u64) -> StoreResult<u64>;
     /// The newest `limit` messages (to `recipient` when given), oldest first.
     async fn messages(&self, recipient: Option<&str>, limit: u32)
         -> StoreResult<Vec<OutboxRecord>>;

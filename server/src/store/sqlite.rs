@@ -14,6 +14,7 @@ use sqlx::{ConnectOptions, Connection, Row, Sqlite, Transaction};
 use tokio::sync::{MappedMutexGuard, Mutex, MutexGuard};
 
 use super::*;
+use crate::keys::{outbox_associated, totp_associated, Sealer, ServerKey};
 use crate::secrets::{constant_time_eq, SecretString};
 
 const SCHEMA_V1: &str = include_str!("schema.sql");
@@ -72,6 +73,11 @@ pub struct SqliteStore {
     next_reader: AtomicUsize,
     /// Device nonces waiting to be written together ([`devices::NonceQueue`]).
     nonces: devices::NonceQueue,
+    /// Seals TOTP secrets and queued message bodies (the server key's sealing key).
+    sealer: Sealer,
+    /// The HMAC key for codes: derived from the server key, or (databases from before
+    /// migration 7) the old random key, now kept sealed.
+    code_key: zeroize::Zeroizing<Vec<u8>>,
 }
 
 /// One connection (with its own sqlx worker thread), used by one task at a time. Not a sqlx
@@ -182,9 +188,17 @@ fn split(factors: &str) -> Vec<String> {
 type Tx<'a> = Transaction<'a, Sqlite>;
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database at `url` (`sqlite://file.db`, `sqlite::memory:`)
-    /// and applies the schema.
+    /// Opens (creating if needed) the database at `url` under a random server key for this
+    /// process only: for `sqlite::memory:` and tests (a file sealed this way never reopens).
     pub async fn open(url: &str) -> StoreResult<SqliteStore> {
+        let key = ServerKey::load(None, None).map_err(StoreError)?;
+        Self::open_sealed(url, &key).await
+    }
+
+    /// Opens (creating if needed) the database at `url` (`sqlite://file.db`, `sqlite::memory:`),
+    /// applies the schema and checks that `key` is the key its sealed data was sealed with
+    /// (migration 7 seals a database from before sealing under it).
+    pub async fn open_sealed(url: &str, key: &ServerKey) -> StoreResult<SqliteStore> {
         let memory = url.contains(":memory:") || url.contains("mode=memory");
         let options = SqliteConnectOptions::from_str(url)
             .map_err(|_| StoreError(format!("not a SQLite URL: {url}")))?
@@ -210,9 +224,133 @@ impl SqliteStore {
             readers,
             next_reader: AtomicUsize::new(0),
             nonces: devices::NonceQueue::default(),
+            sealer: key.sealer(),
+            code_key: zeroize::Zeroizing::new(Vec::new()),
         };
         store.migrate().await?;
+        let legacy = store.seal_at_rest().await?;
+        let mut store = store;
+        store.code_key = match legacy {
+            Some(legacy) => legacy,
+            None => zeroize::Zeroizing::new(key.hmac_key().to_vec()),
+        };
         Ok(store)
+    }
+
+    /// Migration 7, secrets sealed at rest: on the first open under a server key, seals every
+    /// TOTP secret (pending and confirmed) and queued message body, seals the old in-database
+    /// HMAC key (`server_keys.codes`, kept so existing backup codes still verify) and records a
+    /// key check. Later opens verify the key check, so a wrong key is refused at start-up.
+    /// Returns the old HMAC key when the database had one.
+    async fn seal_at_rest(&self) -> StoreResult<Option<zeroize::Zeroizing<Vec<u8>>>> {
+        const CHECK: &[u8] = b"authcore server key check";
+        let mut conn = self.write().await?;
+        // Overwrite the plaintext's old cells instead of leaving them in free pages.
+        sqlx::query("PRAGMA secure_delete = ON")
+            .execute(&mut *conn)
+            .await?;
+        let mut tx = conn.begin().await?;
+        let applied: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = 7)")
+                .fetch_one(&mut *tx)
+                .await?;
+        if !applied {
+            if let Some(legacy) =
+                sqlx::query_scalar::<_, Vec<u8>>("SELECT key FROM server_keys WHERE name = 'codes'")
+                    .fetch_optional(&mut *tx)
+                    .await?
+            {
+                sqlx::query("INSERT INTO server_keys (name, key) VALUES ('codes_sealed', ?)")
+                    .bind(self.sealer.seal(b"server_keys:codes", &legacy))
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("DELETE FROM server_keys WHERE name = 'codes'")
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let rows: Vec<(i64, Vec<u8>, Option<Vec<u8>>)> =
+                sqlx::query_as("SELECT user_id, secret, pending_secret FROM totp_credentials")
+                    .fetch_all(&mut *tx)
+                    .await?;
+            for (user_id, secret, pending) in rows {
+                let ad = totp_associated(user_id);
+                let secret = zeroize::Zeroizing::new(secret);
+                let sealed = if secret.is_empty() {
+                    Vec::new()
+                } else {
+                    self.sealer.seal(&ad, &secret)
+                };
+                sqlx::query(
+                    "UPDATE totp_credentials SET secret = ?, pending_secret = ? WHERE user_id = ?",
+                )
+                .bind(sealed)
+                .bind(pending.map(|p| self.sealer.seal(&ad, &zeroize::Zeroizing::new(p))))
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            let bodies: Vec<(i64, String, String)> =
+                sqlx::query_as("SELECT id, recipient, body FROM outbox WHERE body != ''")
+                    .fetch_all(&mut *tx)
+                    .await?;
+            for (id, recipient, body) in bodies {
+                let body = zeroize::Zeroizing::new(body);
+                sqlx::query("UPDATE outbox SET body = ? WHERE id = ?")
+                    .bind(self.sealer.seal_text(&outbox_associated(&recipient), &body))
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            sqlx::query("INSERT INTO server_keys (name, key) VALUES ('key_check', ?)")
+                .bind(self.sealer.seal(b"server_keys:key_check", CHECK))
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO schema_migrations (version, applied_at) VALUES (7, strftime('%s','now'))",
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        let check: Option<Vec<u8>> =
+            sqlx::query_scalar("SELECT key FROM server_keys WHERE name = 'key_check'")
+                .fetch_optional(&mut *tx)
+                .await?;
+        let opens = check
+            .map(|c| self.sealer.open(b"server_keys:key_check", &c))
+            .transpose()
+            .map_err(|e| StoreError(e.to_string()))?;
+        if opens.as_deref().map(|c| &c[..]) != Some(CHECK) {
+            return Err(StoreError(crate::keys::SealError::WrongKey.to_string()));
+        }
+        let legacy: Option<Vec<u8>> =
+            sqlx::query_scalar("SELECT key FROM server_keys WHERE name = 'codes_sealed'")
+                .fetch_optional(&mut *tx)
+                .await?;
+        let legacy = legacy
+            .map(|sealed| self.sealer.open(b"server_keys:codes", &sealed))
+            .transpose()
+            .map_err(|e| StoreError(e.to_string()))?;
+        tx.commit().await?;
+        sqlx::query("PRAGMA secure_delete = OFF")
+            .execute(&mut *conn)
+            .await?;
+        Ok(legacy)
+    }
+
+    /// A message body as the outbox keeps it: sealed under the server key. Every insert into
+    /// `outbox` binds its body through this.
+    pub(crate) fn seal_body(&self, recipient: &str, body: &str) -> String {
+        self.sealer.seal_text(&outbox_associated(recipient), body)
+    }
+
+    fn open_totp(&self, user_id: i64, sealed: Vec<u8>) -> StoreResult<Vec<u8>> {
+        if sealed.is_empty() {
+            return Ok(sealed);
+        }
+        self.sealer
+            .open(&totp_associated(user_id), &sealed)
+            .map(|s| s.to_vec())
+            .map_err(|e| StoreError(format!("TOTP secret of user {user_id}: {e}")))
     }
 
     async fn migrate(&self) -> StoreResult<()> {
@@ -375,25 +513,7 @@ fn session_of(row: (i64, i64, String, i64)) -> Session {
 #[async_trait]
 impl Store for SqliteStore {
     async fn server_key(&self) -> StoreResult<Vec<u8>> {
-        let mut conn = self.write().await?;
-        let mut tx = conn.begin().await?;
-        let existing: Option<Vec<u8>> =
-            sqlx::query_scalar("SELECT key FROM server_keys WHERE name = 'codes'")
-                .fetch_optional(&mut *tx)
-                .await?;
-        let key = match existing {
-            Some(key) => key,
-            None => {
-                let key = crate::secrets::random_bytes(32).to_vec();
-                sqlx::query("INSERT INTO server_keys (name, key) VALUES ('codes', ?)")
-                    .bind(&key)
-                    .execute(&mut *tx)
-                    .await?;
-                key
-            }
-        };
-        tx.commit().await?;
-        Ok(key)
+        Ok(self.code_key.to_vec())
     }
 
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
@@ -756,7 +876,7 @@ impl Store for SqliteStore {
             .bind(channel)
             .bind(m.map(|m| m.recipient.as_str()))
             .bind(m.map(|m| m.subject.as_str()))
-            .bind(m.map(|m| m.body.expose()))
+            .bind(m.map(|m| self.seal_body(&m.recipient, m.body.expose())))
             .bind(ts(issue.now))
             .bind(channel),
         )
@@ -1263,14 +1383,15 @@ impl Store for SqliteStore {
         .bind(user_id)
         .fetch_optional(&mut *self.read().await?)
         .await?;
-        Ok(
-            row.map(|(secret, confirmed, last_step, pending)| TotpCredential {
-                secret,
-                confirmed,
-                last_step: last_step.map(un),
-                pending,
-            }),
-        )
+        let Some((secret, confirmed, last_step, pending)) = row else {
+            return Ok(None);
+        };
+        Ok(Some(TotpCredential {
+            secret: self.open_totp(user_id, secret)?,
+            confirmed,
+            last_step: last_step.map(un),
+            pending: pending.map(|p| self.open_totp(user_id, p)).transpose()?,
+        }))
     }
 
     async fn second_factors(&self, user_id: i64) -> StoreResult<SecondFactors> {
@@ -1293,7 +1414,7 @@ impl Store for SqliteStore {
              ON CONFLICT(user_id) DO UPDATE SET pending_secret = excluded.pending_secret",
         )
         .bind(user_id)
-        .bind(secret)
+        .bind(self.sealer.seal(&totp_associated(user_id), secret))
         .bind(ts(now))
         .execute(&mut *self.write().await?)
         .await?;
@@ -1330,7 +1451,7 @@ impl Store for SqliteStore {
              ON CONFLICT(user_id) DO NOTHING",
         )
         .bind(user_id)
-        .bind(secret)
+        .bind(self.sealer.seal(&totp_associated(user_id), secret))
         .bind(ts(now))
         .execute(&mut *self.write().await?)
         .await?;
@@ -1401,7 +1522,7 @@ impl Store for SqliteStore {
         let sql = if keep_body {
             "UPDATE outbox SET sent_at = ?1, attempts = attempts + 1 WHERE id IN (SELECT value FROM json_each(?2))"
         } else {
-            "UPDATE outbox SET sent_at = ?1, attempts = attempts + 1, body = '' WHERE id IN (SELECT value FROM json_each(?2))"
+            "DELETE FROM outbox WHERE id IN (SELECT value FROM json_each(?2)) AND ?1 IS NOT NULL"
         };
         let ids = serde_json::to_string(ids).map_err(|e| StoreError(e.to_string()))?;
         sqlx::query(sql)
@@ -1410,6 +1531,16 @@ impl Store for SqliteStore {
             .execute(&mut *self.write().await?)
             .await?;
         Ok(())
+    }
+
+    async fn expire_messages(&self, created_before: u64) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "DELETE FROM outbox WHERE created_at < ? OR (sent_at IS NULL AND attempts >= 5)",
+        )
+        .bind(ts(created_before))
+        .execute(&mut *self.write().await?)
+        .await?;
+        Ok(done.rows_affected())
     }
 
     async fn mark_message_failed(&self, id: i64) -> StoreResult<()> {
@@ -1433,7 +1564,7 @@ impl Store for SqliteStore {
         .bind(i64::from(limit))
         .fetch_all(&mut *self.read().await?)
         .await?;
-        Ok(rows.into_iter().map(record_of).collect())
+        Ok(rows.into_iter().map(|r| self.record_of(r)).collect())
     }
 }
 
@@ -1451,22 +1582,36 @@ impl SqliteStore {
             query = query.bind(i64::from(limit));
         }
         let rows = query.fetch_all(&mut *self.read().await?).await?;
-        Ok(rows.into_iter().map(record_of).collect())
+        Ok(rows.into_iter().map(|r| self.record_of(r)).collect())
     }
 }
 
 type MessageRow = (i64, String, String, String, String, i64, Option<i64>, i64);
 
-fn record_of(r: MessageRow) -> OutboxRecord {
-    OutboxRecord {
-        id: r.0,
-        channel: r.1,
-        recipient: r.2,
-        subject: r.3,
-        body: SecretString::new(r.4),
-        created_at: un(r.5),
-        sent_at: r.6.map(un),
-        attempts: u32::try_from(r.7).unwrap_or(0),
+impl SqliteStore {
+    /// A message row with its body opened (a body that is not sealed is passed through).
+    fn record_of(&self, r: MessageRow) -> OutboxRecord {
+        let body = if r.4.starts_with(crate::keys::TEXT_PREFIX) {
+            match self.sealer.open_text(&outbox_associated(&r.2), &r.4) {
+                Ok(body) => body.to_string(),
+                Err(error) => {
+                    tracing::warn!(id = r.0, %error, "outbox: cannot open a message body");
+                    String::new()
+                }
+            }
+        } else {
+            r.4
+        };
+        OutboxRecord {
+            id: r.0,
+            channel: r.1,
+            recipient: r.2,
+            subject: r.3,
+            body: SecretString::new(body),
+            created_at: un(r.5),
+            sent_at: r.6.map(un),
+            attempts: u32::try_from(r.7).unwrap_or(0),
+        }
     }
 }
 
