@@ -48,6 +48,11 @@ pub struct PushAccount {
     pub label: String,
     pub server_url: String,
     pub user_verification: bool,
+    /// The server verified the platform's attestation of the key.
+    pub attested: bool,
+    /// Phone sign-in without a password reaches this account (false: tell the user it
+    /// approves sign-ins after a password only).
+    pub passwordless: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
@@ -362,6 +367,8 @@ fn push_account(account: CorePushAccount) -> PushAccount {
         label: account.label,
         server_url: account.server_url,
         user_verification: account.user_verification,
+        attested: account.attested,
+        passwordless: account.passwordless,
     }
 }
 

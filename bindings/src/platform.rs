@@ -48,6 +48,41 @@ pub trait DeviceKeys: Send + Sync {
     /// `SHA256withECDSA` and Apple's `ecdsaSignatureMessageX962SHA256` produce.
     fn sign(&self, alias: String, message: Vec<u8>) -> Result<Vec<u8>, DeviceKeyError>;
     fn delete(&self, alias: String) -> Result<(), DeviceKeyError>;
+    /// The platform's proof of the key just generated under `alias`, for `challenge` (32
+    /// bytes), or `None` (no attestation: the account works, but phone sign-in without a
+    /// password does not reach it). Called once, right after `generate`, before the key signs.
+    /// Android: generate the key with `setAttestationChallenge(challenge)` (replacing the one
+    /// under `alias`; the core reads `public_key` afterwards) and answer
+    /// `getCertificateChain(alias)`. iOS: App Attest's `attestKey` with `clientDataHash` =
+    /// SHA-256(challenge ‖ `public_key(alias)`).
+    fn attestation(
+        &self,
+        alias: String,
+        challenge: Vec<u8>,
+    ) -> Result<Option<DeviceAttestation>, DeviceKeyError>;
+}
+
+/// What a platform says about a device key (docs/protocol.md "Device attestation").
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum DeviceAttestation {
+    /// Android Key Attestation: the key's certificate chain, leaf first, each DER.
+    AndroidKey { certificates: Vec<Vec<u8>> },
+    /// Apple App Attest: `attestKey`'s attestation object and the App Attest key id (base64,
+    /// as `generateKey` answers it).
+    AppleAppAttest { key_id: String, object: Vec<u8> },
+}
+
+impl From<DeviceAttestation> for authcore::device_keys::Attestation {
+    fn from(attestation: DeviceAttestation) -> Self {
+        match attestation {
+            DeviceAttestation::AndroidKey { certificates } => {
+                authcore::device_keys::Attestation::AndroidKey { certificates }
+            }
+            DeviceAttestation::AppleAppAttest { key_id, object } => {
+                authcore::device_keys::Attestation::AppleAppAttest { key_id, object }
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
@@ -109,6 +144,15 @@ impl DeviceKeys for SoftwareKeys {
     fn delete(&self, alias: String) -> Result<(), DeviceKeyError> {
         use authcore::device_keys::DeviceKeys as _;
         self.0.delete(&alias).map_err(Self::error)
+    }
+
+    /// Software keys prove nothing.
+    fn attestation(
+        &self,
+        _alias: String,
+        _challenge: Vec<u8>,
+    ) -> Result<Option<DeviceAttestation>, DeviceKeyError> {
+        Ok(None)
     }
 }
 
@@ -183,6 +227,17 @@ impl authcore::device_keys::DeviceKeys for KeysAdapter {
     fn delete(&self, alias: &str) -> Result<(), KeyError> {
         self.0
             .delete(alias.to_owned())
+            .map_err(|e| Self::error(alias, e))
+    }
+
+    fn attestation(
+        &self,
+        alias: &str,
+        challenge: &[u8],
+    ) -> Result<Option<authcore::device_keys::Attestation>, KeyError> {
+        self.0
+            .attestation(alias.to_owned(), challenge.to_vec())
+            .map(|found| found.map(Into::into))
             .map_err(|e| Self::error(alias, e))
     }
 }

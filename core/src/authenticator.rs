@@ -55,6 +55,13 @@ pub struct PushAccount {
     pub label: String,
     pub server_url: String,
     pub user_verification: bool,
+    /// The server verified the platform's attestation of the key.
+    #[serde(default)]
+    pub attested: bool,
+    /// Phone sign-in (without a password) reaches this account: the server trusts its user
+    /// verification (attested, or the server does not require attestation).
+    #[serde(default)]
+    pub passwordless: bool,
     key_alias: String,
 }
 
@@ -300,8 +307,21 @@ impl Authenticator {
 
     async fn activate(&self, link: EnrollLink) -> Result<PushAccount, AuthenticatorError> {
         let alias = format!("push-{}", random_hex());
-        let spki = self.keys.generate(&alias)?;
-        let body = json!({
+        self.keys.generate(&alias)?;
+        // The platform's proof of the key, bound to this (secret, single-use) activation code.
+        let challenge = protocol::attestation_challenge(&link.activation_code);
+        let attested = self
+            .keys
+            .attestation(&alias, &challenge)
+            .and_then(|attestation| Ok((self.keys.public_key(&alias)?, attestation)));
+        let (spki, attestation) = match attested {
+            Ok(found) => found,
+            Err(error) => {
+                let _ = self.keys.delete(&alias);
+                return Err(error.into());
+            }
+        };
+        let mut body = json!({
             "activation_code": link.activation_code.expose(),
             "public_key": BASE64URL_NOPAD.encode(&spki),
             "display_name": self.config.device_name,
@@ -309,6 +329,9 @@ impl Authenticator {
             "push_token": self.config.push_token,
             "user_verification": self.config.user_verification,
         });
+        if let Some(attestation) = &attestation {
+            body["attestation"] = attestation.to_json();
+        }
         let server = link.server_url.trim_end_matches('/').to_owned();
         let answer = self
             .signed(
@@ -332,6 +355,10 @@ impl Authenticator {
         struct Activated {
             device_id: String,
             account: Option<AccountInfo>,
+            #[serde(default)]
+            attested: bool,
+            /// Absent from servers before attestation: they trusted user_verification.
+            passwordless: Option<bool>,
         }
         #[derive(Deserialize)]
         struct AccountInfo {
@@ -353,6 +380,10 @@ impl Authenticator {
                 .map(|u| u.trim_end_matches('/').to_owned())
                 .unwrap_or(server),
             user_verification: self.config.user_verification,
+            attested: activated.attested,
+            passwordless: activated
+                .passwordless
+                .unwrap_or(self.config.user_verification),
             key_alias: alias,
         };
         self.change_push(|accounts| {

@@ -31,6 +31,39 @@ pub enum KeyError {
     Store(#[from] StoreError),
 }
 
+/// A platform's proof that a device key lives in its hardware and was made for this activation
+/// (docs/protocol.md "Device attestation"). Without one the server registers the key, but
+/// passwordless push (phone sign-in) does not reach it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Attestation {
+    /// Android Key Attestation: `KeyStore.getCertificateChain(alias)` of a key generated with
+    /// `setAttestationChallenge(challenge)`, leaf first, each certificate DER.
+    AndroidKey { certificates: Vec<Vec<u8>> },
+    /// Apple App Attest: `DCAppAttestService.attestKey(key_id, clientDataHash)` with
+    /// `clientDataHash` = SHA-256(challenge ‖ the device key's SubjectPublicKeyInfo DER)
+    /// ([`crate::device_protocol::app_attest_client_data_hash`]); `object` is the CBOR it
+    /// answers, `key_id` the App Attest key id as `generateKey` gave it (base64).
+    AppleAppAttest { key_id: String, object: Vec<u8> },
+}
+
+impl Attestation {
+    /// The `attestation` member of `POST /v1/devices/activate`.
+    pub fn to_json(&self) -> serde_json::Value {
+        use data_encoding::BASE64URL_NOPAD;
+        match self {
+            Attestation::AndroidKey { certificates } => serde_json::json!({
+                "format": "android-key",
+                "certificates": certificates.iter().map(|c| BASE64URL_NOPAD.encode(c)).collect::<Vec<_>>(),
+            }),
+            Attestation::AppleAppAttest { key_id, object } => serde_json::json!({
+                "format": "apple-appattest",
+                "object": BASE64URL_NOPAD.encode(object),
+                "key_id": key_id,
+            }),
+        }
+    }
+}
+
 pub trait DeviceKeys: Send + Sync {
     /// Creates a P-256 key under `alias` and returns its SubjectPublicKeyInfo (DER).
     fn generate(&self, alias: &str) -> Result<Vec<u8>, KeyError>;
@@ -39,6 +72,16 @@ pub trait DeviceKeys: Send + Sync {
     /// An ECDSA P-256 SHA-256 signature (ASN.1 DER) of `message`.
     fn sign(&self, alias: &str, message: &[u8]) -> Result<Vec<u8>, KeyError>;
     fn delete(&self, alias: &str) -> Result<(), KeyError>;
+    /// The platform's attestation of the key just generated under `alias`, made for
+    /// `challenge` ([`crate::device_protocol::attestation_challenge`]); `None` when the
+    /// platform has none (the default, and the software keys). Called once, right after
+    /// [`DeviceKeys::generate`] and before the key signs anything. Android binds the challenge
+    /// at generation, so an implementation may replace the key under `alias` with one
+    /// generated with the challenge: the core reads [`DeviceKeys::public_key`] afterwards.
+    fn attestation(&self, alias: &str, challenge: &[u8]) -> Result<Option<Attestation>, KeyError> {
+        let _ = (alias, challenge);
+        Ok(None)
+    }
 }
 
 /// The DER prefix of a P-256 SubjectPublicKeyInfo (id-ecPublicKey, prime256v1, 65-byte point).

@@ -230,6 +230,33 @@ pub fn verify_p256(
         .map_err(|_| SignatureError::Invalid)
 }
 
+/// The domain tag of [`attestation_challenge`].
+pub const ATTESTATION_CHALLENGE_TAG: &str = "authcore-attestation-v1\n";
+
+/// The challenge a platform attestation of a new device key must carry (docs/protocol.md
+/// "Device attestation"): SHA-256(`"authcore-attestation-v1\n"` ‖ normalised activation code).
+/// The code is secret and used once, so the challenge is too; the phone knows it from the QR
+/// code before it generates the key.
+pub fn attestation_challenge(code: &ActivationCode) -> [u8; 32] {
+    let mut context = ring::digest::Context::new(&ring::digest::SHA256);
+    context.update(ATTESTATION_CHALLENGE_TAG.as_bytes());
+    context.update(code.expose().as_bytes());
+    let mut out = [0u8; 32];
+    out.copy_from_slice(context.finish().as_ref());
+    out
+}
+
+/// Apple App Attest's `clientDataHash` for a device key: SHA-256(challenge ‖ SPKI DER of the
+/// device key), so the App Attest key vouches for the key being registered.
+pub fn app_attest_client_data_hash(challenge: &[u8], device_spki: &[u8]) -> [u8; 32] {
+    let mut context = ring::digest::Context::new(&ring::digest::SHA256);
+    context.update(challenge);
+    context.update(device_spki);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(context.finish().as_ref());
+    out
+}
+
 /// Why an activation code was not accepted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ActivationCodeError {

@@ -21,11 +21,12 @@ final class AppModel: ObservableObject {
     var pushToken: String?
 
     private let store = KeychainStore()
+    private let keys = SecureEnclaveKeys()
     private lazy var client: AuthClient? = try? AuthClient(
         config: ClientConfig(serverUrl: serverURL, clientId: clientId, extraRootCaPem: nil, resolve: [:]), store: store
     )
     private(set) lazy var authenticator: Authenticator? = try? Authenticator(
-        store: store, keys: SecureEnclaveKeys(), verification: DeviceOwnerVerification(),
+        store: store, keys: keys, verification: DeviceOwnerVerification(keys: keys),
         config: AuthenticatorConfig(deviceName: UIDevice.current.name, platform: "ios", pushToken: pushToken,
                                     userVerification: true, extraRootCaPem: nil, resolve: [:])
     )

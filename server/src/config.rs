@@ -53,6 +53,9 @@ pub struct Config {
     /// HTTP connection limits: header, body and idle timeouts, the connection cap.
     #[serde(default)]
     pub http: HttpConfig,
+    /// Trust roots and app ids for device attestation at activation.
+    #[serde(default)]
+    pub attestation: AttestationConfig,
     /// Methods offered to identifiers whose email domain matches no organisation.
     pub default_methods: Vec<Method>,
     /// Methods offered when the identifier is a phone number.
@@ -328,6 +331,9 @@ pub struct PushConfig {
     pub activation_ttl_s: u64,
     /// Requesting IP -> a location shown on the phone ("Berlin, DE"); absent: no location.
     pub locations: std::collections::HashMap<String, String>,
+    /// Passwordless push (phone sign-in) only to devices whose platform attestation verified
+    /// at activation; `user_verification` alone is only the phone's claim.
+    pub require_attestation: bool,
 }
 
 impl Default for PushConfig {
@@ -344,6 +350,7 @@ impl Default for PushConfig {
             max_wait_s: 30,
             activation_ttl_s: 600,
             locations: std::collections::HashMap::new(),
+            require_attestation: true,
         }
     }
 }
@@ -374,6 +381,24 @@ impl Default for HttpConfig {
             max_connections: 10_000,
         }
     }
+}
+
+/// `[attestation]`: what a device attestation must lead to (docs/protocol.md "Device
+/// attestation"). The operator installs the vendors' published roots (Google's Key Attestation
+/// roots, Apple's App Attestation Root CA) and names the files here; with no root of a format
+/// configured, attestations of that format are not evaluated (the device is not attested).
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct AttestationConfig {
+    /// PEM files of Android Key Attestation roots (Google's published roots in production).
+    pub android_roots: Vec<std::path::PathBuf>,
+    /// PEM files of App Attest roots (Apple App Attestation Root CA in production).
+    pub apple_roots: Vec<std::path::PathBuf>,
+    /// App ids (`TEAMID.bundle.id`) whose App Attest keys are accepted; none: App Attest fails.
+    pub apple_app_ids: Vec<String>,
+    /// Accept App Attest's development environment (aaguid `appattestdevelop`) instead of
+    /// production's.
+    pub apple_development: bool,
 }
 
 /// How a new push request reaches the user's devices.
@@ -515,6 +540,19 @@ impl Config {
                 "http.header_read_timeout_s, body_timeout_s, idle_timeout_s and max_connections must be at least 1"
                     .into(),
             );
+        }
+        for id in &self.attestation.apple_app_ids {
+            let valid = id.split_once('.').is_some_and(|(team, bundle)| {
+                team.len() == 10
+                    && team.chars().all(|c| c.is_ascii_alphanumeric())
+                    && !bundle.is_empty()
+                    && !bundle.chars().any(char::is_whitespace)
+            });
+            if !valid {
+                return invalid(format!(
+                    "attestation.apple_app_ids: {id:?} is not TEAMID.bundle.id (a 10-character team id, a dot, the bundle id)"
+                ));
+            }
         }
         for org in &self.orgs {
             if org.methods.is_empty() {

@@ -435,6 +435,45 @@ struct ActivateRequest {
     push_token: Option<String>,
     #[serde(default)]
     user_verification: bool,
+    /// The platform's proof of the key ([`crate::attestation::Attestation`]), read separately
+    /// so that a malformed one answers `invalid_attestation`.
+    #[serde(default)]
+    attestation: Option<Value>,
+}
+
+/// Whether `device` may answer passwordless (phone sign-in) pushes: registered with user
+/// verification and, under `push.require_attestation`, with an attestation that verified.
+pub(crate) fn passwordless(app: &AppState, user_verification: bool, attested: bool) -> bool {
+    user_verification && (attested || !app.config.push.require_attestation)
+}
+
+/// Checks the activation's attestation, if any: `Ok(true)` when one verified; `Ok(false)`
+/// without one, or when no trust is configured for its format.
+fn check_attestation(
+    app: &AppState,
+    attestation: Option<Value>,
+    code: &ActivationCode,
+    public_key: &[u8],
+) -> ApiResult<bool> {
+    let Some(value) = attestation.filter(|v| !v.is_null()) else {
+        return Ok(false);
+    };
+    let attestation: crate::attestation::Attestation =
+        serde_json::from_value(value).map_err(|_| {
+            ApiError::invalid_attestation(
+                "attestation must be {\"format\":\"android-key\",\"certificates\":[...]} or \
+                 {\"format\":\"apple-appattest\",\"object\":\"...\",\"key_id\":\"...\"}",
+            )
+        })?;
+    if !app.attestation.can_verify(&attestation) {
+        tracing::info!("attestation not evaluated: no trust configured for its format");
+        return Ok(false);
+    }
+    let challenge = protocol::attestation_challenge(code);
+    app.attestation
+        .verify(&attestation, &challenge, public_key)
+        .map_err(|e| ApiError::invalid_attestation(&e.0))?;
+    Ok(true)
 }
 
 fn new_device_id() -> String {
@@ -495,6 +534,9 @@ pub async fn activate(
     }
     // Proof of possession: the request is signed by the key being registered.
     call.verify(&app, "", &public_key)?;
+    // Checked before the code is used: a failed attestation leaves the enrollment waiting.
+    let attested = check_attestation(&app, request.attestation, &code, &public_key)?;
+    let user_verification = request.user_verification;
     let now = app.clock.now();
     let device_id = new_device_id();
     let push_config = &app.config.push;
@@ -510,7 +552,8 @@ pub async fn activate(
                     display_name,
                     platform,
                     push_token,
-                    user_verification: request.user_verification,
+                    user_verification,
+                    attested,
                 },
                 test: NewPushRequest {
                     user_id: None,
@@ -564,6 +607,9 @@ pub async fn activate(
             },
             "test_request_id": activated.test_request_id.to_string(),
             "status": "approve_test",
+            "attested": attested,
+            // Whether phone sign-in will reach this device: the app can tell the user.
+            "passwordless": passwordless(&app, user_verification, attested),
         })),
     ))
 }
@@ -584,7 +630,11 @@ pub async fn challenges(State(app): State<AppState>, call: DeviceCall) -> ApiRes
         || async {
             Ok(app
                 .store
-                .pending_push_requests(&device, app.clock.now())
+                .pending_push_requests(
+                    &device,
+                    passwordless(&app, device.user_verification, device.attested),
+                    app.clock.now(),
+                )
                 .await?)
         },
         |pending| !pending.is_empty(),
@@ -634,7 +684,11 @@ pub async fn decide(
         .filter(|r| r.user_id == Some(device.user_id))
         .filter(|r| match &r.device_id {
             Some(only) => *only == device.id,
-            None => device.is_active() && (!r.require_uv || device.user_verification),
+            None => {
+                device.is_active()
+                    && (!r.require_uv
+                        || passwordless(&app, device.user_verification, device.attested))
+            }
         })
         .ok_or_else(unknown_request)?;
     let signature = data_encoding::BASE64URL_NOPAD
@@ -725,6 +779,7 @@ fn device_json(device: &Device) -> Value {
         "display_name": device.display_name,
         "platform": device.platform,
         "user_verification": device.user_verification,
+        "attested": device.attested,
         "push_enabled": device.has_push_token,
         "state": device.state,
         "created_at": device.created_at,

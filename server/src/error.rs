@@ -33,6 +33,16 @@ impl ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", description)
     }
 
+    /// `400 invalid_attestation`: the device attestation sent at activation did not verify;
+    /// `reason` says which check failed.
+    pub fn invalid_attestation(reason: &str) -> Self {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_attestation",
+            format!("the device attestation did not verify: {reason}"),
+        )
+    }
+
     pub fn invalid_client() -> Self {
         ApiError::new(
             StatusCode::UNAUTHORIZED,

@@ -12,6 +12,7 @@
 //! ```
 
 mod account;
+mod attestation;
 pub mod config;
 mod connections;
 mod devices;
@@ -130,6 +131,8 @@ pub(crate) struct App {
     pub hub: push::Hub,
     /// Wakes devices for a new push request (`None`: they long-poll).
     pub push_sender: Option<Arc<dyn push::PushSender>>,
+    /// Device attestation trust roots (`[attestation]`).
+    pub attestation: attestation::Verifier,
 }
 
 pub(crate) type AppState = Arc<App>;
@@ -231,6 +234,8 @@ pub async fn start(options: ServerOptions) -> Result<RunningServer, ServerError>
         outbox: Arc::new(tokio::sync::Notify::new()),
         hub: push::Hub::default(),
         push_sender: push::sender_of(&options.config.push_sender).map_err(ServerError::Setup)?,
+        attestation: attestation::Verifier::load(&options.config.attestation)
+            .map_err(ServerError::Setup)?,
     });
     if options.dev {
         account::seed_dev_users(&app)

@@ -404,7 +404,8 @@ async fn more_than_five_unanswered_pushes_in_ten_minutes_slow_down() {
 
 #[tokio::test]
 async fn passwordless_phone_sign_in_where_the_organisation_allows_it() {
-    let t = start().await;
+    // Software keys have no attestation: trust user_verification as declared.
+    let t = start_with(software_keys_config(), "sqlite::memory:", true).await;
     // Dave (Globex) sets up his phone with user verification from a signed-in session.
     let dave = sign_in_dave(&t).await;
     let mut phone = Phone::new("Dave's iPhone");

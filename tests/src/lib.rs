@@ -306,6 +306,21 @@ pub async fn start_tls_server() -> TlsWorld {
 
 /// [`start_tls_server`], with demo.toml's own argon2 cost unless `cheap_argon2` (tests hash a lot).
 pub async fn start_tls_deployment(cheap_argon2: bool) -> TlsWorld {
+    start_tls_deployment_with(cheap_argon2, |_| {}).await
+}
+
+/// [`start_tls_server`] for phones with software keys that sign in without a password: they have
+/// no platform attestation, so `push.require_attestation = false` takes their
+/// `user_verification` at its word.
+pub async fn start_tls_server_software_keys() -> TlsWorld {
+    start_tls_deployment_with(true, |config| config.push.require_attestation = false).await
+}
+
+/// [`start_tls_deployment`] with the config adjusted by `adjust` before the server starts.
+pub async fn start_tls_deployment_with(
+    cheap_argon2: bool,
+    adjust: impl FnOnce(&mut Config),
+) -> TlsWorld {
     // The port is in the config (the sign-in host), so pick it before starting.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -318,11 +333,12 @@ pub async fn start_tls_deployment(cheap_argon2: bool) -> TlsWorld {
     let ca = TestCa::new();
     let dir = temp_dir("tls");
     let (cert, key) = ca.issue(&[APP_HOST, GLOBEX_HOST, "127.0.0.1"], &dir);
-    let config = if cheap_argon2 {
+    let mut config = if cheap_argon2 {
         test_config_from(&toml)
     } else {
         Config::from_toml(&toml).expect("the config is valid")
     };
+    adjust(&mut config);
     let mut options = ServerOptions::new(
         config,
         "sqlite::memory:",

@@ -1,18 +1,33 @@
 #if canImport(Security)
 import Authcore
+import CryptoKit
 import Foundation
+import LocalAuthentication
 import Security
+#if canImport(DeviceCheck)
+import DeviceCheck
+#endif
 
 /// `DeviceKeys` in the Secure Enclave: P-256 keys created inside it (`kSecAttrTokenIDSecureEnclave`),
 /// found again by application tag, signing with `ecdsaSignatureMessageX962SHA256` (ASN.1 DER, what
 /// the server verifies). The private key never leaves the hardware. The public key leaves as an
 /// X9.63 point, wrapped here as the SPKI the server wants (`P256PublicKey.spki(x963:)`).
 ///
-/// The person is verified by the app's `UserVerification` (LocalAuthentication) before the core
-/// asks for a signature, so the key itself needs no second prompt (`.privateKeyUsage` only).
+/// The key itself requires the user's presence to sign (`.userPresence`: Face ID, Touch ID or
+/// the passcode), as the Android Keystore key requires user authentication: a phone thief with
+/// the app open cannot sign. The app's `UserVerification` (LocalAuthentication) runs before the
+/// core asks for a signature; hand its evaluated `LAContext` to `authenticationContext` and the
+/// Secure Enclave reuses it instead of prompting a second time.
+///
+/// `attestation` is Apple App Attest: `DCAppAttestService` makes an App Attest key and attests
+/// it with `clientDataHash` = SHA-256(challenge ‖ the device key's SPKI), so Apple's certificate
+/// vouches for this app on this device and for the device key. Without App Attest (simulator,
+/// older iOS, a refusal) there is no attestation and the account approves after a password only.
 /// The simulator has no Secure Enclave: there the key is an ordinary Keychain key.
 public final class SecureEnclaveKeys: DeviceKeys, @unchecked Sendable {
     private let tagPrefix: String
+    /// An `LAContext` the app's `UserVerification` just evaluated (reused by the signing key).
+    public var authenticationContext: LAContext?
 
     public init(tagPrefix: String = "com.example.authcore.device-key.") {
         self.tagPrefix = tagPrefix
@@ -23,7 +38,7 @@ public final class SecureEnclaveKeys: DeviceKeys, @unchecked Sendable {
     public func generate(alias: String) throws -> Data {
         if (try? privateKey(alias)) != nil { throw DeviceKeyError.AlreadyExists }
         guard let access = SecAccessControlCreateWithFlags(
-            nil, kSecAttrAccessibleWhenUnlockedThisDeviceOnly, .privateKeyUsage, nil
+            nil, kSecAttrAccessibleWhenUnlockedThisDeviceOnly, [.privateKeyUsage, .userPresence], nil
         ) else { throw DeviceKeyError.Unavailable }
         var attributes: [String: Any] = [
             kSecAttrKeyType as String: kSecAttrKeyTypeECSECPrimeRandom,
@@ -57,6 +72,37 @@ public final class SecureEnclaveKeys: DeviceKeys, @unchecked Sendable {
         return signature as Data
     }
 
+    public func attestation(alias: String, challenge: Data) throws -> DeviceAttestation? {
+        #if canImport(DeviceCheck) && !targetEnvironment(simulator)
+        guard #available(iOS 14.0, macOS 11.0, *) else { return nil }
+        let service = DCAppAttestService.shared
+        guard service.isSupported else { return nil }
+        let spki = try publicKey(alias: alias)
+        let clientDataHash = Data(SHA256.hash(data: challenge + spki))
+        // Called on a core (runtime) thread, never the main thread: waiting here is fine.
+        guard let keyId: String = wait({ service.generateKey(completionHandler: $0) }),
+              let object: Data = wait({
+                  service.attestKey(keyId, clientDataHash: clientDataHash, completionHandler: $0)
+              })
+        else { return nil }
+        return .appleAppAttest(keyId: keyId, object: object)
+        #else
+        return nil
+        #endif
+    }
+
+    /// The answer of a completion-handler API, or nil when it failed.
+    private func wait<T>(_ call: (@escaping (T?, Error?) -> Void) -> Void) -> T? {
+        let done = DispatchSemaphore(value: 0)
+        var answer: T?
+        call { value, _ in
+            answer = value
+            done.signal()
+        }
+        done.wait()
+        return answer
+    }
+
     public func delete(alias: String) throws {
         let status = SecItemDelete([
             kSecClass as String: kSecClassKey,
@@ -67,12 +113,16 @@ public final class SecureEnclaveKeys: DeviceKeys, @unchecked Sendable {
 
     private func privateKey(_ alias: String) throws -> SecKey {
         var item: CFTypeRef?
-        let status = SecItemCopyMatching([
+        var query: [String: Any] = [
             kSecClass as String: kSecClassKey,
             kSecAttrApplicationTag as String: tag(alias),
             kSecAttrKeyType as String: kSecAttrKeyTypeECSECPrimeRandom,
             kSecReturnRef as String: true,
-        ] as CFDictionary, &item)
+        ]
+        if let context = authenticationContext {
+            query[kSecUseAuthenticationContext as String] = context
+        }
+        let status = SecItemCopyMatching(query as CFDictionary, &item)
         switch status {
         case errSecSuccess: return item as! SecKey // swiftlint:disable:this force_cast (kSecReturnRef)
         case errSecItemNotFound: throw DeviceKeyError.UnknownKey

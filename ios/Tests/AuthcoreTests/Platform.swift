@@ -72,6 +72,11 @@ final class SoftwareBackedKeys: DeviceKeys, @unchecked Sendable {
         lock.lock(); known.remove(alias); lock.unlock()
     }
 
+    /// Software keys prove nothing about where they live: no attestation.
+    func attestation(alias: String, challenge: Data) throws -> DeviceAttestation? {
+        nil
+    }
+
     /// SPKI -> X9.63 point -> SPKI again through the Swift code the Secure Enclave adapter uses.
     private func rewrap(_ spki: Data) throws -> Data {
         guard let point = P256PublicKey.x963(spki: spki), let again = P256PublicKey.spki(x963: point) else {

@@ -123,7 +123,16 @@ impl Flow<'_> {
         let mut user_id = self.user.as_ref().map(|u| u.id);
         if primary {
             if let Some(id) = user_id {
-                if !self.app.store.has_active_device(id, true).await? {
+                // Only devices trusted for it (user verification, attested unless
+                // `push.require_attestation` is off): otherwise the same answer as for an
+                // unknown identifier, a number no phone sees.
+                let require_attestation = self.app.config.push.require_attestation;
+                if !self
+                    .app
+                    .store
+                    .has_passwordless_device(id, require_attestation)
+                    .await?
+                {
                     user_id = None;
                 }
             }

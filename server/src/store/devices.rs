@@ -16,7 +16,10 @@ pub struct Device {
     pub display_name: String,
     pub platform: String,
     pub has_push_token: bool,
+    /// The phone says its key needs the user (biometrics, PIN) to sign.
     pub user_verification: bool,
+    /// Its platform attestation verified at activation (migration 5).
+    pub attested: bool,
     /// `pending` until its test approval is approved, then `active`.
     pub state: String,
     pub created_at: u64,
@@ -38,6 +41,8 @@ pub struct NewDevice {
     pub platform: String,
     pub push_token: Option<String>,
     pub user_verification: bool,
+    /// The activation carried an attestation that verified.
+    pub attested: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -207,6 +212,13 @@ pub trait DeviceStore: Send + Sync + 'static {
     /// Whether the user has an active device (one registered with user verification when
     /// `require_uv`).
     async fn has_active_device(&self, user_id: i64, require_uv: bool) -> StoreResult<bool>;
+    /// Whether the user has an active device that may answer passwordless (phone sign-in)
+    /// pushes: registered with user verification and, when `require_attestation`, attested.
+    async fn has_passwordless_device(
+        &self,
+        user_id: i64,
+        require_attestation: bool,
+    ) -> StoreResult<bool>;
     /// Renames a device or replaces its push token (`Some(None)` clears it); false if unknown.
     async fn update_device(
         &self,
@@ -242,10 +254,12 @@ pub trait DeviceStore: Send + Sync + 'static {
     async fn push_request(&self, id: i64) -> StoreResult<Option<PushRequest>>;
     /// The newest sign-in push request of an auth session.
     async fn session_push_request(&self, auth_session_id: i64) -> StoreResult<Option<PushRequest>>;
-    /// Pending, unexpired requests `device` may answer, oldest first.
+    /// Pending, unexpired requests `device` may answer, oldest first; passwordless
+    /// (`require_uv`) requests only when `passwordless` (the device may answer them).
     async fn pending_push_requests(
         &self,
         device: &Device,
+        passwordless: bool,
         now: u64,
     ) -> StoreResult<Vec<PushRequest>>;
     /// Answers a pending request once. A test approval also activates (approved) or removes

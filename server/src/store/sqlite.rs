@@ -31,6 +31,10 @@ CREATE INDEX codes_live ON codes(key, purpose) WHERE dead = 0;
 CREATE INDEX codes_sends ON codes(key, created_at);
 ";
 
+/// Version 5: whether a device's platform attestation verified at activation (Android Key
+/// Attestation, Apple App Attest); passwordless push needs it (`push.require_attestation`).
+const SCHEMA_V5: &str = "ALTER TABLE devices ADD COLUMN attested INTEGER NOT NULL DEFAULT 0;";
+
 /// Version 6: limits (issue 10). When the last attempt of a failure run was reserved (attempts
 /// are counted before they are checked); unauthenticated phone sign-ins get their own push
 /// budget per identifier; authorization codes refused by a logout-all or a password reset.
@@ -188,10 +192,12 @@ fn split(factors: &str) -> Vec<String> {
 type Tx<'a> = Transaction<'a, Sqlite>;
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database at `url` under a random server key for this
-    /// process only: for `sqlite::memory:` and tests (a file sealed this way never reopens).
+    /// Opens (creating if needed) the database at `url` under the key the server would use
+    /// without a configured one: `<database file>.key` beside a file database, a random key
+    /// for this process for `sqlite::memory:`.
     pub async fn open(url: &str) -> StoreResult<SqliteStore> {
-        let key = ServerKey::load(None, None).map_err(StoreError)?;
+        let file = crate::keys::default_key_file(url);
+        let key = ServerKey::load(None, file.as_deref()).map_err(StoreError)?;
         Self::open_sealed(url, &key).await
     }
 
@@ -372,6 +378,7 @@ impl SqliteStore {
         }
         Self::apply_once(&mut tx, 2, SCHEMA_V2).await?;
         Self::apply_once(&mut tx, 3, SCHEMA_V3).await?;
+        Self::apply_once(&mut tx, 5, SCHEMA_V5).await?;
         Self::apply_once(&mut tx, 6, SCHEMA_V6).await?;
         tx.commit().await?;
         Ok(())

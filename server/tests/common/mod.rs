@@ -297,3 +297,12 @@ impl CapturedLogs {
         String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
     }
 }
+
+/// [`test_config`] for tests whose phones use software keys (no platform attestation) and sign
+/// in without a password: `push.require_attestation = false`, so `user_verification` is taken
+/// at its word as before attestation existed.
+pub fn software_keys_config() -> Config {
+    let mut config = test_config();
+    config.push.require_attestation = false;
+    config
+}

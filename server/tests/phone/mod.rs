@@ -273,3 +273,76 @@ pub async fn delete(t: &TestServer, path: &str, bearer: &str) -> (u16, Value) {
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(Value::Null))
 }
+
+impl Phone {
+    /// A phone whose device key is `pkcs8` (a P-256 key the test also certifies).
+    pub fn with_key(name: &str, pkcs8: &[u8]) -> Phone {
+        let store = Arc::new(MemoryStore::default());
+        authcore::store::SecureStore::put(&*store, "device-keys/device", pkcs8).unwrap();
+        let keys = SoftwareDeviceKeys::new(store);
+        let spki = keys.public_key("device").unwrap();
+        keys.generate("other").unwrap();
+        Phone {
+            keys,
+            spki,
+            device_id: String::new(),
+            name: name.to_owned(),
+        }
+    }
+
+    /// [`Phone::activate`] with an `attestation` member (`Value::Null`: none).
+    pub async fn activate_attested(
+        &mut self,
+        t: &TestServer,
+        code: &str,
+        user_verification: bool,
+        attestation: Value,
+    ) -> (u16, Value) {
+        let body = json!({
+            "activation_code": code,
+            "public_key": data_encoding::BASE64URL_NOPAD.encode(&self.spki),
+            "display_name": self.name,
+            "platform": "android",
+            "user_verification": user_verification,
+            "attestation": attestation,
+        });
+        let saved = std::mem::take(&mut self.device_id);
+        let r = self.request(t, "POST", "/v1/devices/activate", Some(body));
+        let (status, answer) = self.send(t, &r).await;
+        self.device_id = answer["device_id"].as_str().map_or(saved, str::to_owned);
+        (status, answer)
+    }
+}
+
+/// [`enroll`] whose activation carries the attestation `attest(activation code)` makes;
+/// returns the activation answer.
+pub async fn enroll_attested(
+    t: &TestServer,
+    access: &str,
+    phone: &mut Phone,
+    user_verification: bool,
+    attest: impl FnOnce(&str) -> Value,
+) -> Value {
+    let (status, enrollment) = t.post_bearer("/v1/me/authenticators", access).await;
+    assert_eq!(status, 201, "{enrollment}");
+    let code = enrollment["activation_code"].as_str().unwrap();
+    let attestation = attest(code);
+    let (status, activated) = phone
+        .activate_attested(t, code, user_verification, attestation)
+        .await;
+    assert_eq!(status, 201, "{activated}");
+    let id = enrollment["enrollment_id"].as_str().unwrap();
+    let (_, shown) = t
+        .get(&format!("/v1/me/authenticators/{id}"), Some(access))
+        .await;
+    let test = phone.next_challenge(t).await;
+    let (status, body) = phone
+        .approve(
+            t,
+            test["request_id"].as_str().unwrap(),
+            shown["test"]["number"].as_str().unwrap(),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    activated
+}

@@ -12,7 +12,7 @@ use super::{join, ts, un, SqliteStore};
 
 const DEVICE_COLUMNS: &str =
     "SELECT id, user_id, public_key, display_name, platform, push_token IS NOT NULL,
-    user_verification, state, created_at, activated_at, last_seen_at FROM devices";
+    user_verification, state, created_at, activated_at, last_seen_at, attested FROM devices";
 
 fn device_of(r: &sqlx::sqlite::SqliteRow) -> Result<Device, sqlx::Error> {
     Ok(Device {
@@ -27,6 +27,7 @@ fn device_of(r: &sqlx::sqlite::SqliteRow) -> Result<Device, sqlx::Error> {
         created_at: un(r.try_get(8)?),
         activated_at: r.try_get::<Option<i64>, _>(9)?.map(un),
         last_seen_at: r.try_get::<Option<i64>, _>(10)?.map(un),
+        attested: r.try_get(11)?,
     })
 }
 
@@ -288,8 +289,8 @@ impl DeviceStore for SqliteStore {
         }
         let d = &a.device;
         sqlx::query(
-            "INSERT INTO devices (id, user_id, public_key, display_name, platform, push_token, user_verification, state, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
+            "INSERT INTO devices (id, user_id, public_key, display_name, platform, push_token, user_verification, attested, state, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
         )
         .bind(&d.id)
         .bind(user_id)
@@ -298,6 +299,7 @@ impl DeviceStore for SqliteStore {
         .bind(&d.platform)
         .bind(&d.push_token)
         .bind(d.user_verification)
+        .bind(d.attested)
         .bind(ts(a.now))
         .execute(&mut *tx)
         .await?;
@@ -385,6 +387,22 @@ impl DeviceStore for SqliteStore {
         )
         .bind(user_id)
         .bind(require_uv)
+        .fetch_optional(&mut *self.read().await?)
+        .await?;
+        Ok(found.is_some())
+    }
+
+    async fn has_passwordless_device(
+        &self,
+        user_id: i64,
+        require_attestation: bool,
+    ) -> StoreResult<bool> {
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM devices WHERE user_id = ? AND state = 'active' AND removed_at IS NULL
+             AND user_verification = 1 AND (? = 0 OR attested = 1) LIMIT 1",
+        )
+        .bind(user_id)
+        .bind(require_attestation)
         .fetch_optional(&mut *self.read().await?)
         .await?;
         Ok(found.is_some())
@@ -612,6 +630,7 @@ impl DeviceStore for SqliteStore {
     async fn pending_push_requests(
         &self,
         device: &Device,
+        passwordless: bool,
         now: u64,
     ) -> StoreResult<Vec<PushRequest>> {
         let rows = sqlx::query(&format!(
@@ -622,7 +641,7 @@ impl DeviceStore for SqliteStore {
         .bind(device.user_id)
         .bind(ts(now))
         .bind(device.is_active())
-        .bind(device.user_verification)
+        .bind(passwordless)
         .bind(&device.id)
         .fetch_all(&mut *self.read().await?)
         .await?;

@@ -1,6 +1,7 @@
 package com.example.authcore.tests
 
 import com.example.authcore.DeviceKeyException
+import com.example.authcore.DeviceAttestation
 import com.example.authcore.DeviceKeys
 import com.example.authcore.SecureStore
 import com.example.authcore.UserVerification
@@ -60,6 +61,9 @@ class JdkDeviceKeys : DeviceKeys {
     override fun delete(alias: String) {
         keys.remove(alias)
     }
+
+    /** The JDK proves nothing about where a key lives: no attestation. */
+    override fun attestation(alias: String, challenge: ByteArray): DeviceAttestation? = null
 
     val aliases: Set<String> get() = keys.keys
 

@@ -6,6 +6,7 @@ import android.os.Build
 import android.security.keystore.KeyGenParameterSpec
 import android.security.keystore.KeyProperties
 import android.security.keystore.StrongBoxUnavailableException
+import com.example.authcore.DeviceAttestation
 import com.example.authcore.DeviceKeyException
 import com.example.authcore.DeviceKeys
 import java.security.GeneralSecurityException
@@ -24,6 +25,10 @@ import java.security.spec.ECGenParameterSpec
  * signs only within [authValiditySeconds] of a strong biometric or the device PIN. The core runs
  * `UserVerification` (BiometricPrompt) right before it signs an approval, which opens that window;
  * the key itself enforces it.
+ *
+ * [attestation] regenerates the key with the server's challenge (`setAttestationChallenge`: the
+ * Keystore binds it at generation) and answers its certificate chain (Android Key Attestation).
+ * The server then trusts the key's user verification for phone sign-in without a password.
  */
 class KeystoreDeviceKeys(
     context: Context,
@@ -36,17 +41,45 @@ class KeystoreDeviceKeys(
     override fun generate(alias: String): ByteArray = platform {
         val name = entry(alias)
         if (keyStore().containsAlias(name)) throw DeviceKeyException.AlreadyExists()
-        val pair = try {
-            generatePair(name, strongBox = hasStrongBox)
-        } catch (e: ProviderException) {
-            // StrongBox advertised but refused this key (busy, no slot): the TEE instead.
-            if (hasStrongBox && Build.VERSION.SDK_INT >= Build.VERSION_CODES.P && e is StrongBoxUnavailableException) {
-                generatePair(name, strongBox = false)
-            } else {
-                throw e
-            }
+        create(name, challenge = null).public.encoded // X.509 SubjectPublicKeyInfo, DER
+    }
+
+    /**
+     * Called by the core right after [generate], before the key signs anything: the key under
+     * [alias] is replaced by one generated with [challenge] as its attestation challenge, and
+     * its Keystore certificate chain (leaf first) is the attestation. The core reads
+     * [publicKey] again afterwards. No attestation (`null`) when the key does not require the
+     * user (the server would refuse it), before Android 7 (no Key Attestation), or when the
+     * Keystore cannot attest (some devices refuse): the account then approves after a password
+     * only.
+     */
+    override fun attestation(alias: String, challenge: ByteArray): DeviceAttestation? = platform {
+        if (!userAuthentication || Build.VERSION.SDK_INT < Build.VERSION_CODES.N) return@platform null
+        val name = entry(alias)
+        val keyStore = keyStore()
+        if (!keyStore.containsAlias(name)) throw DeviceKeyException.UnknownKey()
+        keyStore.deleteEntry(name)
+        try {
+            create(name, challenge)
+        } catch (_: ProviderException) {
+            // This Keystore cannot attest: a plain key as before, and no attestation.
+            create(name, challenge = null)
+            return@platform null
         }
-        pair.public.encoded // X.509 SubjectPublicKeyInfo, DER
+        val chain = keyStore().getCertificateChain(name) ?: return@platform null
+        DeviceAttestation.AndroidKey(certificates = chain.map { it.encoded })
+    }
+
+    /** Generates the key `name` (StrongBox when there is one, else the TEE). */
+    private fun create(name: String, challenge: ByteArray?) = try {
+        generatePair(name, strongBox = hasStrongBox, challenge = challenge)
+    } catch (e: ProviderException) {
+        // StrongBox advertised but refused this key (busy, no slot): the TEE instead.
+        if (hasStrongBox && Build.VERSION.SDK_INT >= Build.VERSION_CODES.P && e is StrongBoxUnavailableException) {
+            generatePair(name, strongBox = false, challenge = challenge)
+        } else {
+            throw e
+        }
     }
 
     override fun publicKey(alias: String): ByteArray = platform {
@@ -69,19 +102,23 @@ class KeystoreDeviceKeys(
         }
     }
 
-    private fun generatePair(name: String, strongBox: Boolean) =
+    private fun generatePair(name: String, strongBox: Boolean, challenge: ByteArray?) =
         KeyPairGenerator.getInstance(KeyProperties.KEY_ALGORITHM_EC, ANDROID_KEYSTORE).run {
-            initialize(spec(name, strongBox))
+            initialize(spec(name, strongBox, challenge))
             generateKeyPair()
         }
 
     @Suppress("DEPRECATION")
-    private fun spec(name: String, strongBox: Boolean): KeyGenParameterSpec =
+    private fun spec(name: String, strongBox: Boolean, challenge: ByteArray?): KeyGenParameterSpec =
         KeyGenParameterSpec.Builder(name, KeyProperties.PURPOSE_SIGN)
             .setAlgorithmParameterSpec(ECGenParameterSpec("secp256r1"))
             .setDigests(KeyProperties.DIGEST_SHA256)
             .apply {
                 if (strongBox && Build.VERSION.SDK_INT >= Build.VERSION_CODES.P) setIsStrongBoxBacked(true)
+                // Key Attestation (API 24): the leaf certificate carries this challenge.
+                if (challenge != null && Build.VERSION.SDK_INT >= Build.VERSION_CODES.N) {
+                    setAttestationChallenge(challenge)
+                }
                 if (userAuthentication) {
                     setUserAuthenticationRequired(true)
                     if (Build.VERSION.SDK_INT >= Build.VERSION_CODES.R) {
