@@ -168,6 +168,10 @@ pub enum AuthenticatorError {
     /// Not an authcore backup, made by a newer version, or unreadable.
     #[error("this backup cannot be read")]
     InvalidBackup,
+    /// The backup's header asks for more key-derivation work (argon2id memory in KiB, passes)
+    /// than a phone allows (256 MiB, 10 passes): refused before any work, never opened.
+    #[error("this backup asks for more work than this phone allows to open it")]
+    BackupTooCostly { memory_kib: u32, passes: u32 },
     #[error("the secure store is unavailable")]
     StorageUnavailable,
     /// The stored accounts decrypt but do not parse (a newer format); never silently replaced.
@@ -225,6 +229,9 @@ impl From<VaultError> for AuthenticatorError {
             },
             VaultError::Backup(BackupError::WeakPassphrase) => Ffi::WeakPassphrase,
             VaultError::Backup(BackupError::WrongPassphrase) => Ffi::WrongPassphrase,
+            VaultError::Backup(BackupError::ExcessiveCost { memory_kib, passes }) => {
+                Ffi::BackupTooCostly { memory_kib, passes }
+            }
             VaultError::Backup(
                 BackupError::NotABackup | BackupError::Unsupported | BackupError::Unreadable,
             ) => Ffi::InvalidBackup,
@@ -285,6 +292,21 @@ mod tests {
         assert_eq!(
             AuthenticatorError::from(VaultError::Backup(BackupError::NotABackup)),
             AuthenticatorError::InvalidBackup
+        );
+        let costly = AuthenticatorError::from(VaultError::Backup(BackupError::ExcessiveCost {
+            memory_kib: 4 * 1024 * 1024,
+            passes: 3,
+        }));
+        assert_eq!(
+            costly,
+            AuthenticatorError::BackupTooCostly {
+                memory_kib: 4 * 1024 * 1024,
+                passes: 3
+            }
+        );
+        assert_eq!(
+            costly.to_string(),
+            "this backup asks for more work than this phone allows to open it"
         );
     }
 }
