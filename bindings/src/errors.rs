@@ -52,6 +52,11 @@ pub enum ClientError {
     SignInExpired,
     #[error("the session ended; sign in again")]
     SessionEnded,
+    /// A security change (an authenticator, TOTP, backup codes, removing a device or factor, the
+    /// password) needs a sign-in with a second factor in the last `max_age_seconds`: call
+    /// `Session.stepUp()`, finish that sign-in and retry with the session it ends in.
+    #[error("confirm it's you: sign in again with a second factor to make this change")]
+    StepUpRequired { max_age_seconds: u64 },
     #[error("the new password is not allowed: {reason}")]
     WeakPassword { reason: String },
     /// Refused before sending (empty field, wrong code length) or by the server as malformed.
@@ -97,6 +102,9 @@ impl From<CoreClientError> for ClientError {
             E::EnrollmentRequired => ClientError::EnrollmentRequired,
             E::SignInExpired => ClientError::SignInExpired,
             E::SessionEnded => ClientError::SessionEnded,
+            E::StepUpRequired { max_age_s } => ClientError::StepUpRequired {
+                max_age_seconds: max_age_s,
+            },
             E::WeakPassword { reason } => ClientError::WeakPassword { reason },
             E::InvalidInput { what } => ClientError::InvalidInput { what },
             E::InvalidAction { action, state } => ClientError::InvalidAction {
@@ -266,6 +274,21 @@ mod tests {
             AuthenticatorError::RateLimited {
                 retry_after_seconds: 9
             }
+        );
+    }
+
+    #[test]
+    fn a_refused_security_change_says_to_confirm_it_is_you() {
+        let error = ClientError::from(CoreClientError::StepUpRequired { max_age_s: 600 });
+        assert_eq!(
+            error,
+            ClientError::StepUpRequired {
+                max_age_seconds: 600
+            }
+        );
+        assert_eq!(
+            error.to_string(),
+            "confirm it's you: sign in again with a second factor to make this change"
         );
     }
 

@@ -77,6 +77,8 @@ struct ErrorBody {
     method: Option<String>,
     provider: Option<String>,
     reason: Option<String>,
+    /// `insufficient_user_authentication`: how recent the sign-in must be.
+    max_age: Option<u64>,
 }
 
 impl Api {
@@ -275,6 +277,10 @@ fn error_of(status: u16, body: ErrorBody, retry_after_header: Option<u64>) -> Cl
         "number_mismatch" => ClientError::NumberMismatch,
         "push_blocked" => ClientError::PushBlocked { retry_after },
         "enrollment_required" => ClientError::EnrollmentRequired,
+        // RFC 9470: the sign-in behind this token is too old or too weak for the change.
+        "insufficient_user_authentication" => ClientError::StepUpRequired {
+            max_age_s: body.max_age.unwrap_or(0),
+        },
         "slow_down" => ClientError::RateLimited { retry_after },
         "locked" => ClientError::Locked { retry_after },
         "invalid_session" => ClientError::SignInExpired,
