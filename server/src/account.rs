@@ -3,15 +3,17 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Bearer, JsonBody};
+use crate::extract::{Bearer, Caller, JsonBody};
 use crate::secrets::{random_backup_code, random_bytes, SecretString};
 use crate::signin::{backup_code_hash, mask_email, send_code, totp_of, Identifier};
-use crate::store::{CodeOutcome, NewUser, OutboxMessage, User};
+use crate::step_up::{stepped_up, SteppedUp};
+use crate::store::{CodeOutcome, NewUser, OutboxMessage, SignInEvent, User};
 use crate::tokens::session_of;
 use crate::AppState;
 
@@ -59,7 +61,7 @@ pub async fn sign_ins(State(app): State<AppState>, bearer: Bearer) -> ApiResult<
 /// `POST /v1/me/totp`: a new pending credential, active after `/v1/me/totp/confirm`.
 pub async fn start_totp(State(app): State<AppState>, bearer: Bearer) -> ApiResult<Json<Value>> {
     use authcore::otp::{uri, Algorithm, Digits, OtpAccount, OtpKind, Period, Secret};
-    let user = user_of(&app, &bearer).await?;
+    let SteppedUp { user, .. } = stepped_up(&app, &bearer).await?;
     let secret = random_bytes(Secret::GENERATED_BYTES);
     app.store
         .start_totp(user.id, &secret, app.clock.now())
@@ -96,7 +98,7 @@ pub async fn confirm_totp(
     bearer: Bearer,
     JsonBody(request): JsonBody<CodeRequest>,
 ) -> ApiResult<Json<Value>> {
-    let user = user_of(&app, &bearer).await?;
+    let SteppedUp { user, .. } = stepped_up(&app, &bearer).await?;
     let pending = app
         .store
         .totp(user.id)
@@ -128,7 +130,7 @@ pub async fn new_backup_codes(
     State(app): State<AppState>,
     bearer: Bearer,
 ) -> ApiResult<Json<Value>> {
-    let user = user_of(&app, &bearer).await?;
+    let SteppedUp { user, .. } = stepped_up(&app, &bearer).await?;
     let codes: Vec<SecretString> = (0..10).map(|_| random_backup_code()).collect();
     let hashes = codes
         .iter()
@@ -139,6 +141,105 @@ pub async fn new_backup_codes(
         .await?;
     let shown: Vec<&str> = codes.iter().map(SecretString::expose).collect();
     Ok(Json(json!({ "codes": shown })))
+}
+
+/// `DELETE /v1/me/totp` (stepped up): removes the TOTP credential (active and pending).
+pub async fn remove_totp(State(app): State<AppState>, bearer: Bearer) -> ApiResult<Json<Value>> {
+    let SteppedUp { user, .. } = stepped_up(&app, &bearer).await?;
+    if !app.store.remove_totp(user.id).await? {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no TOTP credential is enrolled",
+        ));
+    }
+    Ok(Json(json!({"removed": true})))
+}
+
+#[derive(Deserialize)]
+pub struct ChangePasswordRequest {
+    current_password: SecretString,
+    new_password: SecretString,
+}
+
+/// `POST /v1/me/password` (stepped up) `{"current_password","new_password"}`: a wrong current
+/// password counts toward the lockout like a sign-in failure; the user's other sessions end.
+pub async fn change_password(
+    State(app): State<AppState>,
+    bearer: Bearer,
+    caller: Caller,
+    JsonBody(request): JsonBody<ChangePasswordRequest>,
+) -> ApiResult<Response> {
+    let SteppedUp { session, user, .. } = stepped_up(&app, &bearer).await?;
+    let policy = &app.config.password;
+    let new = request.new_password.expose();
+    if new.chars().count() < policy.min_length || new.len() > policy.max_length {
+        return Err(ApiError::weak_password(
+            policy.min_length,
+            policy.max_length,
+        ));
+    }
+    let now = app.clock.now();
+    let key = format!("user:{}", user.id);
+    let lockout = &app.config.lockout;
+    let state = app.store.failure_state(&key).await?;
+    if let Some(until) = state.locked_until.filter(|u| *u > now) {
+        return Err(ApiError::locked(until - now));
+    }
+    let current = request.current_password.expose();
+    let matched = current.len() <= policy.max_length
+        && app
+            .passwords
+            .verify(current, user.password_hash.as_deref())
+            .await;
+    if !matched {
+        let state = app
+            .store
+            .record_password_failure(&key, now, lockout.max_failures, lockout.lock_s)
+            .await?;
+        app.throttle.record_failure(&caller.ip, now);
+        app.store
+            .record_sign_in_event(SignInEvent {
+                user_id: user.id,
+                at: now,
+                kind: "password_change".into(),
+                method: "password".into(),
+                factors: vec!["password".into()],
+                ip: caller.ip.clone(),
+                user_agent: caller.user_agent.clone(),
+                result: "wrong_password".into(),
+            })
+            .await?;
+        return Err(match state.locked_until {
+            Some(until) => ApiError::locked(until.saturating_sub(now)),
+            None => ApiError::wrong_credential(
+                "current password",
+                lockout.max_failures.saturating_sub(state.failures),
+            ),
+        });
+    }
+    let hash = app
+        .passwords
+        .hash(&request.new_password)
+        .await
+        .map_err(|_| ApiError::unavailable())?;
+    let revoked = app
+        .store
+        .change_password(user.id, &hash, &key, session.id, now)
+        .await?;
+    Ok(no_store(json!({
+        "status": "password_changed",
+        "revoked_sessions": revoked,
+    })))
+}
+
+fn no_store(body: Value) -> Response {
+    let mut response = Json(body).into_response();
+    response.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    response
 }
 
 #[derive(Deserialize)]
@@ -211,13 +312,9 @@ pub async fn reset_password(
     let policy = &app.config.password;
     let length = request.new_password.expose().chars().count();
     if length < policy.min_length || request.new_password.expose().len() > policy.max_length {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "weak_password",
-            format!(
-                "the new password must be {} to {} characters",
-                policy.min_length, policy.max_length
-            ),
+        return Err(ApiError::weak_password(
+            policy.min_length,
+            policy.max_length,
         ));
     }
     let now = app.clock.now();

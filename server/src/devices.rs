@@ -18,6 +18,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{Bearer, Caller, MAX_BODY};
 use crate::push::{self, challenge_json, wait_param, wait_until};
 use crate::secrets::{constant_time_eq, random_bytes};
+use crate::step_up::{stepped_up, SteppedUp};
 use crate::store::{
     Activation, ActivationError, AnswerError, Device, Enrollment, NewDevice, NewEnrollment,
     NewPushRequest, PushAnswer, PushRequest, SignInEvent, User,
@@ -115,7 +116,7 @@ pub async fn new_authenticator(
     State(app): State<AppState>,
     bearer: Bearer,
 ) -> ApiResult<impl IntoResponse> {
-    let user = bearer_user(&app, &bearer).await?;
+    let SteppedUp { user, .. } = stepped_up(&app, &bearer).await?;
     let (_, mut payload) = start_enrollment(&app, &user, None).await?;
     payload["status"] = json!("waiting_for_device");
     Ok((
@@ -822,7 +823,7 @@ pub async fn delete_device(
     bearer: Bearer,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let user = bearer_user(&app, &bearer).await?;
+    let SteppedUp { user, .. } = stepped_up(&app, &bearer).await?;
     if !app
         .store
         .remove_device(user.id, &id, app.clock.now())

@@ -22,6 +22,7 @@ mod passwords;
 mod push;
 pub mod secrets;
 mod signin;
+mod step_up;
 pub mod store;
 mod throttle;
 mod tokens;
@@ -334,7 +335,11 @@ fn router(app: AppState) -> Router {
         .route("/v1/logout-all", post(tokens::logout_all))
         .route("/v1/userinfo", get(account::userinfo))
         .route("/v1/me/sign-ins", get(account::sign_ins))
-        .route("/v1/me/totp", post(account::start_totp))
+        .route(
+            "/v1/me/totp",
+            post(account::start_totp).delete(account::remove_totp),
+        )
+        .route("/v1/me/password", post(account::change_password))
         .route("/v1/me/totp/confirm", post(account::confirm_totp))
         .route("/v1/me/backup-codes", post(account::new_backup_codes))
         .route("/v1/password/forgot", post(account::forgot_password))

@@ -10,11 +10,12 @@ use super::super::devices::*;
 use super::super::{StoreError, StoreResult};
 use super::{join, ts, un, SqliteStore};
 
-const DEVICE_COLUMNS: &str =
+pub(super) const DEVICE_COLUMNS: &str =
     "SELECT id, user_id, public_key, display_name, platform, push_token IS NOT NULL,
-    user_verification, state, created_at, activated_at, last_seen_at FROM devices";
+    user_verification, CASE WHEN suspended_at IS NOT NULL THEN 'suspended' ELSE state END, created_at,
+    activated_at, last_seen_at FROM devices";
 
-fn device_of(r: &sqlx::sqlite::SqliteRow) -> Result<Device, sqlx::Error> {
+pub(super) fn device_of(r: &sqlx::sqlite::SqliteRow) -> Result<Device, sqlx::Error> {
     Ok(Device {
         id: r.try_get(0)?,
         user_id: r.try_get(1)?,
@@ -380,7 +381,7 @@ impl DeviceStore for SqliteStore {
 
     async fn has_active_device(&self, user_id: i64, require_uv: bool) -> StoreResult<bool> {
         let found: Option<i64> = sqlx::query_scalar(
-            "SELECT 1 FROM devices WHERE user_id = ? AND state = 'active' AND removed_at IS NULL
+            "SELECT 1 FROM devices WHERE user_id = ? AND state = 'active' AND removed_at IS NULL AND suspended_at IS NULL
              AND (? = 0 OR user_verification = 1) LIMIT 1",
         )
         .bind(user_id)

@@ -1,0 +1,376 @@
+//! Step-up before security changes (issue 10, point 1): a stolen access token alone cannot bind
+//! a phone, replace the TOTP secret, regenerate backup codes, change the password or remove a
+//! factor. A change needs a sign-in completed in the last `security.step_up_max_age_s` (600 s)
+//! with a second factor (the password plus an email code for a user without one), obtained by a
+//! sign-in whose first request carries `acr_values=mfa`.
+
+mod common;
+mod phone;
+
+use common::*;
+use phone::*;
+use serde_json::{json, Value};
+
+fn assert_step_up_needed((status, body): (u16, Value)) {
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["error"], "insufficient_user_authentication", "{body}");
+    assert_eq!(body["max_age"], 600, "{body}");
+    assert_eq!(body["acr_values"], "mfa", "{body}");
+}
+
+async fn delete(t: &TestServer, path: &str, bearer: &str) -> (u16, Value) {
+    phone::delete(t, path, bearer).await
+}
+
+#[tokio::test]
+async fn the_stolen_token_attack_fails_at_its_first_step() {
+    let t = start().await;
+    // The attacker holds a token of a sign-in that completed more than 600 s ago...
+    let stale = t.sign_in_mfa(ALICE, None).await;
+    t.server.clock().advance(601);
+    let response = t
+        .http
+        .post(format!("{}/v1/me/authenticators", t.base))
+        .bearer_auth(&stale.access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 401);
+    assert_eq!(
+        response.headers()["www-authenticate"],
+        "Bearer error=\"insufficient_user_authentication\", max_age=600, acr_values=\"mfa\""
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "insufficient_user_authentication");
+    assert_eq!(body["max_age"], 600);
+    assert_eq!(body["acr_values"], "mfa");
+    // ...or a fresh one from a password-only sign-in of a user without a second factor.
+    let password_only = t.sign_in_password(ALICE).await;
+    assert_step_up_needed(
+        t.post_bearer("/v1/me/authenticators", &password_only.access)
+            .await,
+    );
+    // Nothing was started: no enrollment, no device.
+    let (_, devices) = t.get("/v1/me/devices", Some(&password_only.access)).await;
+    assert_eq!(devices["devices"], json!([]));
+    // The user steps up (password + the emailed code) and the enrollment starts.
+    let strong = t.sign_in_mfa(ALICE, None).await;
+    let (status, body) = t.post_bearer("/v1/me/authenticators", &strong.access).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["status"], "waiting_for_device");
+}
+
+#[tokio::test]
+async fn refreshing_does_not_make_an_old_sign_in_recent() {
+    let t = start().await;
+    let tokens = t.sign_in_mfa(ALICE, None).await;
+    t.server.clock().advance(601);
+    let (status, body) = t.refresh(tokens.refresh.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    let access = body["access_token"].as_str().unwrap();
+    assert_step_up_needed(t.post_bearer("/v1/me/backup-codes", access).await);
+}
+
+#[tokio::test]
+async fn a_step_up_sign_in_asks_alice_for_an_email_code_after_her_password() {
+    let t = start().await;
+    let pkce = pkce();
+    let (status, body) = t
+        .begin(
+            ALICE.0,
+            &pkce,
+            &[("password", ALICE.1), ("acr_values", "mfa")],
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["next"]["type"], "verify_device");
+    assert_eq!(body["next"]["destination_hint"], "a***@acme.example");
+    let code = t.last_code(ALICE.0).await;
+    let (status, body) = t.step(&session_of(&body), &[("code", &code)]).await;
+    assert_eq!(status, 200, "{body}");
+    let tokens = t
+        .exchange(body["authorization_code"].as_str().unwrap(), &pkce)
+        .await;
+    let (_, history) = t.get("/v1/me/sign-ins", Some(&tokens.access)).await;
+    assert_eq!(
+        history["sign_ins"][0]["factors"],
+        json!(["password", "email_verification"])
+    );
+    let (status, _) = t.post_bearer("/v1/me/backup-codes", &tokens.access).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn a_step_up_sign_in_with_an_email_code_asks_for_the_password_too() {
+    let t = start().await;
+    let pkce = pkce();
+    let (status, body) = t
+        .begin(
+            ALICE.0,
+            &pkce,
+            &[("method", "email_code"), ("acr_values", "mfa")],
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["next"]["type"], "email_code");
+    let session = session_of(&body);
+    let code = t.last_code(ALICE.0).await;
+    let (status, body) = t.step(&session, &[("code", &code)]).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["next"], json!({"type": "password"}));
+    // A wrong password is a wrong password, with the lockout count.
+    let (status, body) = t.step(&session, &[("password", "not-her-password")]).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"], "wrong_credential");
+    assert_eq!(body["attempts_left"], 9);
+    let (status, body) = t.step(&session, &[("password", ALICE.1)]).await;
+    assert_eq!(status, 200, "{body}");
+    let tokens = t
+        .exchange(body["authorization_code"].as_str().unwrap(), &pkce)
+        .await;
+    let (status, body) = t.post_bearer("/v1/me/totp", &tokens.access).await;
+    assert_eq!(status, 200, "{body}");
+    // Without acr_values the same email code alone signs in, but is not enough for a change.
+    let pkce = common::pkce();
+    let (_, body) = t.begin(ALICE.0, &pkce, &[("method", "email_code")]).await;
+    t.server.clock().advance(31);
+    let code = t.last_code(ALICE.0).await;
+    let (status, body) = t.step(&session_of(&body), &[("code", &code)]).await;
+    assert_eq!(status, 200, "{body}");
+    let code_only = t
+        .exchange(body["authorization_code"].as_str().unwrap(), &pkce)
+        .await;
+    assert_step_up_needed(t.post_bearer("/v1/me/totp", &code_only.access).await);
+}
+
+#[tokio::test]
+async fn unknown_acr_values_are_refused() {
+    let t = start().await;
+    for value in ["gold", "mfa phr", "urn:example:loa:2"] {
+        let (status, body) = t
+            .begin(
+                ALICE.0,
+                &pkce(),
+                &[("password", ALICE.1), ("acr_values", value)],
+            )
+            .await;
+        assert_eq!(status, 400, "{value}: {body}");
+        assert_eq!(body["error"], "invalid_request", "{value}: {body}");
+        assert!(body.get("auth_session").is_none(), "{body}");
+    }
+}
+
+#[tokio::test]
+async fn an_email_code_is_not_enough_once_the_user_has_a_second_factor() {
+    let t = start().await;
+    // Alice (no second factor yet) steps up with her password and an email code, and enrolls TOTP.
+    let alice = t.sign_in_mfa(ALICE, None).await;
+    let (_, totp) = t.post_bearer("/v1/me/totp", &alice.access).await;
+    let secret = totp["secret"].as_str().unwrap().to_owned();
+    let (status, body) = t
+        .post_json(
+            "/v1/me/totp/confirm",
+            json!({"code": totp_now(&secret, t.now())}),
+            Some(&alice.access),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // Now she has a second factor: the same sign-in (password + email code) no longer suffices.
+    assert_step_up_needed(t.post_bearer("/v1/me/backup-codes", &alice.access).await);
+    // A step-up sign-in now asks for the TOTP code.
+    t.server.clock().advance(30);
+    let stronger = t.sign_in_mfa(ALICE, Some(&secret)).await;
+    let (status, body) = t.post_bearer("/v1/me/backup-codes", &stronger.access).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test]
+async fn every_security_change_is_refused_to_a_weak_token() {
+    let t = start().await;
+    let (_, phone) = alice_with_phone(&t).await;
+    // Alice has a phone now: a password-only sign-in of hers is weak...
+    let pkce1 = pkce();
+    let (_, body) = t.begin(ALICE.0, &pkce1, &[("password", ALICE.1)]).await;
+    assert_eq!(body["next"]["type"], "push");
+    // ...and so is any token older than 600 s.
+    let strong = sign_in_with_phone(&t, ALICE, &phone).await;
+    t.server.clock().advance(601);
+    let weak = &strong.access;
+    let device = format!("/v1/me/devices/{}", phone.device_id);
+    assert_step_up_needed(t.post_bearer("/v1/me/authenticators", weak).await);
+    assert_step_up_needed(t.post_bearer("/v1/me/totp", weak).await);
+    assert_step_up_needed(
+        t.post_json("/v1/me/totp/confirm", json!({"code": "123456"}), Some(weak))
+            .await,
+    );
+    assert_step_up_needed(t.post_bearer("/v1/me/backup-codes", weak).await);
+    assert_step_up_needed(delete(&t, &device, weak).await);
+    assert_step_up_needed(delete(&t, "/v1/me/totp", weak).await);
+    assert_step_up_needed(
+        t.post_json(
+            "/v1/me/password",
+            json!({"current_password": ALICE.1, "new_password": "a new passphrase"}),
+            Some(weak),
+        )
+        .await,
+    );
+    // Nothing changed: the phone still approves, the password still works.
+    let (_, devices) = t.get("/v1/me/devices", Some(weak)).await;
+    assert_eq!(devices["devices"][0]["state"], "active");
+    sign_in_with_phone(&t, ALICE, &phone).await;
+    // Reading stays allowed with the old token.
+    let (status, _) = t.get(&device, Some(weak)).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn every_security_change_is_allowed_to_a_stepped_up_token() {
+    let t = start().await;
+    let (_, phone) = alice_with_phone(&t).await;
+    let strong = sign_in_with_phone(&t, ALICE, &phone).await;
+    let token = &strong.access;
+    let (status, body) = t.post_bearer("/v1/me/authenticators", token).await;
+    assert_eq!(status, 201, "{body}");
+    let (status, totp) = t.post_bearer("/v1/me/totp", token).await;
+    assert_eq!(status, 200, "{totp}");
+    let secret = totp["secret"].as_str().unwrap();
+    let (status, body) = t
+        .post_json(
+            "/v1/me/totp/confirm",
+            json!({"code": totp_now(secret, t.now())}),
+            Some(token),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = t.post_bearer("/v1/me/backup-codes", token).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = delete(&t, "/v1/me/totp", token).await;
+    assert_eq!((status, body), (200, json!({"removed": true})));
+    let (status, body) = delete(&t, "/v1/me/totp", token).await;
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(body["error"], "not_found");
+    let device = format!("/v1/me/devices/{}", phone.device_id);
+    let (status, body) = delete(&t, &device, token).await;
+    assert_eq!((status, body), (200, json!({"removed": true})));
+    let (status, body) = t
+        .post_json(
+            "/v1/me/password",
+            json!({"current_password": ALICE.1, "new_password": "a new passphrase"}),
+            Some(token),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "password_changed");
+}
+
+#[tokio::test]
+async fn bob_removes_his_totp_and_then_signs_in_with_a_backup_code() {
+    let t = start().await;
+    let bob = t.sign_in_mfa(BOB, Some(BOB_TOTP)).await;
+    let (status, body) = delete(&t, "/v1/me/totp", &bob.access).await;
+    assert_eq!((status, body), (200, json!({"removed": true})));
+    let pkce = pkce();
+    let (status, body) = t.begin(BOB.0, &pkce, &[("password", BOB.1)]).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["next"], json!({"type": "backup_code", "remaining": 2}));
+}
+
+#[tokio::test]
+async fn changing_the_password_needs_the_current_one_and_ends_the_other_sessions() {
+    let t = start().await;
+    let other = t.sign_in_password(ALICE).await;
+    let strong = t.sign_in_mfa(ALICE, None).await;
+    // A weak new password.
+    let (status, body) = t
+        .post_json(
+            "/v1/me/password",
+            json!({"current_password": ALICE.1, "new_password": "short"}),
+            Some(&strong.access),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"], "weak_password");
+    // A wrong current password counts like a wrong sign-in password.
+    let (status, body) = t
+        .post_json(
+            "/v1/me/password",
+            json!({"current_password": "not-the-password", "new_password": "a new passphrase"}),
+            Some(&strong.access),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"], "wrong_credential");
+    assert_eq!(body["attempts_left"], 9);
+    let (status, body) = t
+        .begin(ALICE.0, &pkce(), &[("password", "wrong-again")])
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["attempts_left"], 8);
+    // Missing fields.
+    let (status, body) = t
+        .post_json(
+            "/v1/me/password",
+            json!({"new_password": "a new passphrase"}),
+            Some(&strong.access),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_request"))
+    );
+    // The right one: the password changes, this session stays, the others end.
+    let (status, body) = t
+        .post_json(
+            "/v1/me/password",
+            json!({"current_password": ALICE.1, "new_password": "a new passphrase"}),
+            Some(&strong.access),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        json!({"status": "password_changed", "revoked_sessions": 1})
+    );
+    let (status, body) = t.get("/v1/userinfo", Some(&other.access)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_token"))
+    );
+    let (status, _) = t.get("/v1/userinfo", Some(&strong.access)).await;
+    assert_eq!(status, 200);
+    let (status, body) = t.begin(ALICE.0, &pkce(), &[("password", ALICE.1)]).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("wrong_credential"))
+    );
+    t.sign_in_password((ALICE.0, "a new passphrase")).await;
+}
+
+#[tokio::test]
+async fn wrong_current_passwords_lock_the_account() {
+    let t = start().await;
+    let strong = t.sign_in_mfa(ALICE, None).await;
+    let mut last = (0, Value::Null);
+    for _ in 0..10 {
+        last = t
+            .post_json(
+                "/v1/me/password",
+                json!({"current_password": "not-the-password", "new_password": "a new passphrase"}),
+                Some(&strong.access),
+            )
+            .await;
+    }
+    assert_eq!(last.0, 403, "{}", last.1);
+    assert_eq!(last.1["error"], "locked");
+    // Locked for sign-ins too, and for the right current password.
+    let (status, body) = t.begin(ALICE.0, &pkce(), &[("password", ALICE.1)]).await;
+    assert_eq!((status, body["error"].as_str()), (403, Some("locked")));
+    let (status, body) = t
+        .post_json(
+            "/v1/me/password",
+            json!({"current_password": ALICE.1, "new_password": "a new passphrase"}),
+            Some(&strong.access),
+        )
+        .await;
+    assert_eq!((status, body["error"].as_str()), (403, Some("locked")));
+}
