@@ -165,10 +165,17 @@ pub struct AuthenticatorEnrollment {
 pub enum EnrollmentStatus {
     WaitingForDevice,
     /// Show `number`; the user enters it on the new phone.
-    ApproveTest { number: String, expires_at: u64 },
-    Completed { device_id: String },
+    ApproveTest {
+        number: String,
+        expires_at: u64,
+    },
+    Completed {
+        device_id: String,
+    },
     /// `denied`, `number_mismatch`, `fraud_reported`, `expired` or `replaced`.
-    Failed { reason: String },
+    Failed {
+        reason: String,
+    },
     Expired,
 }
 

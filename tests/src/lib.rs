@@ -455,13 +455,14 @@ pub async fn step_up(
                 let code = world.last_code(user.0).await;
                 flow.submit_code(&code).await.unwrap()
             }
-            SignInState::ChooseSecondFactor { .. } => flow
-                .choose_second_factor(SecondFactor::Totp)
-                .await
-                .unwrap(),
+            SignInState::ChooseSecondFactor { .. } => {
+                flow.choose_second_factor(SecondFactor::Totp).await.unwrap()
+            }
             SignInState::EnterTotp { .. } => {
                 let secret = totp_secret.expect("the server asked for a TOTP code");
-                flow.submit_code(&totp_at(secret, world.now())).await.unwrap()
+                flow.submit_code(&totp_at(secret, world.now()))
+                    .await
+                    .unwrap()
             }
             other => panic!("unexpected step in the step-up sign-in: {other:?}"),
         };

@@ -96,7 +96,10 @@ async fn a_password_only_session_must_step_up_before_enrolling_an_authenticator(
             reason: EndReason::Replaced
         }
     );
-    assert_eq!(weak.user_info().await.unwrap_err(), ClientError::SessionEnded);
+    assert_eq!(
+        weak.user_info().await.unwrap_err(),
+        ClientError::SessionEnded
+    );
     assert_eq!(
         app.saved_session().unwrap().unwrap().session_id(),
         strong.session_id()
@@ -232,4 +235,90 @@ async fn the_step_up_sign_in_is_for_the_signed_in_user_only() {
         SignInState::ChooseMethod { .. }
     ));
     world.stop().await;
+}
+
+/// Enrolls `phone` from `session` up to the test approval the phone answers: the device id.
+async fn enroll_phone(session: &Session, phone: &authcore::authenticator::Authenticator) -> String {
+    let enrollment = session.add_authenticator().await.unwrap();
+    let Added::Push(account) = phone
+        .add_from_qr(enrollment.qr_payload.expose())
+        .await
+        .unwrap()
+    else {
+        panic!("not a push account")
+    };
+    let status = session
+        .authenticator_enrollment(
+            &enrollment.enrollment_id,
+            &EnrollmentStatus::WaitingForDevice,
+            5,
+        )
+        .await
+        .unwrap();
+    let EnrollmentStatus::ApproveTest { number, .. } = &status else {
+        panic!("expected the test approval, got {status:?}")
+    };
+    let mut tests = phone.pending_approvals(5).await.unwrap();
+    assert_eq!(tests.len(), 1);
+    phone.approve(&tests.remove(0), number).await.unwrap();
+    assert_eq!(
+        session
+            .authenticator_enrollment(&enrollment.enrollment_id, &status, 5)
+            .await
+            .unwrap(),
+        EnrollmentStatus::Completed {
+            device_id: account.device_id.clone()
+        }
+    );
+    account.device_id
+}
+
+/// Once Alice has a phone, the emailed code no longer confirms it's her: a second authenticator
+/// needs a step-up approved on the first one ("enter 42 on your phone").
+#[tokio::test]
+async fn a_second_authenticator_needs_a_step_up_approved_on_the_first() {
+    let tls = start_tls_server().await;
+    let app = tls.app("alice-laptop");
+    let weak = password_only(&app, ALICE).await;
+    let first_phone = tls.phone("Alice's Pixel", true, Arc::default());
+    let second_phone = tls.phone("Alice's iPad", true, Arc::default());
+
+    let strong = step_up(&tls.world, &weak, ALICE, None).await;
+    enroll_phone(&strong, &first_phone).await;
+
+    // the same session, minutes old, is no longer enough: she has a second factor now
+    assert_eq!(strong.add_authenticator().await.unwrap_err(), STEP_UP);
+
+    let flow = strong.step_up().await.unwrap();
+    flow.choose_method(&password(&flow.state())).await.unwrap();
+    let state = flow.submit_password(ALICE.1).await.unwrap();
+    let SignInState::ApprovePush { number, .. } = &state else {
+        panic!("expected the push to her first phone, got {state:?}")
+    };
+    let mut requests = first_phone.pending_approvals(5).await.unwrap();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].kind, ApprovalKind::SignIn);
+    first_phone
+        .approve(&requests.remove(0), number)
+        .await
+        .unwrap();
+    let SignInState::Done {
+        session: stepped_up,
+    } = flow.wait_for_phone().await.unwrap()
+    else {
+        panic!("not signed in")
+    };
+    enroll_phone(&stepped_up, &second_phone).await;
+    let names: Vec<String> = stepped_up
+        .devices()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| d.display_name)
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert!(
+        names.contains(&"Alice's Pixel".to_owned()) && names.contains(&"Alice's iPad".to_owned())
+    );
+    tls.world.stop().await;
 }
