@@ -781,3 +781,67 @@ impl Session {
         Ok(revoked.revoked_sessions)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn security_events_and_history_entries_decode_with_or_without_optional_fields() {
+        let events: Vec<SecurityEvent> = serde_json::from_str(
+            r#"[{"at":5,"kind":"authenticator_added","detail":"Dave's Pixel","ip":"127.0.0.1","user_agent":"AcmeApp/1.0"},
+                {"at":4,"kind":"totp_removed","detail":null,"ip":"127.0.0.1","user_agent":""},
+                {"at":3,"kind":"factors_suspended","detail":{"devices":1},"ip":"10.0.0.1","user_agent":"x"}]"#,
+        )
+        .unwrap();
+        assert_eq!(events[0].detail, "Dave's Pixel");
+        assert_eq!(events[1].detail, "");
+        assert_eq!(events[2].detail, r#"{"devices":1}"#);
+        // a security event in the sign-in history need not carry the sign-in fields
+        let record: SignInRecord =
+            serde_json::from_str(r#"{"at":5,"kind":"security_event","method":"totp_added"}"#)
+                .unwrap();
+        assert_eq!(
+            (record.kind.as_str(), record.factors.len()),
+            ("security_event", 0)
+        );
+    }
+
+    #[test]
+    fn enrollment_statuses_follow_the_protocol() {
+        let status = |json: &str| {
+            serde_json::from_str::<WireEnrollment>(json)
+                .unwrap()
+                .status()
+        };
+        assert_eq!(
+            status(
+                r#"{"status":"approve_test","test":{"request_id":"1","number":"42","expires_at":9}}"#
+            ),
+            Ok(EnrollmentStatus::ApproveTest {
+                number: "42".into(),
+                expires_at: 9
+            })
+        );
+        assert_eq!(
+            status(r#"{"status":"completed","device_id":"dv_x"}"#),
+            Ok(EnrollmentStatus::Completed {
+                device_id: "dv_x".into()
+            })
+        );
+        assert_eq!(
+            status(r#"{"status":"failed","reason":"number_mismatch"}"#),
+            Ok(EnrollmentStatus::Failed {
+                reason: "number_mismatch".into()
+            })
+        );
+        assert!(matches!(
+            status(r#"{"status":"approve_test"}"#),
+            Err(ClientError::Protocol { .. })
+        ));
+        assert!(matches!(
+            status(r#"{"status":"sideways"}"#),
+            Err(ClientError::Protocol { .. })
+        ));
+    }
+}
