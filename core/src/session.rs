@@ -621,18 +621,21 @@ impl Session {
         Ok(flow)
     }
 
-    /// A step-up sign-in saved a new session under this one's key: forget these tokens without
-    /// touching the store, and revoke them on the server best-effort.
-    pub(crate) async fn replaced(&self) {
+    /// A step-up sign-in is about to save a new session under this one's key: forget these
+    /// tokens (waiting for a refresh in flight, so it cannot overwrite the new ones afterwards)
+    /// without touching the store. Answers the refresh token to revoke once the new session is
+    /// saved.
+    pub(crate) async fn retire(&self) -> Option<Zeroizing<String>> {
         let mut guard = self.inner.tokens.lock().await;
-        let Some(tokens) = guard.take() else {
-            return;
-        };
-        let refresh = Zeroizing::new(tokens.refresh_token.clone());
-        drop(tokens);
+        let tokens = guard.take()?;
         self.inner.state.send_replace(SessionState::Ended {
             reason: EndReason::Replaced,
         });
+        Some(Zeroizing::new(tokens.refresh_token.clone()))
+    }
+
+    /// Revokes a retired refresh token on the server, best-effort (RFC 7009).
+    pub(crate) async fn revoke_retired(&self, refresh: Zeroizing<String>) {
         let mut revoke = Request::post_form(
             self.inner.api.url("/v1/revoke"),
             vec![

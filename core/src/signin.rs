@@ -956,11 +956,16 @@ impl Flow {
         }
         let tokens = StoredTokens::from_answer(self.api.base(), &answer, now());
         let key = self.client.session_key();
+        // A step-up retires the session it replaces before saving under the same key.
+        let retired = match &self.step_up {
+            Some(step_up) => step_up.replaces.retire().await,
+            None => None,
+        };
         Session::save(&*self.client.store, &key, &tokens)?;
         self.auth_session = None;
         self.pkce = None;
-        if let Some(step_up) = &self.step_up {
-            step_up.replaces.replaced().await;
+        if let (Some(step_up), Some(refresh)) = (&self.step_up, retired) {
+            step_up.replaces.revoke_retired(refresh).await;
         }
         Ok(Session::new(
             self.api.clone(),
