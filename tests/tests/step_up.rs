@@ -273,23 +273,24 @@ async fn enroll_phone(session: &Session, phone: &authcore::authenticator::Authen
     account.device_id
 }
 
-/// Once Alice has a phone, the emailed code no longer confirms it's her: a second authenticator
-/// needs a step-up approved on the first one ("enter 42 on your phone").
+/// A second authenticator: Alice is signed in with her password alone on her laptop and her
+/// tablet. The laptop steps up with the emailed code and binds her first phone; from then on the
+/// emailed code no longer confirms it's her, so the tablet's step-up is approved on that phone
+/// ("enter 42 on your phone") before it binds the second one.
 #[tokio::test]
 async fn a_second_authenticator_needs_a_step_up_approved_on_the_first() {
     let tls = start_tls_server().await;
-    let app = tls.app("alice-laptop");
-    let weak = password_only(&app, ALICE).await;
+    let laptop = password_only(&tls.app("alice-laptop"), ALICE).await;
+    let tablet = password_only(&tls.app("alice-tablet"), ALICE).await;
     let first_phone = tls.phone("Alice's Pixel", true, Arc::default());
     let second_phone = tls.phone("Alice's iPad", true, Arc::default());
 
-    let strong = step_up(&tls.world, &weak, ALICE, None).await;
-    enroll_phone(&strong, &first_phone).await;
+    assert_eq!(laptop.add_authenticator().await.unwrap_err(), STEP_UP);
+    let laptop = step_up(&tls.world, &laptop, ALICE, None).await;
+    enroll_phone(&laptop, &first_phone).await;
 
-    // the same session, minutes old, is no longer enough: she has a second factor now
-    assert_eq!(strong.add_authenticator().await.unwrap_err(), STEP_UP);
-
-    let flow = strong.step_up().await.unwrap();
+    assert_eq!(tablet.add_authenticator().await.unwrap_err(), STEP_UP);
+    let flow = tablet.step_up().await.unwrap();
     flow.choose_method(&password(&flow.state())).await.unwrap();
     let state = flow.submit_password(ALICE.1).await.unwrap();
     let SignInState::ApprovePush { number, .. } = &state else {
@@ -302,23 +303,18 @@ async fn a_second_authenticator_needs_a_step_up_approved_on_the_first() {
         .approve(&requests.remove(0), number)
         .await
         .unwrap();
-    let SignInState::Done {
-        session: stepped_up,
-    } = flow.wait_for_phone().await.unwrap()
-    else {
+    let SignInState::Done { session: tablet } = flow.wait_for_phone().await.unwrap() else {
         panic!("not signed in")
     };
-    enroll_phone(&stepped_up, &second_phone).await;
-    let names: Vec<String> = stepped_up
+    enroll_phone(&tablet, &second_phone).await;
+    let mut names: Vec<String> = tablet
         .devices()
         .await
         .unwrap()
         .into_iter()
         .map(|d| d.display_name)
         .collect();
-    assert_eq!(names.len(), 2, "{names:?}");
-    assert!(
-        names.contains(&"Alice's Pixel".to_owned()) && names.contains(&"Alice's iPad".to_owned())
-    );
+    names.sort();
+    assert_eq!(names, ["Alice's Pixel", "Alice's iPad"]);
     tls.world.stop().await;
 }

@@ -3,7 +3,7 @@ import XCTest
 
 /// "Confirm it's you" before binding an authenticator: Alice's password-only session is refused
 /// with StepUpRequired; the step-up sign-in (password + the emailed code) enrolls her first phone;
-/// a second authenticator then needs a step-up approved on that first phone. Runs last (XCTest
+/// a second authenticator, from her tablet, then needs a step-up approved on that first phone. Runs last (XCTest
 /// runs classes by name): Alice has two phones afterwards.
 final class StepUpTests: XCTestCase {
     private let alice = "alice@acme.example"
@@ -29,14 +29,15 @@ final class StepUpTests: XCTestCase {
     }
 
     func testAStepUpSignInBeforeEnrollingASecondAuthenticator() async throws {
-        let laptop = try TestServer.newDevice()
-        let weak = try await passwordSteps(laptop.signIn(), alice, alicePassword).session()
+        // Alice is signed in with her password alone on her laptop and on her tablet
+        let weak = try await passwordSteps(TestServer.newDevice().signIn(), alice, alicePassword).session()
+        let tablet = try await passwordSteps(TestServer.newDevice().signIn(), alice, alicePassword).session()
 
         // a password-only session cannot bind a phone
         let refused = await assertThrows(ClientError.self) { _ = try await weak.addAuthenticator() }
         XCTAssertEqual(refused, .StepUpRequired(maxAgeSeconds: 600))
 
-        // "Confirm it's you": password, then the code emailed to her
+        // "Confirm it's you" on the laptop: password, then the code emailed to her
         let stepUp = try await weak.stepUp()
         let methods = stepUp.state()
         guard case let .chooseMethod(identifier, _, _) = methods else { return XCTFail("\(methods)") }
@@ -50,10 +51,10 @@ final class StepUpTests: XCTestCase {
         let pixel = try TestServer.newPhone("Alice's iPhone", keys: SoftwareBackedKeys(), fingerprint: Fingerprint())
         try await enroll(strong, pixel)
 
-        // with a phone on the account, the emailed code no longer confirms it's her
-        let again = await assertThrows(ClientError.self) { _ = try await strong.addAuthenticator() }
+        // the tablet: with a phone on the account, its step-up is approved on that phone
+        let again = await assertThrows(ClientError.self) { _ = try await tablet.addAuthenticator() }
         XCTAssertEqual(again, .StepUpRequired(maxAgeSeconds: 600))
-        let flow = try await strong.stepUp()
+        let flow = try await tablet.stepUp()
         _ = try await flow.chooseMethod(method: flow.state().method(.password))
         let push = try await flow.submitPassword(password: alicePassword)
         guard case let .approvePush(number, _) = push else { return XCTFail("expected the push to her phone, got \(push)") }

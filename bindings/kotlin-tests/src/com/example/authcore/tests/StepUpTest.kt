@@ -19,7 +19,7 @@ import org.junit.Test
 /**
  * "Confirm it's you" before binding an authenticator: Alice's password-only session is refused
  * with StepUpRequired; the step-up sign-in (password + the emailed code) enrolls her first phone;
- * a second authenticator then needs a step-up approved on that first phone. Runs last: Alice has
+ * a second authenticator, from her tablet, then needs a step-up approved on that first phone. Runs last: Alice has
  * two phones afterwards.
  */
 class StepUpTest {
@@ -45,14 +45,15 @@ class StepUpTest {
 
     @Test
     fun `a step-up sign-in before enrolling a second authenticator`() = runBlocking {
-        val laptop = TestServer.newDevice()
-        val weak = passwordSteps(laptop.signIn(), alice, alicePassword).session()
+        // Alice is signed in with her password alone on her laptop and on her tablet
+        val weak = passwordSteps(TestServer.newDevice().signIn(), alice, alicePassword).session()
+        val tablet = passwordSteps(TestServer.newDevice().signIn(), alice, alicePassword).session()
 
         // a password-only session cannot bind a phone
         val refused = assertThrowsSuspend<ClientException.StepUpRequired> { weak.addAuthenticator() }
         assertEquals(600uL, refused.maxAgeSeconds)
 
-        // "Confirm it's you": password, then the code emailed to her
+        // "Confirm it's you" on the laptop: password, then the code emailed to her
         val stepUp = weak.stepUp()
         val methods = stepUp.state().expect<SignInState.ChooseMethod>()
         assertEquals(alice, methods.identifier)
@@ -64,9 +65,9 @@ class StepUpTest {
         val pixel = TestServer.newPhone("Alice's Pixel", JdkDeviceKeys(), Fingerprint())
         enroll(strong, pixel)
 
-        // with a phone on the account, the emailed code no longer confirms it's her
-        assertThrowsSuspend<ClientException.StepUpRequired> { strong.addAuthenticator() }
-        val again = strong.stepUp()
+        // the tablet: with a phone on the account, its step-up is approved on that phone
+        assertThrowsSuspend<ClientException.StepUpRequired> { tablet.addAuthenticator() }
+        val again = tablet.stepUp()
         again.chooseMethod(again.state().method(MethodKind.PASSWORD))
         val push = again.submitPassword(alicePassword).expect<SignInState.ApprovePush>()
         val request = pixel.pendingApprovals(5u).single()
