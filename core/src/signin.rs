@@ -521,8 +521,8 @@ impl Pkce {
 pub(crate) struct StepUp {
     /// The signed-in user's identifier (their email); `start` refuses any other.
     pub identifier: String,
-    /// The session being stepped up: ended locally (and revoked best-effort) once the new one
-    /// is saved, so its tokens can no longer overwrite the new ones.
+    /// The session being stepped up: ended locally just before the new one is saved (so its
+    /// tokens can no longer overwrite the new ones), then revoked best-effort.
     pub replaces: Session,
 }
 
