@@ -428,6 +428,7 @@ async fn discovery(State(app): State<AppState>) -> Json<serde_json::Value> {
         "openapi_url": format!("{base}/openapi.json"),
         "grant_types_supported": ["authorization_code", "refresh_token"],
         "code_challenge_methods_supported": ["S256"],
+        "acr_values_supported": ["mfa"],
         "token_endpoint_auth_methods_supported": ["none"],
         "response_types_supported": ["code"],
     }))

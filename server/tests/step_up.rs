@@ -455,6 +455,7 @@ async fn discovery_and_openapi_name_the_new_endpoints() {
         discovery["password_change_endpoint"],
         format!("{}/v1/me/password", t.base)
     );
+    assert_eq!(discovery["acr_values_supported"], json!(["mfa"]));
     let (_, openapi) = t.get("/openapi.json", None).await;
     for (path, method) in [
         ("/v1/me/password", "post"),
@@ -467,5 +468,53 @@ async fn discovery_and_openapi_name_the_new_endpoints() {
             openapi["paths"][path][method].is_object(),
             "{method} {path}"
         );
+    }
+}
+
+#[test]
+fn security_config_has_defaults_and_refuses_nonsense() {
+    // A config without [security] keeps working with the defaults.
+    let demo = demo_toml();
+    let start = demo.find("[security]").unwrap();
+    let end = demo.find("[push_sender]").unwrap();
+    let without = format!("{}{}", &demo[..start], &demo[end..]);
+    let config = authcore_server::Config::from_toml(&without).unwrap();
+    assert_eq!(config.security.step_up_max_age_s, 600);
+    assert_eq!(config.security.reset_review_days, 7);
+    assert_eq!(config.security.max_pending_enrollments, 3);
+    for (line, message) in [
+        (
+            "step_up_max_age_s = 0",
+            "security.step_up_max_age_s must be 1 to 86400 (a day)",
+        ),
+        (
+            "reset_review_days = 400",
+            "security.reset_review_days must be 0 to 365",
+        ),
+        (
+            "max_pending_enrollments = 0",
+            "security.max_pending_enrollments must be 1 to 100",
+        ),
+    ] {
+        let text = demo.replacen("[security]", &format!("[security]\n{line}"), 1);
+        let text = {
+            // The line given replaces the default one.
+            let key = line.split(' ').next().unwrap();
+            let mut seen = false;
+            text.lines()
+                .filter(|l| {
+                    if l.starts_with(key) {
+                        let first = !seen;
+                        seen = true;
+                        first
+                    } else {
+                        true
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        let error = authcore_server::Config::from_toml(&text).unwrap_err();
+        assert_eq!(error.to_string(), format!("config is not valid: {message}"));
     }
 }
