@@ -353,6 +353,15 @@ pub async fn change_password(
     })))
 }
 
+/// The start of the review window (`reset_review_days` before `now`); none at all for 0 days.
+pub(crate) fn review_since(now: u64, days: u64) -> u64 {
+    if days == 0 {
+        u64::MAX
+    } else {
+        now.saturating_sub(days * 86_400)
+    }
+}
+
 fn no_store(body: Value) -> Response {
     let mut response = Json(body).into_response();
     response.headers_mut().insert(
@@ -485,7 +494,7 @@ pub async fn reset_password(
             &hash,
             &format!("user:{}", user.id),
             now,
-            now.saturating_sub(review_days * 86_400),
+            review_since(now, review_days),
         )
         .await?;
     let mut names: Vec<String> = suspended

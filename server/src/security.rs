@@ -23,11 +23,11 @@ pub(crate) struct Change {
     pub what: String,
 }
 
-/// Where the change came from: the IP and user agent of the request that made it, and the
-/// factors of the session behind it.
+/// Where the change came from: the IP and the short user agent ("Chrome on macOS",
+/// "AcmeApp/1.0") of the request that made it, and the factors of the session behind it.
 pub(crate) struct Origin<'a> {
     pub ip: &'a str,
-    pub user_agent: &'a str,
+    pub user_agent: String,
     pub factors: &'a [String],
 }
 
@@ -35,7 +35,7 @@ impl<'a> Origin<'a> {
     pub fn of(caller: &'a Caller, factors: &'a [String]) -> Origin<'a> {
         Origin {
             ip: &caller.ip,
-            user_agent: &caller.user_agent,
+            user_agent: crate::push::describe_user_agent(&caller.user_agent),
             factors,
         }
     }
@@ -64,9 +64,9 @@ pub(crate) fn utc_time(unix: u64) -> String {
 
 fn mail_body(change: &Change, origin: &Origin<'_>, at: u64, note: &str) -> String {
     let agent = if origin.user_agent.is_empty() {
-        "unknown app"
+        "an unknown app"
     } else {
-        origin.user_agent
+        origin.user_agent.as_str()
     };
     format!(
         "{} on {} from {} ({agent}).\n\n{note}If this wasn't you, reset your password now, then review the devices and sign-in methods in your account's security settings and remove what you don't recognise.",
@@ -111,7 +111,7 @@ pub(crate) async fn record_with(
                 detail: change.detail,
                 factors: origin.factors.to_vec(),
                 ip: origin.ip.into(),
-                user_agent: origin.user_agent.into(),
+                user_agent: origin.user_agent,
             },
             mail,
         )

@@ -183,7 +183,7 @@ pub async fn logout_all(State(app): State<AppState>, bearer: Bearer) -> ApiResul
     let now = app.clock.now();
     let revoked = app.store.revoke_all_sessions(session.user_id, now).await?;
     // Devices added in the review window: the app offers "remove these".
-    let since = now.saturating_sub(app.config.security.reset_review_days * 86_400);
+    let since = crate::account::review_since(now, app.config.security.reset_review_days);
     let recent: Vec<Value> = app
         .store
         .devices_added_since(session.user_id, since)
