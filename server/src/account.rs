@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Bearer, Caller, JsonBody};
 use crate::secrets::{random_backup_code, random_bytes, SecretString};
+use crate::security::{self, Change, Origin};
 use crate::signin::{backup_code_hash, mask_email, send_code, totp_of, Identifier};
 use crate::step_up::{stepped_up, SteppedUp};
 use crate::store::{CodeOutcome, NewUser, OutboxMessage, SignInEvent, User};
@@ -41,20 +42,45 @@ pub async fn userinfo(State(app): State<AppState>, bearer: Bearer) -> ApiResult<
 pub async fn sign_ins(State(app): State<AppState>, bearer: Bearer) -> ApiResult<Json<Value>> {
     let user = user_of(&app, &bearer).await?;
     let events = app.store.sign_in_events(user.id, 100).await?;
-    let entries: Vec<Value> = events
+    let changes = app.store.security_events(user.id, 100).await?;
+    let mut entries: Vec<(u64, Value)> = events
         .into_iter()
         .map(|e| {
+            (
+                e.at,
+                json!({
+                    "at": e.at,
+                    "kind": e.kind,
+                    "method": e.method,
+                    "factors": e.factors,
+                    "ip": e.ip,
+                    "user_agent": e.user_agent,
+                    "result": e.result,
+                }),
+            )
+        })
+        .collect();
+    // Security events, in the same shape (`method` names the change, `event` and `detail` too).
+    entries.extend(changes.into_iter().map(|e| {
+        (
+            e.at,
             json!({
                 "at": e.at,
-                "kind": e.kind,
-                "method": e.method,
+                "kind": "security_event",
+                "method": e.kind,
+                "event": e.kind,
+                "detail": e.detail,
                 "factors": e.factors,
                 "ip": e.ip,
                 "user_agent": e.user_agent,
-                "result": e.result,
-            })
-        })
-        .collect();
+                "result": "success",
+            }),
+        )
+    }));
+    // Both lists are newest first; a stable sort keeps their order within a second.
+    entries.sort_by_key(|e| std::cmp::Reverse(e.0));
+    entries.truncate(100);
+    let entries: Vec<Value> = entries.into_iter().map(|(_, e)| e).collect();
     Ok(Json(json!({ "sign_ins": entries })))
 }
 
@@ -96,17 +122,15 @@ pub struct CodeRequest {
 pub async fn confirm_totp(
     State(app): State<AppState>,
     bearer: Bearer,
+    caller: Caller,
     JsonBody(request): JsonBody<CodeRequest>,
 ) -> ApiResult<Json<Value>> {
-    let SteppedUp { user, .. } = stepped_up(&app, &bearer).await?;
-    let pending = app
-        .store
-        .totp(user.id)
-        .await?
-        .and_then(|t| t.pending)
-        .ok_or_else(|| {
-            ApiError::invalid_request("no TOTP enrollment is pending; POST /v1/me/totp first")
-        })?;
+    let SteppedUp { user, auth, .. } = stepped_up(&app, &bearer).await?;
+    let credential = app.store.totp(user.id).await?;
+    let replaces = credential.as_ref().is_some_and(|t| t.confirmed);
+    let pending = credential.and_then(|t| t.pending).ok_or_else(|| {
+        ApiError::invalid_request("no TOTP enrollment is pending; POST /v1/me/totp first")
+    })?;
     let code: String = request
         .code
         .chars()
@@ -114,7 +138,24 @@ pub async fn confirm_totp(
         .collect();
     let now = app.clock.now();
     match totp_of(&pending).verify(&code, now, app.config.totp.window_steps) {
-        Ok(step) if app.store.confirm_totp(user.id, step).await? => {
+        Ok(step) if app.store.confirm_totp_at(user.id, step, now).await? => {
+            let change = if replaces {
+                Change {
+                    kind: "totp_replaced",
+                    detail: "authenticator app (TOTP) replaced".into(),
+                    subject: "Your authenticator app was replaced".into(),
+                    what: "The authenticator app (TOTP) of your account was replaced by a new one"
+                        .into(),
+                }
+            } else {
+                Change {
+                    kind: "totp_added",
+                    detail: "authenticator app (TOTP) added".into(),
+                    subject: "An authenticator app was added".into(),
+                    what: "An authenticator app (TOTP) was added to your account".into(),
+                }
+            };
+            security::record(&app, &user, Origin::of(&caller, &auth.factors), change).await?;
             Ok(Json(json!({"confirmed": true})))
         }
         _ => Err(ApiError::new(
@@ -129,8 +170,9 @@ pub async fn confirm_totp(
 pub async fn new_backup_codes(
     State(app): State<AppState>,
     bearer: Bearer,
+    caller: Caller,
 ) -> ApiResult<Json<Value>> {
-    let SteppedUp { user, .. } = stepped_up(&app, &bearer).await?;
+    let SteppedUp { user, auth, .. } = stepped_up(&app, &bearer).await?;
     let codes: Vec<SecretString> = (0..10).map(|_| random_backup_code()).collect();
     let hashes = codes
         .iter()
@@ -139,13 +181,63 @@ pub async fn new_backup_codes(
     app.store
         .replace_backup_codes(user.id, hashes, app.clock.now())
         .await?;
+    security::record(
+        &app,
+        &user,
+        Origin::of(&caller, &auth.factors),
+        Change {
+            kind: "backup_codes_regenerated",
+            detail: "10 new backup codes".into(),
+            subject: "New backup codes were created".into(),
+            what: "New backup codes were created for your account (the old ones no longer work)"
+                .into(),
+        },
+    )
+    .await?;
     let shown: Vec<&str> = codes.iter().map(SecretString::expose).collect();
     Ok(Json(json!({ "codes": shown })))
 }
 
+/// `POST /v1/me/totp/confirm-suspended` (stepped up): keeps the TOTP credential a password reset
+/// suspended; it is accepted again at sign-in.
+pub async fn confirm_suspended_totp(
+    State(app): State<AppState>,
+    bearer: Bearer,
+    caller: Caller,
+) -> ApiResult<Json<Value>> {
+    let SteppedUp { user, auth, .. } = stepped_up(&app, &bearer).await?;
+    if !app
+        .store
+        .confirm_suspended_totp(user.id, app.clock.now())
+        .await?
+    {
+        return Err(ApiError::invalid_request(
+            "the authenticator app (TOTP) is not suspended",
+        ));
+    }
+    security::record(
+        &app,
+        &user,
+        Origin::of(&caller, &auth.factors),
+        Change {
+            kind: "factor_confirmed",
+            detail: "authenticator app (TOTP)".into(),
+            subject: "You confirmed your authenticator app".into(),
+            what: "The authenticator app (TOTP) suspended by the password reset was confirmed and works again"
+                .into(),
+        },
+    )
+    .await?;
+    Ok(Json(json!({"confirmed": true})))
+}
+
 /// `DELETE /v1/me/totp` (stepped up): removes the TOTP credential (active and pending).
-pub async fn remove_totp(State(app): State<AppState>, bearer: Bearer) -> ApiResult<Json<Value>> {
-    let SteppedUp { user, .. } = stepped_up(&app, &bearer).await?;
+pub async fn remove_totp(
+    State(app): State<AppState>,
+    bearer: Bearer,
+    caller: Caller,
+) -> ApiResult<Json<Value>> {
+    let SteppedUp { user, auth, .. } = stepped_up(&app, &bearer).await?;
     if !app.store.remove_totp(user.id).await? {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -153,6 +245,18 @@ pub async fn remove_totp(State(app): State<AppState>, bearer: Bearer) -> ApiResu
             "no TOTP credential is enrolled",
         ));
     }
+    security::record(
+        &app,
+        &user,
+        Origin::of(&caller, &auth.factors),
+        Change {
+            kind: "totp_removed",
+            detail: "authenticator app (TOTP) removed".into(),
+            subject: "Your authenticator app was removed".into(),
+            what: "The authenticator app (TOTP) was removed from your account".into(),
+        },
+    )
+    .await?;
     Ok(Json(json!({"removed": true})))
 }
 
@@ -170,7 +274,11 @@ pub async fn change_password(
     caller: Caller,
     JsonBody(request): JsonBody<ChangePasswordRequest>,
 ) -> ApiResult<Response> {
-    let SteppedUp { session, user, .. } = stepped_up(&app, &bearer).await?;
+    let SteppedUp {
+        session,
+        user,
+        auth,
+    } = stepped_up(&app, &bearer).await?;
     let policy = &app.config.password;
     let new = request.new_password.expose();
     if new.chars().count() < policy.min_length || new.len() > policy.max_length {
@@ -227,10 +335,31 @@ pub async fn change_password(
         .store
         .change_password(user.id, &hash, &key, session.id, now)
         .await?;
+    security::record(
+        &app,
+        &user,
+        Origin::of(&caller, &auth.factors),
+        Change {
+            kind: "password_changed",
+            detail: format!("password changed; {revoked} other sessions signed out"),
+            subject: "Your password was changed".into(),
+            what: "The password of your account was changed".into(),
+        },
+    )
+    .await?;
     Ok(no_store(json!({
         "status": "password_changed",
         "revoked_sessions": revoked,
     })))
+}
+
+/// The start of the review window (`reset_review_days` before `now`); none at all for 0 days.
+pub(crate) fn review_since(now: u64, days: u64) -> u64 {
+    if days == 0 {
+        u64::MAX
+    } else {
+        now.saturating_sub(days * 86_400)
+    }
 }
 
 fn no_store(body: Value) -> Response {
@@ -306,6 +435,7 @@ pub struct ResetRequest {
 /// `POST /v1/password/reset` `{"identifier","code","new_password"}`: revokes every session.
 pub async fn reset_password(
     State(app): State<AppState>,
+    caller: Caller,
     JsonBody(request): JsonBody<ResetRequest>,
 ) -> ApiResult<Json<Value>> {
     let email = email_of(&request.identifier)?;
@@ -356,9 +486,62 @@ pub async fn reset_password(
         .hash(&request.new_password)
         .await
         .map_err(|_| ApiError::unavailable())?;
-    app.store
-        .reset_password(user.id, &hash, &format!("user:{}", user.id), now)
+    let review_days = app.config.security.reset_review_days;
+    let suspended = app
+        .store
+        .reset_password_with_review(
+            user.id,
+            &hash,
+            &format!("user:{}", user.id),
+            now,
+            review_since(now, review_days),
+        )
         .await?;
+    let mut names: Vec<String> = suspended
+        .devices
+        .iter()
+        .map(|d| format!("the authenticator '{}'", d.display_name))
+        .collect();
+    if suspended.totp {
+        names.push("the authenticator app (TOTP)".into());
+    }
+    let note = if names.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "Added in the {review_days} days before the reset and now suspended until you confirm them in your account's security settings (or remove them): {}.\n\n",
+            names.join(", ")
+        )
+    };
+    let origin = Origin::of(&caller, &[]);
+    security::record_with(
+        &app,
+        &user,
+        origin,
+        Change {
+            kind: "password_reset",
+            detail: "password reset with an emailed code; every session signed out".into(),
+            subject: "Your password was reset".into(),
+            what: "The password of your account was reset".into(),
+        },
+        Some(&note),
+    )
+    .await?;
+    if !names.is_empty() {
+        security::record_with(
+            &app,
+            &user,
+            Origin::of(&caller, &[]),
+            Change {
+                kind: "factors_suspended",
+                detail: names.join(", "),
+                subject: String::new(),
+                what: String::new(),
+            },
+            None,
+        )
+        .await?;
+    }
     Ok(Json(
         json!({"status": "password_changed", "sessions_revoked": true}),
     ))

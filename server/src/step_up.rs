@@ -1,8 +1,8 @@
 //! Step-up (in the spirit of RFC 9470): a security change (binding a device or TOTP,
 //! regenerating backup codes, changing the password, removing a factor) needs an access token
 //! whose sign-in is recent and strong. Strong: it used a second factor (`push`, `totp`,
-//! `backup_code`), or, for a user who has none enrolled, a password plus an out-of-band code
-//! (`email_code`, `sms_code`, `email_verification`). Otherwise `401
+//! `backup_code`), or, for a user who had none enrolled when it signed in (and still usable), a
+//! password plus an out-of-band code (`email_code`, `sms_code`, `email_verification`). Otherwise `401
 //! insufficient_user_authentication` with `max_age` and `acr_values=mfa`: the client signs in
 //! again with `acr_values=mfa` and retries with the new session's token.
 
@@ -25,16 +25,6 @@ pub(crate) fn strong(factors: &[String], has_second_factor: bool) -> bool {
     has(&SECOND_FACTORS) || (!has_second_factor && has(&["password"]) && has(&OUT_OF_BAND))
 }
 
-/// Whether the user has a second factor they can use now (an active, unsuspended device, a
-/// confirmed, unsuspended TOTP credential, or unused backup codes).
-pub(crate) async fn has_second_factor(app: &AppState, user_id: i64) -> ApiResult<bool> {
-    if app.store.has_active_device(user_id, false).await? {
-        return Ok(true);
-    }
-    let enrolled = app.store.second_factors(user_id).await?;
-    Ok(enrolled.totp || enrolled.backup_codes_left > 0)
-}
-
 /// Answers `insufficient_user_authentication` unless the session's sign-in completed at most
 /// `security.step_up_max_age_s` ago and was strong enough for `user`; returns how it signed in.
 pub(crate) async fn require_step_up(
@@ -53,7 +43,10 @@ pub(crate) async fn require_step_up(
     if now.saturating_sub(auth.auth_time) > max_age {
         return Err(refused());
     }
-    if !strong(&auth.factors, has_second_factor(app, user.id).await?) {
+    // A factor counts when it was usable at the sign-in (and still is): one the user added or
+    // confirmed since, from a strong session, does not make that session weak.
+    let had_second_factor = app.store.had_second_factor(user.id, auth.auth_time).await?;
+    if !strong(&auth.factors, had_second_factor) {
         return Err(refused());
     }
     Ok(auth)
@@ -63,7 +56,6 @@ pub(crate) async fn require_step_up(
 pub(crate) struct SteppedUp {
     pub session: Session,
     pub user: User,
-    #[allow(dead_code)] // read by the security events
     pub auth: SessionAuth,
 }
 

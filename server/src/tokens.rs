@@ -180,9 +180,24 @@ pub async fn logout(State(app): State<AppState>, bearer: Bearer) -> ApiResult<Re
 /// `POST /v1/logout-all`: ends every session of the user, on every device.
 pub async fn logout_all(State(app): State<AppState>, bearer: Bearer) -> ApiResult<Response> {
     let session = session_of(&app, &bearer).await?;
-    let revoked = app
+    let now = app.clock.now();
+    let revoked = app.store.revoke_all_sessions(session.user_id, now).await?;
+    // Devices added in the review window: the app offers "remove these".
+    let since = crate::account::review_since(now, app.config.security.reset_review_days);
+    let recent: Vec<Value> = app
         .store
-        .revoke_all_sessions(session.user_id, app.clock.now())
-        .await?;
-    Ok(no_store(json!({"revoked_sessions": revoked})))
+        .devices_added_since(session.user_id, since)
+        .await?
+        .into_iter()
+        .map(|d| {
+            json!({
+                "device_id": d.id,
+                "display_name": d.display_name,
+                "created_at": d.created_at,
+            })
+        })
+        .collect();
+    Ok(no_store(
+        json!({"revoked_sessions": revoked, "recent_devices": recent}),
+    ))
 }

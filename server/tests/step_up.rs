@@ -161,7 +161,7 @@ async fn unknown_acr_values_are_refused() {
 }
 
 #[tokio::test]
-async fn an_email_code_is_not_enough_once_the_user_has_a_second_factor() {
+async fn once_alice_has_totp_a_step_up_needs_it() {
     let t = start().await;
     // Alice (no second factor yet) steps up with her password and an email code, and enrolls TOTP.
     let alice = t.sign_in_mfa(ALICE, None).await;
@@ -175,10 +175,25 @@ async fn an_email_code_is_not_enough_once_the_user_has_a_second_factor() {
         )
         .await;
     assert_eq!(status, 200, "{body}");
-    // Now she has a second factor: the same sign-in (password + email code) no longer suffices.
+    // A factor added since the sign-in does not weaken the session that added it...
+    let (status, body) = t.post_bearer("/v1/me/backup-codes", &alice.access).await;
+    assert_eq!(status, 200, "{body}");
+    // ...but once it is old, a step-up sign-in asks for the TOTP code, not an email code.
+    t.server.clock().advance(601);
     assert_step_up_needed(t.post_bearer("/v1/me/backup-codes", &alice.access).await);
-    // A step-up sign-in now asks for the TOTP code.
-    t.server.clock().advance(30);
+    let pkce = pkce();
+    let (status, body) = t
+        .begin(
+            ALICE.0,
+            &pkce,
+            &[("password", ALICE.1), ("acr_values", "mfa")],
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["next"],
+        json!({"type": "choose_second_factor", "factors": ["totp", "backup_code"]})
+    );
     let stronger = t.sign_in_mfa(ALICE, Some(&secret)).await;
     let (status, body) = t.post_bearer("/v1/me/backup-codes", &stronger.access).await;
     assert_eq!(status, 200, "{body}");
@@ -373,4 +388,133 @@ async fn wrong_current_passwords_lock_the_account() {
         )
         .await;
     assert_eq!((status, body["error"].as_str()), (403, Some("locked")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_enrollments_never_exceed_the_pending_cap() {
+    let t = std::sync::Arc::new(start().await);
+    let alice = t.sign_in_mfa(ALICE, None).await;
+    let mut tasks = Vec::new();
+    for _ in 0..12 {
+        let t = t.clone();
+        let access = alice.access.clone();
+        tasks.push(tokio::spawn(async move {
+            t.post_bearer("/v1/me/authenticators", &access).await
+        }));
+    }
+    let mut created = 0;
+    for task in tasks {
+        let (status, body) = task.await.unwrap();
+        match status {
+            201 => created += 1,
+            429 => {
+                assert_eq!(body["error"], "slow_down", "{body}");
+                let retry_after = body["retry_after"].as_u64().unwrap();
+                assert!((1..=600).contains(&retry_after), "{body}");
+            }
+            _ => panic!("unexpected {status}: {body}"),
+        }
+    }
+    assert_eq!(created, 3, "exactly security.max_pending_enrollments");
+    // Once the codes expire, a new enrollment may start (from a fresh step-up).
+    t.server.clock().advance(601);
+    let again = t.sign_in_mfa(ALICE, None).await;
+    let (status, body) = t.post_bearer("/v1/me/authenticators", &again.access).await;
+    assert_eq!(status, 201, "{body}");
+}
+
+#[tokio::test]
+async fn a_used_enrollment_no_longer_counts_toward_the_cap() {
+    let t = start().await;
+    let alice = t.sign_in_mfa(ALICE, None).await;
+    let mut codes = Vec::new();
+    for _ in 0..3 {
+        let (status, body) = t.post_bearer("/v1/me/authenticators", &alice.access).await;
+        assert_eq!(status, 201, "{body}");
+        codes.push(body["activation_code"].as_str().unwrap().to_owned());
+    }
+    let (status, body) = t.post_bearer("/v1/me/authenticators", &alice.access).await;
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(body["error"], "slow_down");
+    let mut phone = Phone::new("Alice's Pixel");
+    let (status, _) = phone.activate(&t, &codes[0], true).await;
+    assert_eq!(status, 201);
+    let (status, body) = t.post_bearer("/v1/me/authenticators", &alice.access).await;
+    assert_eq!(status, 201, "{body}");
+}
+
+#[tokio::test]
+async fn discovery_and_openapi_name_the_new_endpoints() {
+    let t = start().await;
+    let (_, discovery) = t.get("/.well-known/openid-configuration", None).await;
+    assert_eq!(
+        discovery["security_events_endpoint"],
+        format!("{}/v1/me/security-events", t.base)
+    );
+    assert_eq!(
+        discovery["password_change_endpoint"],
+        format!("{}/v1/me/password", t.base)
+    );
+    assert_eq!(discovery["acr_values_supported"], json!(["mfa"]));
+    let (_, openapi) = t.get("/openapi.json", None).await;
+    for (path, method) in [
+        ("/v1/me/password", "post"),
+        ("/v1/me/totp", "delete"),
+        ("/v1/me/security-events", "get"),
+        ("/v1/me/devices/{id}/confirm", "post"),
+        ("/v1/me/totp/confirm-suspended", "post"),
+    ] {
+        assert!(
+            openapi["paths"][path][method].is_object(),
+            "{method} {path}"
+        );
+    }
+}
+
+#[test]
+fn security_config_has_defaults_and_refuses_nonsense() {
+    // A config without [security] keeps working with the defaults.
+    let demo = demo_toml();
+    let start = demo.find("[security]").unwrap();
+    let end = demo.find("[push_sender]").unwrap();
+    let without = format!("{}{}", &demo[..start], &demo[end..]);
+    let config = authcore_server::Config::from_toml(&without).unwrap();
+    assert_eq!(config.security.step_up_max_age_s, 600);
+    assert_eq!(config.security.reset_review_days, 7);
+    assert_eq!(config.security.max_pending_enrollments, 3);
+    for (line, message) in [
+        (
+            "step_up_max_age_s = 0",
+            "security.step_up_max_age_s must be 1 to 86400 (a day)",
+        ),
+        (
+            "reset_review_days = 400",
+            "security.reset_review_days must be 0 to 365",
+        ),
+        (
+            "max_pending_enrollments = 0",
+            "security.max_pending_enrollments must be 1 to 100",
+        ),
+    ] {
+        let text = demo.replacen("[security]", &format!("[security]\n{line}"), 1);
+        let text = {
+            // The line given replaces the default one.
+            let key = line.split(' ').next().unwrap();
+            let mut seen = false;
+            text.lines()
+                .filter(|l| {
+                    if l.starts_with(key) {
+                        let first = !seen;
+                        seen = true;
+                        first
+                    } else {
+                        true
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        let error = authcore_server::Config::from_toml(&text).unwrap_err();
+        assert_eq!(error.to_string(), format!("config is not valid: {message}"));
+    }
 }

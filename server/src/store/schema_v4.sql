@@ -13,6 +13,9 @@ ALTER TABLE auth_sessions ADD COLUMN acr TEXT;
 -- it from a stepped-up session (or removes it).
 ALTER TABLE devices ADD COLUMN suspended_at INTEGER;
 ALTER TABLE totp_credentials ADD COLUMN suspended_at INTEGER;
+-- When a suspended factor was confirmed (step-up counts factors usable when a session signed in).
+ALTER TABLE devices ADD COLUMN reviewed_at INTEGER;
+ALTER TABLE totp_credentials ADD COLUMN reviewed_at INTEGER;
 -- When the active secret was confirmed (NULL for seeded ones: `created_at`).
 ALTER TABLE totp_credentials ADD COLUMN confirmed_at INTEGER;
 

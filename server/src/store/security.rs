@@ -83,11 +83,17 @@ pub trait SecurityStore: Send + Sync + 'static {
         review_since: u64,
     ) -> StoreResult<Suspended>;
     /// Lifts the suspension of a device; false when it is not the user's or not suspended.
-    async fn confirm_device(&self, user_id: i64, device_id: &str) -> StoreResult<bool>;
+    async fn confirm_device(&self, user_id: i64, device_id: &str, now: u64) -> StoreResult<bool>;
     /// Lifts the suspension of the TOTP credential; false when it is not suspended.
-    async fn confirm_suspended_totp(&self, user_id: i64) -> StoreResult<bool>;
-    /// Whether the user's TOTP credential is suspended.
-    async fn totp_suspended(&self, user_id: i64) -> StoreResult<bool>;
+    async fn confirm_suspended_totp(&self, user_id: i64, now: u64) -> StoreResult<bool>;
+    /// [`super::Store::confirm_totp`], also recording when (`now`): the new secret replaces any
+    /// active one, unsuspended.
+    async fn confirm_totp_at(&self, user_id: i64, step: u64, now: u64) -> StoreResult<bool>;
+    /// Whether the user had, before `at`, a second factor still usable now: an active,
+    /// unsuspended device activated (and confirmed after a reset) before then, a confirmed,
+    /// unsuspended TOTP credential confirmed before then, or unused backup codes created before
+    /// then. (Within the same second a factor counts as added after.)
+    async fn had_second_factor(&self, user_id: i64, at: u64) -> StoreResult<bool>;
     /// Removes the TOTP credential (active and pending); false when there was none.
     async fn remove_totp(&self, user_id: i64) -> StoreResult<bool>;
     /// The user's devices (not removed) registered at or after `since`, oldest first.

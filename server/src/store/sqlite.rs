@@ -1131,8 +1131,7 @@ impl Store for SqliteStore {
 
     async fn confirm_totp(&self, user_id: i64, step: u64) -> StoreResult<bool> {
         let done = sqlx::query(
-            "UPDATE totp_credentials SET secret = pending_secret, pending_secret = NULL, confirmed = 1, last_step = ?,
-                    confirmed_at = strftime('%s','now'), suspended_at = NULL
+            "UPDATE totp_credentials SET secret = pending_secret, pending_secret = NULL, confirmed = 1, last_step = ?
              WHERE user_id = ? AND pending_secret IS NOT NULL",
         )
         .bind(ts(step))

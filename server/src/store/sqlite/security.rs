@@ -176,11 +176,12 @@ impl SecurityStore for SqliteStore {
         Ok(Suspended { devices, totp })
     }
 
-    async fn confirm_device(&self, user_id: i64, device_id: &str) -> StoreResult<bool> {
+    async fn confirm_device(&self, user_id: i64, device_id: &str, now: u64) -> StoreResult<bool> {
         let done = sqlx::query(
-            "UPDATE devices SET suspended_at = NULL WHERE id = ? AND user_id = ? AND removed_at IS NULL
-             AND suspended_at IS NOT NULL",
+            "UPDATE devices SET suspended_at = NULL, reviewed_at = ? WHERE id = ? AND user_id = ?
+             AND removed_at IS NULL AND suspended_at IS NOT NULL",
         )
+        .bind(ts(now))
         .bind(device_id)
         .bind(user_id)
         .execute(&mut *self.write().await?)
@@ -188,24 +189,47 @@ impl SecurityStore for SqliteStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn confirm_suspended_totp(&self, user_id: i64) -> StoreResult<bool> {
+    async fn confirm_suspended_totp(&self, user_id: i64, now: u64) -> StoreResult<bool> {
         let done = sqlx::query(
-            "UPDATE totp_credentials SET suspended_at = NULL WHERE user_id = ? AND suspended_at IS NOT NULL",
+            "UPDATE totp_credentials SET suspended_at = NULL, reviewed_at = ?
+             WHERE user_id = ? AND suspended_at IS NOT NULL",
         )
+        .bind(ts(now))
         .bind(user_id)
         .execute(&mut *self.write().await?)
         .await?;
         Ok(done.rows_affected() == 1)
     }
 
-    async fn totp_suspended(&self, user_id: i64) -> StoreResult<bool> {
-        let found: Option<i64> = sqlx::query_scalar(
-            "SELECT 1 FROM totp_credentials WHERE user_id = ? AND suspended_at IS NOT NULL",
+    async fn had_second_factor(&self, user_id: i64, at: u64) -> StoreResult<bool> {
+        let had: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM devices WHERE user_id = ?1 AND state = 'active' AND removed_at IS NULL
+                    AND suspended_at IS NULL AND COALESCE(activated_at, created_at) < ?2
+                    AND (reviewed_at IS NULL OR reviewed_at < ?2))
+                 OR EXISTS (SELECT 1 FROM totp_credentials WHERE user_id = ?1 AND confirmed = 1
+                    AND suspended_at IS NULL AND COALESCE(confirmed_at, created_at) < ?2
+                    AND (reviewed_at IS NULL OR reviewed_at < ?2))
+                 OR EXISTS (SELECT 1 FROM backup_codes WHERE user_id = ?1 AND used_at IS NULL AND created_at < ?2)",
         )
         .bind(user_id)
-        .fetch_optional(&mut *self.read().await?)
+        .bind(ts(at))
+        .fetch_one(&mut *self.read().await?)
         .await?;
-        Ok(found.is_some())
+        Ok(had)
+    }
+
+    async fn confirm_totp_at(&self, user_id: i64, step: u64, now: u64) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE totp_credentials SET secret = pending_secret, pending_secret = NULL, confirmed = 1, last_step = ?,
+                    confirmed_at = ?, suspended_at = NULL, reviewed_at = NULL
+             WHERE user_id = ? AND pending_secret IS NOT NULL",
+        )
+        .bind(ts(step))
+        .bind(ts(now))
+        .bind(user_id)
+        .execute(&mut *self.write().await?)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     async fn remove_totp(&self, user_id: i64) -> StoreResult<bool> {
