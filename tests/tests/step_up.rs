@@ -148,7 +148,82 @@ async fn a_password_only_session_must_step_up_before_enrolling_an_authenticator(
     let devices = strong.devices().await.unwrap();
     assert_eq!(devices.len(), 1);
     assert_eq!(devices[0].display_name, "Alice's Pixel");
+
+    // the change is in her security activity and in the sign-in history
+    let events = strong.security_events().await.unwrap();
+    let added = events
+        .iter()
+        .find(|e| e.kind == "authenticator_added")
+        .unwrap_or_else(|| panic!("{events:?}"));
+    assert_eq!(added.detail, "Alice's Pixel");
+    assert!(strong
+        .sign_in_history()
+        .await
+        .unwrap()
+        .iter()
+        .any(|r| r.kind == "security_event" && r.method == "authenticator_added"));
     tls.world.stop().await;
+}
+
+/// Removing TOTP and changing the password are security changes too: refused for the old
+/// sign-in, done after the step-up, and both listed in the security activity.
+#[tokio::test]
+async fn totp_removal_and_a_password_change_need_a_step_up() {
+    let world = start_server().await;
+    let app = world.app("bob-phone");
+    let flow = app.sign_in();
+    let methods = flow.start(BOB.0).await.unwrap();
+    flow.choose_method(&password(&methods)).await.unwrap();
+    flow.submit_password(BOB.1).await.unwrap();
+    flow.choose_second_factor(SecondFactor::Totp).await.unwrap();
+    let SignInState::Done { session: old } = flow
+        .submit_code(&totp_at(BOB_TOTP, world.now()))
+        .await
+        .unwrap()
+    else {
+        panic!("not signed in")
+    };
+    world.server.clock().advance(601);
+    assert_eq!(old.remove_totp().await.unwrap_err(), STEP_UP);
+    assert_eq!(
+        old.change_password(BOB.1, "bob-new-password-2")
+            .await
+            .unwrap_err(),
+        STEP_UP
+    );
+
+    let fresh = step_up(&world, &old, BOB, Some(BOB_TOTP)).await;
+    assert_eq!(
+        fresh
+            .change_password("not-bobs-password", "bob-new-password-2")
+            .await
+            .unwrap_err(),
+        ClientError::WrongCredential {
+            attempts_left: Some(9)
+        }
+    );
+    // no other session ended: the step-up already revoked the one it replaced
+    assert_eq!(
+        fresh
+            .change_password(BOB.1, "bob-new-password-2")
+            .await
+            .unwrap(),
+        0
+    );
+    fresh.remove_totp().await.unwrap();
+    let kinds: Vec<String> = fresh
+        .security_events()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(
+        kinds[..2],
+        ["totp_removed", "password_changed"],
+        "{kinds:?}"
+    );
+    world.stop().await;
 }
 
 /// Bob always signs in with his authenticator code, but ten minutes later that sign-in is too old
