@@ -300,6 +300,17 @@ pub async fn change_password(
     if let Some(until) = state.locked_until.filter(|u| *u > now) {
         return Err(ApiError::locked(until - now));
     }
+    // Counted before it is checked, in one writer transaction: concurrent guesses each take
+    // their own number and those at the limit are refused unchecked (a right password clears
+    // the count below).
+    let counted = app
+        .store
+        .record_password_failure(&key, now, lockout.max_failures, lockout.lock_s)
+        .await?;
+    if let Some(until) = counted.locked_until {
+        app.throttle.record_failure(&caller.ip, now);
+        return Err(ApiError::locked(until.saturating_sub(now)));
+    }
     let current = request.current_password.expose();
     let matched = current.len() <= policy.max_length
         && app
@@ -307,10 +318,6 @@ pub async fn change_password(
             .verify(current, user.password_hash.as_deref())
             .await;
     if !matched {
-        let state = app
-            .store
-            .record_password_failure(&key, now, lockout.max_failures, lockout.lock_s)
-            .await?;
         app.throttle.record_failure(&caller.ip, now);
         app.store
             .record_sign_in_event(SignInEvent {
@@ -324,13 +331,10 @@ pub async fn change_password(
                 result: "wrong_password".into(),
             })
             .await?;
-        return Err(match state.locked_until {
-            Some(until) => ApiError::locked(until.saturating_sub(now)),
-            None => ApiError::wrong_credential(
-                "current password",
-                lockout.max_failures.saturating_sub(state.failures),
-            ),
-        });
+        return Err(ApiError::wrong_credential(
+            "current password",
+            lockout.max_failures.saturating_sub(counted.failures),
+        ));
     }
     let hash = app
         .passwords
