@@ -137,33 +137,39 @@ pub async fn confirm_totp(
         .filter(|c| !c.is_whitespace())
         .collect();
     let now = app.clock.now();
-    match totp_of(&pending).verify(&code, now, app.config.totp.window_steps) {
-        Ok(step) if app.store.confirm_totp_at(user.id, step, now).await? => {
-            let change = if replaces {
-                Change {
-                    kind: "totp_replaced",
-                    detail: "authenticator app (TOTP) replaced".into(),
-                    subject: "Your authenticator app was replaced".into(),
-                    what: "The authenticator app (TOTP) of your account was replaced by a new one"
-                        .into(),
-                }
-            } else {
-                Change {
-                    kind: "totp_added",
-                    detail: "authenticator app (TOTP) added".into(),
-                    subject: "An authenticator app was added".into(),
-                    what: "An authenticator app (TOTP) was added to your account".into(),
-                }
-            };
-            security::record(&app, &user, Origin::of(&caller, &auth.factors), change).await?;
-            Ok(Json(json!({"confirmed": true})))
+    let Ok(step) = totp_of(&pending).verify(&code, now, app.config.totp.window_steps) else {
+        return Err(wrong_totp());
+    };
+    let change = if replaces {
+        Change {
+            kind: "totp_replaced",
+            detail: "authenticator app (TOTP) replaced".into(),
+            subject: "Your authenticator app was replaced".into(),
+            what: "The authenticator app (TOTP) of your account was replaced by a new one".into(),
         }
-        _ => Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "wrong_credential",
-            "the code is not correct; check the authenticator's clock and try the current code",
-        )),
+    } else {
+        Change {
+            kind: "totp_added",
+            detail: "authenticator app (TOTP) added".into(),
+            subject: "An authenticator app was added".into(),
+            what: "An authenticator app (TOTP) was added to your account".into(),
+        }
+    };
+    let kind = change.kind;
+    let noted = security::note(&app, &user, Origin::of(&caller, &auth.factors), change);
+    if !app.store.confirm_totp_at(user.id, step, now, noted).await? {
+        return Err(wrong_totp());
     }
+    security::told(&app, kind);
+    Ok(Json(json!({"confirmed": true})))
+}
+
+fn wrong_totp() -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "wrong_credential",
+        "the code is not correct; check the authenticator's clock and try the current code",
+    )
 }
 
 /// `POST /v1/me/backup-codes`: ten new single-use codes, shown once; the old ones stop working.
@@ -178,10 +184,7 @@ pub async fn new_backup_codes(
         .iter()
         .map(|c| backup_code_hash(&app, user.id, c.expose()))
         .collect();
-    app.store
-        .replace_backup_codes(user.id, hashes, app.clock.now())
-        .await?;
-    security::record(
+    let noted = security::note(
         &app,
         &user,
         Origin::of(&caller, &auth.factors),
@@ -192,8 +195,11 @@ pub async fn new_backup_codes(
             what: "New backup codes were created for your account (the old ones no longer work)"
                 .into(),
         },
-    )
-    .await?;
+    );
+    app.store
+        .regenerate_backup_codes(user.id, hashes, app.clock.now(), noted)
+        .await?;
+    security::told(&app, "backup_codes_regenerated");
     let shown: Vec<&str> = codes.iter().map(SecretString::expose).collect();
     Ok(Json(json!({ "codes": shown })))
 }
@@ -206,16 +212,7 @@ pub async fn confirm_suspended_totp(
     caller: Caller,
 ) -> ApiResult<Json<Value>> {
     let SteppedUp { user, auth, .. } = stepped_up(&app, &bearer).await?;
-    if !app
-        .store
-        .confirm_suspended_totp(user.id, app.clock.now())
-        .await?
-    {
-        return Err(ApiError::invalid_request(
-            "the authenticator app (TOTP) is not suspended",
-        ));
-    }
-    security::record(
+    let noted = security::note(
         &app,
         &user,
         Origin::of(&caller, &auth.factors),
@@ -226,8 +223,17 @@ pub async fn confirm_suspended_totp(
             what: "The authenticator app (TOTP) suspended by the password reset was confirmed and works again"
                 .into(),
         },
-    )
-    .await?;
+    );
+    if !app
+        .store
+        .confirm_suspended_totp(user.id, app.clock.now(), noted)
+        .await?
+    {
+        return Err(ApiError::invalid_request(
+            "the authenticator app (TOTP) is not suspended",
+        ));
+    }
+    security::told(&app, "factor_confirmed");
     Ok(Json(json!({"confirmed": true})))
 }
 
@@ -238,14 +244,7 @@ pub async fn remove_totp(
     caller: Caller,
 ) -> ApiResult<Json<Value>> {
     let SteppedUp { user, auth, .. } = stepped_up(&app, &bearer).await?;
-    if !app.store.remove_totp(user.id).await? {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "no TOTP credential is enrolled",
-        ));
-    }
-    security::record(
+    let noted = security::note(
         &app,
         &user,
         Origin::of(&caller, &auth.factors),
@@ -255,8 +254,15 @@ pub async fn remove_totp(
             subject: "Your authenticator app was removed".into(),
             what: "The authenticator app (TOTP) was removed from your account".into(),
         },
-    )
-    .await?;
+    );
+    if !app.store.remove_totp(user.id, noted).await? {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no TOTP credential is enrolled",
+        ));
+    }
+    security::told(&app, "totp_removed");
     Ok(Json(json!({"removed": true})))
 }
 
@@ -294,6 +300,17 @@ pub async fn change_password(
     if let Some(until) = state.locked_until.filter(|u| *u > now) {
         return Err(ApiError::locked(until - now));
     }
+    // Counted before it is checked, in one writer transaction: concurrent guesses each take
+    // their own number and those at the limit are refused unchecked (a right password clears
+    // the count below).
+    let counted = app
+        .store
+        .record_password_failure(&key, now, lockout.max_failures, lockout.lock_s)
+        .await?;
+    if let Some(until) = counted.locked_until {
+        app.throttle.record_failure(&caller.ip, now);
+        return Err(ApiError::locked(until.saturating_sub(now)));
+    }
     let current = request.current_password.expose();
     let matched = current.len() <= policy.max_length
         && app
@@ -301,10 +318,6 @@ pub async fn change_password(
             .verify(current, user.password_hash.as_deref())
             .await;
     if !matched {
-        let state = app
-            .store
-            .record_password_failure(&key, now, lockout.max_failures, lockout.lock_s)
-            .await?;
         app.throttle.record_failure(&caller.ip, now);
         app.store
             .record_sign_in_event(SignInEvent {
@@ -318,35 +331,42 @@ pub async fn change_password(
                 result: "wrong_password".into(),
             })
             .await?;
-        return Err(match state.locked_until {
-            Some(until) => ApiError::locked(until.saturating_sub(now)),
-            None => ApiError::wrong_credential(
-                "current password",
-                lockout.max_failures.saturating_sub(state.failures),
-            ),
-        });
+        return Err(ApiError::wrong_credential(
+            "current password",
+            lockout.max_failures.saturating_sub(counted.failures),
+        ));
     }
     let hash = app
         .passwords
         .hash(&request.new_password)
         .await
         .map_err(|_| ApiError::unavailable())?;
+    let noted = {
+        let app = app.clone();
+        let user = user.clone();
+        let ip = caller.ip.clone();
+        let user_agent = caller.user_agent.clone();
+        let factors = auth.factors.clone();
+        Box::new(move |revoked: u64| {
+            let caller = Caller { ip, user_agent };
+            security::note(
+                &app,
+                &user,
+                Origin::of(&caller, &factors),
+                Change {
+                    kind: "password_changed",
+                    detail: format!("password changed; {revoked} other sessions signed out"),
+                    subject: "Your password was changed".into(),
+                    what: "The password of your account was changed".into(),
+                },
+            )
+        })
+    };
     let revoked = app
         .store
-        .change_password(user.id, &hash, &key, session.id, now)
+        .change_password(user.id, &hash, &key, session.id, now, noted)
         .await?;
-    security::record(
-        &app,
-        &user,
-        Origin::of(&caller, &auth.factors),
-        Change {
-            kind: "password_changed",
-            detail: format!("password changed; {revoked} other sessions signed out"),
-            subject: "Your password was changed".into(),
-            what: "The password of your account was changed".into(),
-        },
-    )
-    .await?;
+    security::told(&app, "password_changed");
     Ok(no_store(json!({
         "status": "password_changed",
         "revoked_sessions": revoked,
@@ -487,16 +507,39 @@ pub async fn reset_password(
         .await
         .map_err(|_| ApiError::unavailable())?;
     let review_days = app.config.security.reset_review_days;
-    let suspended = app
-        .store
+    let notes: crate::store::ResetNotes = {
+        let app = app.clone();
+        let user = user.clone();
+        let caller = caller.clone();
+        Box::new(move |suspended: &crate::store::Suspended| {
+            reset_notes(&app, &user, &caller, review_days, suspended)
+        })
+    };
+    app.store
         .reset_password_with_review(
             user.id,
             &hash,
             &format!("user:{}", user.id),
             now,
             review_since(now, review_days),
+            notes,
         )
         .await?;
+    security::told(&app, "password_reset");
+    Ok(Json(
+        json!({"status": "password_changed", "sessions_revoked": true}),
+    ))
+}
+
+/// The events of a password reset: `password_reset` (its mail lists what was suspended) and,
+/// when something was, `factors_suspended`.
+fn reset_notes(
+    app: &AppState,
+    user: &User,
+    caller: &Caller,
+    review_days: u64,
+    suspended: &crate::store::Suspended,
+) -> Vec<crate::store::Noted> {
     let mut names: Vec<String> = suspended
         .devices
         .iter()
@@ -505,7 +548,7 @@ pub async fn reset_password(
     if suspended.totp {
         names.push("the authenticator app (TOTP)".into());
     }
-    let note = if names.is_empty() {
+    let extra = if names.is_empty() {
         String::new()
     } else {
         format!(
@@ -513,25 +556,23 @@ pub async fn reset_password(
             names.join(", ")
         )
     };
-    let origin = Origin::of(&caller, &[]);
-    security::record_with(
-        &app,
-        &user,
-        origin,
+    let mut notes = vec![security::note_with(
+        app,
+        user,
+        Origin::of(caller, &[]),
         Change {
             kind: "password_reset",
             detail: "password reset with an emailed code; every session signed out".into(),
             subject: "Your password was reset".into(),
             what: "The password of your account was reset".into(),
         },
-        Some(&note),
-    )
-    .await?;
+        Some(&extra),
+    )];
     if !names.is_empty() {
-        security::record_with(
-            &app,
-            &user,
-            Origin::of(&caller, &[]),
+        notes.push(security::note_with(
+            app,
+            user,
+            Origin::of(caller, &[]),
             Change {
                 kind: "factors_suspended",
                 detail: names.join(", "),
@@ -539,12 +580,9 @@ pub async fn reset_password(
                 what: String::new(),
             },
             None,
-        )
-        .await?;
+        ));
     }
-    Ok(Json(
-        json!({"status": "password_changed", "sessions_revoked": true}),
-    ))
+    notes
 }
 
 /// Creates the config's `dev_users` (idempotent: existing emails are left alone).

@@ -867,14 +867,7 @@ pub async fn confirm_device(
 ) -> ApiResult<Json<Value>> {
     let SteppedUp { user, auth, .. } = stepped_up(&app, &bearer).await?;
     let device = own_device(&app, &user, &id).await?;
-    if !app
-        .store
-        .confirm_device(user.id, &id, app.clock.now())
-        .await?
-    {
-        return Err(ApiError::invalid_request("this device is not suspended"));
-    }
-    security::record(
+    let noted = security::note(
         &app,
         &user,
         Origin::of(&caller, &auth.factors),
@@ -887,8 +880,15 @@ pub async fn confirm_device(
                 device.display_name
             ),
         },
-    )
-    .await?;
+    );
+    if !app
+        .store
+        .confirm_device(user.id, &id, app.clock.now(), noted)
+        .await?
+    {
+        return Err(ApiError::invalid_request("this device is not suspended"));
+    }
+    security::told(&app, "factor_confirmed");
     Ok(Json(device_json(&own_device(&app, &user, &id).await?)))
 }
 
@@ -901,14 +901,7 @@ pub async fn delete_device(
 ) -> ApiResult<Json<Value>> {
     let SteppedUp { user, auth, .. } = stepped_up(&app, &bearer).await?;
     let device = own_device(&app, &user, &id).await?;
-    if !app
-        .store
-        .remove_device(user.id, &id, app.clock.now())
-        .await?
-    {
-        return Err(no_such_device());
-    }
-    security::record(
+    let noted = security::note(
         &app,
         &user,
         Origin::of(&caller, &auth.factors),
@@ -921,7 +914,14 @@ pub async fn delete_device(
                 device.display_name
             ),
         },
-    )
-    .await?;
+    );
+    if !app
+        .store
+        .remove_device_noted(user.id, &id, app.clock.now(), noted)
+        .await?
+    {
+        return Err(no_such_device());
+    }
+    security::told(&app, "device_removed");
     Ok(Json(json!({"removed": true})))
 }

@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::error::ApiResult;
 use crate::extract::{Bearer, Caller};
 use crate::secrets::SecretString;
-use crate::store::{OutboxMessage, SecurityEvent, User};
+use crate::store::{Noted, OutboxMessage, SecurityEvent, User};
 use crate::tokens::session_of;
 use crate::AppState;
 
@@ -76,48 +76,60 @@ fn mail_body(change: &Change, origin: &Origin<'_>, at: u64, note: &str) -> Strin
     )
 }
 
-/// Records `change` for `user` and queues its email, in one transaction.
+/// The event and mail recording `change`, for a store method that writes them in the same
+/// transaction as the change; call [`told`] once it committed.
+pub(crate) fn note(app: &AppState, user: &User, origin: Origin<'_>, change: Change) -> Noted {
+    note_with(app, user, origin, change, Some(""))
+}
+
+/// [`note`], with `extra` (a paragraph ending in a blank line) added to the mail before its
+/// advice; `None`: no mail (another one already tells).
+pub(crate) fn note_with(
+    app: &AppState,
+    user: &User,
+    origin: Origin<'_>,
+    change: Change,
+    extra: Option<&str>,
+) -> Noted {
+    let at = app.clock.now();
+    let mail = extra.map(|extra| OutboxMessage {
+        channel: "email".into(),
+        recipient: user.email.clone(),
+        subject: change.subject.clone(),
+        body: SecretString::new(mail_body(&change, &origin, at, extra)),
+    });
+    Noted {
+        event: SecurityEvent {
+            user_id: user.id,
+            at,
+            kind: change.kind.into(),
+            detail: change.detail,
+            factors: origin.factors.to_vec(),
+            ip: origin.ip.into(),
+            user_agent: origin.user_agent,
+        },
+        mail,
+    }
+}
+
+/// After a change and its [`note`] committed: wakes the outbox and logs the kind.
+pub(crate) fn told(app: &AppState, kind: &str) {
+    app.outbox.notify_one();
+    tracing::info!(kind, "security event");
+}
+
+/// Records `change` for `user` and queues its email, in one transaction of their own.
 pub(crate) async fn record(
     app: &AppState,
     user: &User,
     origin: Origin<'_>,
     change: Change,
 ) -> ApiResult<()> {
-    record_with(app, user, origin, change, Some("")).await
-}
-
-/// [`record`], with `note` (a paragraph, ending in a blank line) added to the mail before its
-/// advice; `None`: recorded without a mail (another one already tells).
-pub(crate) async fn record_with(
-    app: &AppState,
-    user: &User,
-    origin: Origin<'_>,
-    change: Change,
-    note: Option<&str>,
-) -> ApiResult<()> {
-    let at = app.clock.now();
-    let mail = note.map(|note| OutboxMessage {
-        channel: "email".into(),
-        recipient: user.email.clone(),
-        subject: change.subject.clone(),
-        body: SecretString::new(mail_body(&change, &origin, at, note)),
-    });
+    let kind = change.kind;
     app.store
-        .record_security_event(
-            SecurityEvent {
-                user_id: user.id,
-                at,
-                kind: change.kind.into(),
-                detail: change.detail,
-                factors: origin.factors.to_vec(),
-                ip: origin.ip.into(),
-                user_agent: origin.user_agent,
-            },
-            mail,
-        )
+        .record_security_event(note(app, user, origin, change))
         .await?;
-    app.outbox.notify_one();
-    tracing::info!(kind = change.kind, "security event");
+    told(app, kind);
     Ok(())
 }
 

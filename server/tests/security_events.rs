@@ -316,9 +316,10 @@ async fn a_reset_suspends_what_was_added_in_the_week_before_until_it_is_confirme
         )
         .await;
     assert_eq!((status, body["error"].as_str()), (404, Some("not_found")));
+    // The refused confirmations wrote nothing.
     assert_eq!(
-        kinds(&events(&t, &strong.access).await)[..2],
-        ["factor_confirmed", "factor_confirmed"]
+        kinds(&events(&t, &strong.access).await)[..3],
+        ["factor_confirmed", "factor_confirmed", "factors_suspended"]
     );
     assert!(mail(&t, ALICE.0, "You confirmed an authenticator")
         .await

@@ -518,3 +518,47 @@ fn security_config_has_defaults_and_refuses_nonsense() {
         assert_eq!(error.to_string(), format!("config is not valid: {message}"));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_wrong_current_passwords_are_checked_at_most_up_to_the_limit() {
+    let t = std::sync::Arc::new(start().await);
+    let strong = t.sign_in_mfa(ALICE, None).await;
+    let mut tasks = Vec::new();
+    for _ in 0..30 {
+        let t = t.clone();
+        let access = strong.access.clone();
+        tasks.push(tokio::spawn(async move {
+            t.post_json(
+                "/v1/me/password",
+                json!({"current_password": "not-the-password", "new_password": "a new passphrase"}),
+                Some(&access),
+            )
+            .await
+        }));
+    }
+    let mut wrong = 0;
+    let mut left = Vec::new();
+    for task in tasks {
+        let (status, body) = task.await.unwrap();
+        match (status, body["error"].as_str()) {
+            (400, Some("wrong_credential")) => {
+                wrong += 1;
+                left.push(body["attempts_left"].as_u64().unwrap());
+            }
+            (403, Some("locked")) => assert!(body["retry_after"].as_u64().unwrap() > 0),
+            other => panic!("unexpected {other:?}: {body}"),
+        }
+    }
+    // Each guess took its own place in the count: 9 were checked, the rest refused unchecked.
+    assert_eq!(wrong, 9);
+    left.sort_unstable();
+    assert_eq!(left, (1..=9).collect::<Vec<u64>>());
+    let (status, body) = t
+        .post_json(
+            "/v1/me/password",
+            json!({"current_password": ALICE.1, "new_password": "a new passphrase"}),
+            Some(&strong.access),
+        )
+        .await;
+    assert_eq!((status, body["error"].as_str()), (403, Some("locked")));
+}

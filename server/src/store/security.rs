@@ -33,6 +33,16 @@ pub struct SecurityEvent {
     pub user_agent: String,
 }
 
+/// A security event and its mail, written in the same transaction as the change they record.
+#[derive(Debug, Clone)]
+pub struct Noted {
+    pub event: SecurityEvent,
+    pub mail: Option<OutboxMessage>,
+}
+
+/// Builds the events of a password reset once it is known what the reset suspended.
+pub type ResetNotes = Box<dyn FnOnce(&Suspended) -> Vec<Noted> + Send>;
+
 /// What a password reset suspended: devices and a TOTP credential added in the review window.
 #[derive(Debug, Clone, Default)]
 pub struct Suspended {
@@ -53,16 +63,12 @@ pub trait SecurityStore: Send + Sync + 'static {
     async fn session_auth(&self, session_id: i64) -> StoreResult<Option<SessionAuth>>;
 
     /// Records a security event and queues its notification, in one transaction.
-    async fn record_security_event(
-        &self,
-        event: SecurityEvent,
-        mail: Option<OutboxMessage>,
-    ) -> StoreResult<()>;
+    async fn record_security_event(&self, noted: Noted) -> StoreResult<()>;
     /// The user's newest `limit` security events, newest first.
     async fn security_events(&self, user_id: i64, limit: u32) -> StoreResult<Vec<SecurityEvent>>;
 
-    /// Sets a new password, revokes every other session of the user and clears the lockout,
-    /// atomically; returns how many sessions were revoked.
+    /// Sets a new password, revokes every other session of the user, clears the lockout and
+    /// records `noted` (given how many sessions were revoked), atomically; returns that number.
     async fn change_password(
         &self,
         user_id: i64,
@@ -70,10 +76,12 @@ pub trait SecurityStore: Send + Sync + 'static {
         failure_key: &str,
         keep_session: i64,
         now: u64,
+        noted: Box<dyn FnOnce(u64) -> Noted + Send>,
     ) -> StoreResult<u64>;
 
     /// A password reset ([`super::Store::reset_password`]) that also suspends the devices and the
-    /// TOTP credential added since `review_since`, atomically; returns what it suspended.
+    /// TOTP credential added since `review_since` and records the events `notes` builds,
+    /// atomically; returns what it suspended.
     async fn reset_password_with_review(
         &self,
         user_id: i64,
@@ -81,21 +89,59 @@ pub trait SecurityStore: Send + Sync + 'static {
         failure_key: &str,
         now: u64,
         review_since: u64,
+        notes: ResetNotes,
     ) -> StoreResult<Suspended>;
-    /// Lifts the suspension of a device; false when it is not the user's or not suspended.
-    async fn confirm_device(&self, user_id: i64, device_id: &str, now: u64) -> StoreResult<bool>;
-    /// Lifts the suspension of the TOTP credential; false when it is not suspended.
-    async fn confirm_suspended_totp(&self, user_id: i64, now: u64) -> StoreResult<bool>;
-    /// [`super::Store::confirm_totp`], also recording when (`now`): the new secret replaces any
-    /// active one, unsuspended.
-    async fn confirm_totp_at(&self, user_id: i64, step: u64, now: u64) -> StoreResult<bool>;
+    /// Lifts the suspension of a device and records `noted`; false (nothing written) when it is
+    /// not the user's or not suspended.
+    async fn confirm_device(
+        &self,
+        user_id: i64,
+        device_id: &str,
+        now: u64,
+        noted: Noted,
+    ) -> StoreResult<bool>;
+    /// Lifts the suspension of the TOTP credential and records `noted`; false (nothing written)
+    /// when it is not suspended.
+    async fn confirm_suspended_totp(
+        &self,
+        user_id: i64,
+        now: u64,
+        noted: Noted,
+    ) -> StoreResult<bool>;
+    /// [`super::Store::confirm_totp`], also recording when (`now`) and `noted`: the new secret
+    /// replaces any active one, unsuspended. False (nothing written) when nothing was pending.
+    async fn confirm_totp_at(
+        &self,
+        user_id: i64,
+        step: u64,
+        now: u64,
+        noted: Noted,
+    ) -> StoreResult<bool>;
     /// Whether the user had, before `at`, a second factor still usable now: an active,
     /// unsuspended device activated (and confirmed after a reset) before then, a confirmed,
     /// unsuspended TOTP credential confirmed before then, or unused backup codes created before
     /// then. (Within the same second a factor counts as added after.)
     async fn had_second_factor(&self, user_id: i64, at: u64) -> StoreResult<bool>;
-    /// Removes the TOTP credential (active and pending); false when there was none.
-    async fn remove_totp(&self, user_id: i64) -> StoreResult<bool>;
+    /// Removes the TOTP credential (active and pending) and records `noted`; false (nothing
+    /// written) when there was none.
+    async fn remove_totp(&self, user_id: i64, noted: Noted) -> StoreResult<bool>;
+    /// [`super::Store::replace_backup_codes`] and `noted`, atomically.
+    async fn regenerate_backup_codes(
+        &self,
+        user_id: i64,
+        hashes: Vec<Vec<u8>>,
+        now: u64,
+        noted: Noted,
+    ) -> StoreResult<()>;
+    /// [`super::DeviceStore::remove_device`] and `noted`, atomically; false (nothing written)
+    /// when the device is unknown.
+    async fn remove_device_noted(
+        &self,
+        user_id: i64,
+        device_id: &str,
+        now: u64,
+        noted: Noted,
+    ) -> StoreResult<bool>;
     /// The user's devices (not removed) registered at or after `since`, oldest first.
     async fn devices_added_since(&self, user_id: i64, since: u64) -> StoreResult<Vec<Device>>;
 

@@ -5,9 +5,9 @@ use sqlx::Connection;
 
 use super::super::devices::{Device, NewEnrollment};
 use super::super::security::*;
-use super::super::{OutboxMessage, StoreResult};
+use super::super::StoreResult;
 use super::devices::{device_of, DEVICE_COLUMNS};
-use super::{join, split, ts, un, SqliteStore};
+use super::{join, split, ts, un, SqliteStore, Tx};
 
 #[async_trait]
 impl SecurityStore for SqliteStore {
@@ -24,37 +24,10 @@ impl SecurityStore for SqliteStore {
         }))
     }
 
-    async fn record_security_event(
-        &self,
-        e: SecurityEvent,
-        mail: Option<OutboxMessage>,
-    ) -> StoreResult<()> {
+    async fn record_security_event(&self, noted: Noted) -> StoreResult<()> {
         let mut conn = self.write().await?;
         let mut tx = conn.begin().await?;
-        sqlx::query(
-            "INSERT INTO security_events (user_id, at, kind, detail, factors, ip, user_agent) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(e.user_id)
-        .bind(ts(e.at))
-        .bind(&e.kind)
-        .bind(&e.detail)
-        .bind(join(&e.factors))
-        .bind(&e.ip)
-        .bind(&e.user_agent)
-        .execute(&mut *tx)
-        .await?;
-        if let Some(m) = mail {
-            sqlx::query(
-                "INSERT INTO outbox (channel, recipient, subject, body, created_at) VALUES (?, ?, ?, ?, ?)",
-            )
-            .bind(&m.channel)
-            .bind(&m.recipient)
-            .bind(&m.subject)
-            .bind(m.body.expose())
-            .bind(ts(e.at))
-            .execute(&mut *tx)
-            .await?;
-        }
+        insert_noted(&mut tx, &noted).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -90,6 +63,7 @@ impl SecurityStore for SqliteStore {
         failure_key: &str,
         keep_session: i64,
         now: u64,
+        noted: Box<dyn FnOnce(u64) -> Noted + Send>,
     ) -> StoreResult<u64> {
         let mut conn = self.write().await?;
         let mut tx = conn.begin().await?;
@@ -112,6 +86,7 @@ impl SecurityStore for SqliteStore {
             .bind(failure_key)
             .execute(&mut *tx)
             .await?;
+        insert_noted(&mut tx, &noted(ids.len() as u64)).await?;
         tx.commit().await?;
         Ok(ids.len() as u64)
     }
@@ -123,6 +98,7 @@ impl SecurityStore for SqliteStore {
         failure_key: &str,
         now: u64,
         review_since: u64,
+        notes: ResetNotes,
     ) -> StoreResult<Suspended> {
         let mut conn = self.write().await?;
         let mut tx = conn.begin().await?;
@@ -172,11 +148,23 @@ impl SecurityStore for SqliteStore {
         .await?
         .rows_affected()
             == 1;
+        let suspended = Suspended { devices, totp };
+        for noted in notes(&suspended) {
+            insert_noted(&mut tx, &noted).await?;
+        }
         tx.commit().await?;
-        Ok(Suspended { devices, totp })
+        Ok(suspended)
     }
 
-    async fn confirm_device(&self, user_id: i64, device_id: &str, now: u64) -> StoreResult<bool> {
+    async fn confirm_device(
+        &self,
+        user_id: i64,
+        device_id: &str,
+        now: u64,
+        noted: Noted,
+    ) -> StoreResult<bool> {
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin().await?;
         let done = sqlx::query(
             "UPDATE devices SET suspended_at = NULL, reviewed_at = ? WHERE id = ? AND user_id = ?
              AND removed_at IS NULL AND suspended_at IS NOT NULL",
@@ -184,21 +172,28 @@ impl SecurityStore for SqliteStore {
         .bind(ts(now))
         .bind(device_id)
         .bind(user_id)
-        .execute(&mut *self.write().await?)
+        .execute(&mut *tx)
         .await?;
-        Ok(done.rows_affected() == 1)
+        noted_if(tx, done.rows_affected() == 1, &noted).await
     }
 
-    async fn confirm_suspended_totp(&self, user_id: i64, now: u64) -> StoreResult<bool> {
+    async fn confirm_suspended_totp(
+        &self,
+        user_id: i64,
+        now: u64,
+        noted: Noted,
+    ) -> StoreResult<bool> {
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin().await?;
         let done = sqlx::query(
             "UPDATE totp_credentials SET suspended_at = NULL, reviewed_at = ?
              WHERE user_id = ? AND suspended_at IS NOT NULL",
         )
         .bind(ts(now))
         .bind(user_id)
-        .execute(&mut *self.write().await?)
+        .execute(&mut *tx)
         .await?;
-        Ok(done.rows_affected() == 1)
+        noted_if(tx, done.rows_affected() == 1, &noted).await
     }
 
     async fn had_second_factor(&self, user_id: i64, at: u64) -> StoreResult<bool> {
@@ -218,7 +213,15 @@ impl SecurityStore for SqliteStore {
         Ok(had)
     }
 
-    async fn confirm_totp_at(&self, user_id: i64, step: u64, now: u64) -> StoreResult<bool> {
+    async fn confirm_totp_at(
+        &self,
+        user_id: i64,
+        step: u64,
+        now: u64,
+        noted: Noted,
+    ) -> StoreResult<bool> {
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin().await?;
         let done = sqlx::query(
             "UPDATE totp_credentials SET secret = pending_secret, pending_secret = NULL, confirmed = 1, last_step = ?,
                     confirmed_at = ?, suspended_at = NULL, reviewed_at = NULL
@@ -227,17 +230,73 @@ impl SecurityStore for SqliteStore {
         .bind(ts(step))
         .bind(ts(now))
         .bind(user_id)
-        .execute(&mut *self.write().await?)
+        .execute(&mut *tx)
         .await?;
-        Ok(done.rows_affected() == 1)
+        noted_if(tx, done.rows_affected() == 1, &noted).await
     }
 
-    async fn remove_totp(&self, user_id: i64) -> StoreResult<bool> {
+    async fn remove_totp(&self, user_id: i64, noted: Noted) -> StoreResult<bool> {
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin().await?;
         let done = sqlx::query("DELETE FROM totp_credentials WHERE user_id = ?")
             .bind(user_id)
-            .execute(&mut *self.write().await?)
+            .execute(&mut *tx)
             .await?;
-        Ok(done.rows_affected() == 1)
+        noted_if(tx, done.rows_affected() == 1, &noted).await
+    }
+
+    async fn regenerate_backup_codes(
+        &self,
+        user_id: i64,
+        hashes: Vec<Vec<u8>>,
+        now: u64,
+        noted: Noted,
+    ) -> StoreResult<()> {
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin().await?;
+        sqlx::query("DELETE FROM backup_codes WHERE user_id = ?")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        for hash in hashes {
+            sqlx::query(
+                "INSERT OR IGNORE INTO backup_codes (user_id, hash, created_at) VALUES (?, ?, ?)",
+            )
+            .bind(user_id)
+            .bind(hash)
+            .bind(ts(now))
+            .execute(&mut *tx)
+            .await?;
+        }
+        insert_noted(&mut tx, &noted).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn remove_device_noted(
+        &self,
+        user_id: i64,
+        device_id: &str,
+        now: u64,
+        noted: Noted,
+    ) -> StoreResult<bool> {
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin().await?;
+        let done = sqlx::query(
+            "UPDATE devices SET removed_at = ?, push_token = NULL WHERE id = ? AND user_id = ? AND removed_at IS NULL",
+        )
+        .bind(ts(now))
+        .bind(device_id)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 1 {
+            sqlx::query("DELETE FROM device_nonces WHERE device_id = ?")
+                .bind(device_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        noted_if(tx, done.rows_affected() == 1, &noted).await
     }
 
     async fn devices_added_since(&self, user_id: i64, since: u64) -> StoreResult<Vec<Device>> {
@@ -295,4 +354,45 @@ impl SecurityStore for SqliteStore {
         tx.commit().await?;
         Ok(Ok(id))
     }
+}
+
+/// Inserts a security event and its mail inside the caller's transaction.
+async fn insert_noted(tx: &mut Tx<'_>, noted: &Noted) -> StoreResult<()> {
+    let e = &noted.event;
+    sqlx::query(
+        "INSERT INTO security_events (user_id, at, kind, detail, factors, ip, user_agent) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(e.user_id)
+    .bind(ts(e.at))
+    .bind(&e.kind)
+    .bind(&e.detail)
+    .bind(join(&e.factors))
+    .bind(&e.ip)
+    .bind(&e.user_agent)
+    .execute(&mut **tx)
+    .await?;
+    if let Some(m) = &noted.mail {
+        sqlx::query(
+            "INSERT INTO outbox (channel, recipient, subject, body, created_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(&m.channel)
+        .bind(&m.recipient)
+        .bind(&m.subject)
+        .bind(m.body.expose())
+        .bind(ts(e.at))
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Commits the change with `noted` when it `happened`; otherwise rolls back. Answers `happened`.
+async fn noted_if(mut tx: Tx<'_>, happened: bool, noted: &Noted) -> StoreResult<bool> {
+    if happened {
+        insert_noted(&mut tx, noted).await?;
+        tx.commit().await?;
+    } else {
+        tx.rollback().await?;
+    }
+    Ok(happened)
 }
