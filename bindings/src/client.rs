@@ -211,6 +211,22 @@ impl From<EnrollmentStatus> for CoreEnrollmentStatus {
     }
 }
 
+/// What "log out everywhere" answered, with the authenticators added in the last days.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct LoggedOutEverywhere {
+    pub revoked_sessions: u64,
+    /// Offer "remove these" (from a new, stepped-up session) after a suspected takeover.
+    pub recent_devices: Vec<RecentDevice>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct RecentDevice {
+    pub device_id: String,
+    pub display_name: String,
+    /// Unix seconds.
+    pub created_at: u64,
+}
+
 /// An authenticator registered to the user.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct Device {
@@ -218,7 +234,8 @@ pub struct Device {
     pub display_name: String,
     pub platform: String,
     pub user_verification: bool,
-    /// `pending` (test approval not done) or `active`.
+    /// `pending` (test approval not done), `active`, or `suspended` (by a password reset, until
+    /// confirmed or removed).
     pub state: String,
     pub created_at: u64,
     pub last_seen_at: Option<u64>,
@@ -334,18 +351,20 @@ impl Session {
     pub async fn devices(&self) -> Result<Vec<Device>, ClientError> {
         let core = self.core.clone();
         let devices = run(async move { core.devices().await }).await?;
-        Ok(devices
-            .into_iter()
-            .map(|d| Device {
-                device_id: d.device_id,
-                display_name: d.display_name,
-                platform: d.platform,
-                user_verification: d.user_verification,
-                state: d.state,
-                created_at: d.created_at,
-                last_seen_at: d.last_seen_at,
-            })
-            .collect())
+        Ok(devices.into_iter().map(device).collect())
+    }
+
+    /// Keeps a device a password reset suspended. Needs a recent step-up.
+    pub async fn confirm_device(&self, device_id: String) -> Result<Device, ClientError> {
+        let core = self.core.clone();
+        let d = run(async move { core.confirm_device(&device_id).await }).await?;
+        Ok(device(d))
+    }
+
+    /// Keeps the TOTP credential a password reset suspended. Needs a recent step-up.
+    pub async fn confirm_suspended_totp(&self) -> Result<(), ClientError> {
+        let core = self.core.clone();
+        Ok(run(async move { core.confirm_suspended_totp().await }).await?)
     }
 
     pub async fn remove_device(&self, device_id: String) -> Result<(), ClientError> {
@@ -422,5 +441,35 @@ impl Session {
     pub async fn logout_everywhere(&self) -> Result<u64, ClientError> {
         let core = self.core.clone();
         Ok(run(async move { core.logout_everywhere().await }).await?)
+    }
+
+    /// Ends every session of the user; answers how many, and the authenticators added recently.
+    pub async fn logout_everywhere_and_review(&self) -> Result<LoggedOutEverywhere, ClientError> {
+        let core = self.core.clone();
+        let answer = run(async move { core.logout_everywhere_and_review().await }).await?;
+        Ok(LoggedOutEverywhere {
+            revoked_sessions: answer.revoked_sessions,
+            recent_devices: answer
+                .recent_devices
+                .into_iter()
+                .map(|d| RecentDevice {
+                    device_id: d.device_id,
+                    display_name: d.display_name,
+                    created_at: d.created_at,
+                })
+                .collect(),
+        })
+    }
+}
+
+fn device(d: authcore::session::Device) -> Device {
+    Device {
+        device_id: d.device_id,
+        display_name: d.display_name,
+        platform: d.platform,
+        user_verification: d.user_verification,
+        state: d.state,
+        created_at: d.created_at,
+        last_seen_at: d.last_seen_at,
     }
 }

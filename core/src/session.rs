@@ -197,10 +197,28 @@ pub struct Device {
     pub display_name: String,
     pub platform: String,
     pub user_verification: bool,
-    /// `pending` (test approval not done) or `active`.
+    /// `pending` (test approval not done), `active`, or `suspended` (by a password reset, until
+    /// confirmed or removed).
     pub state: String,
     pub created_at: u64,
     pub last_seen_at: Option<u64>,
+}
+
+/// What "log out everywhere" answered: how many sessions ended, and the authenticators added in
+/// the last days (`security.reset_review_days`), so the app can offer "remove these".
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct LoggedOutEverywhere {
+    pub revoked_sessions: u64,
+    #[serde(default)]
+    pub recent_devices: Vec<RecentDevice>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct RecentDevice {
+    pub device_id: String,
+    pub display_name: String,
+    /// Unix seconds.
+    pub created_at: u64,
 }
 
 /// Backup codes, shown once. `Debug` shows only how many.
@@ -568,6 +586,33 @@ impl Session {
         Ok(changed.revoked_sessions)
     }
 
+    /// Keeps a device a password reset suspended (`state: "suspended"`): it is active again.
+    /// Needs a recent sign-in with a second factor ([`ClientError::StepUpRequired`]).
+    pub async fn confirm_device(&self, device_id: &str) -> Result<Device, ClientError> {
+        let path = format!(
+            "/v1/me/devices/{}/confirm",
+            percent_encoding::utf8_percent_encode(device_id, percent_encoding::NON_ALPHANUMERIC)
+        );
+        self.authorized(|| self.inner.api.post_json(&path, &json!({})), 200)
+            .await
+    }
+
+    /// Keeps the TOTP credential a password reset suspended. Needs a recent sign-in with a
+    /// second factor ([`ClientError::StepUpRequired`]).
+    pub async fn confirm_suspended_totp(&self) -> Result<(), ClientError> {
+        let _: serde_json::Value = self
+            .authorized(
+                || {
+                    self.inner
+                        .api
+                        .post_json("/v1/me/totp/confirm-suspended", &json!({}))
+                },
+                200,
+            )
+            .await?;
+        Ok(())
+    }
+
     /// The user's authenticator devices.
     pub async fn devices(&self) -> Result<Vec<Device>, ClientError> {
         #[derive(Deserialize)]
@@ -769,11 +814,13 @@ impl Session {
 
     /// Ends every session of this user on every device; answers how many ended.
     pub async fn logout_everywhere(&self) -> Result<u64, ClientError> {
-        #[derive(Deserialize)]
-        struct Revoked {
-            revoked_sessions: u64,
-        }
-        let revoked: Revoked = self
+        Ok(self.logout_everywhere_and_review().await?.revoked_sessions)
+    }
+
+    /// [`Session::logout_everywhere`], also answering the authenticators added recently: after
+    /// a suspected takeover the app offers to remove them (from a new, stepped-up session).
+    pub async fn logout_everywhere_and_review(&self) -> Result<LoggedOutEverywhere, ClientError> {
+        let revoked: LoggedOutEverywhere = self
             .authorized(
                 || self.inner.api.post_json("/v1/logout-all", &json!({})),
                 200,
@@ -781,7 +828,7 @@ impl Session {
             .await?;
         let mut guard = self.inner.tokens.lock().await;
         self.end_locked(&mut guard, EndReason::LoggedOut)?;
-        Ok(revoked.revoked_sessions)
+        Ok(revoked)
     }
 }
 

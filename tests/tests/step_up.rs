@@ -393,3 +393,62 @@ async fn a_second_authenticator_needs_a_step_up_approved_on_the_first() {
     assert_eq!(names, ["Alice's Pixel", "Alice's iPad"]);
     tls.world.stop().await;
 }
+
+/// After a suspected takeover: "log out everywhere" names the phone added minutes ago; a password
+/// reset suspends it; from a new sign-in the user confirms it only after stepping up (with the
+/// emailed code: a suspended phone is no second factor).
+#[tokio::test]
+async fn a_phone_suspended_by_a_reset_is_confirmed_from_a_stepped_up_session() {
+    let tls = start_tls_server().await;
+    let world = &tls.world;
+    let app = tls.app("alice-laptop");
+    let phone = tls.phone("Alice's Pixel", true, Arc::default());
+    let strong = step_up(world, &password_only(&app, ALICE).await, ALICE, None).await;
+    let device_id = enroll_phone(&strong, &phone).await;
+
+    let review = strong.logout_everywhere_and_review().await.unwrap();
+    assert!(review.revoked_sessions >= 1);
+    let recent: Vec<&str> = review
+        .recent_devices
+        .iter()
+        .map(|d| d.device_id.as_str())
+        .collect();
+    assert_eq!(recent, [device_id.as_str()]);
+    assert_eq!(review.recent_devices[0].display_name, "Alice's Pixel");
+
+    // "Forgot password?": the reset suspends the phone added in the last 7 days
+    let flow = app.sign_in();
+    flow.forgot_password(ALICE.0).await.unwrap();
+    flow.submit_code(&world.last_code(ALICE.0).await)
+        .await
+        .unwrap();
+    const NEW_PASSWORD: &str = "alice-new-password-1";
+    flow.choose_new_password(NEW_PASSWORD).await.unwrap();
+    let mut state = flow.submit_password(NEW_PASSWORD).await.unwrap();
+    if let SignInState::EnterCode { .. } = state {
+        state = flow
+            .submit_code(&world.last_code(ALICE.0).await)
+            .await
+            .unwrap();
+    }
+    let SignInState::Done { session } = state else {
+        panic!("a suspended phone is not asked: {state:?}")
+    };
+    assert_eq!(session.devices().await.unwrap()[0].state, "suspended");
+
+    // confirming it is a security change: only after "confirm it's you"
+    assert_eq!(
+        session.confirm_device(&device_id).await.unwrap_err(),
+        STEP_UP
+    );
+    let stepped_up = step_up(world, &session, (ALICE.0, NEW_PASSWORD), None).await;
+    let device = stepped_up.confirm_device(&device_id).await.unwrap();
+    assert_eq!(device.state, "active");
+    assert!(stepped_up
+        .security_events()
+        .await
+        .unwrap()
+        .iter()
+        .any(|e| e.kind == "factor_confirmed"));
+    tls.world.stop().await;
+}
