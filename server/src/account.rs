@@ -355,7 +355,7 @@ pub async fn change_password(
                 Origin::of(&caller, &factors),
                 Change {
                     kind: "password_changed",
-                    detail: format!("password changed; {revoked} other sessions signed out"),
+                    detail: format!("password changed; sessions signed out elsewhere: {revoked}"),
                     subject: "Your password was changed".into(),
                     what: "The password of your account was changed".into(),
                 },

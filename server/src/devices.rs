@@ -694,29 +694,11 @@ pub async fn decide(
         user_agent: request.user_agent.clone(),
         result: result.into(),
     });
-    let answered = app
-        .store
-        .answer_push_request(PushAnswer {
-            request_id,
-            device_id: device.id.clone(),
-            result: result.into(),
-            now,
-            signature,
-            block_until: (result == "fraud").then(|| now + app.config.push.fraud_block_s),
-            event,
-        })
-        .await?;
-    match answered {
-        Ok(()) => {}
-        Err(AnswerError::AlreadyAnswered) => return Err(already_answered()),
-        Err(AnswerError::Expired) => return Err(push::push_expired()),
-    }
-    app.hub.request(request_id).notify_waiters();
-    if result == "approved" && request.kind == "test" {
-        // The device joined the account. The approval stands whatever happens to the record:
-        // the device is told it was approved.
-        if let Ok(Some(user)) = app.store.user(device.user_id).await {
-            let recorded = security::record(
+    // An approved test approval adds the device to the account: a security event, written with
+    // the answer.
+    let security = if result == "approved" && request.kind == "test" {
+        app.store.user(device.user_id).await?.map(|user| {
+            security::note(
                 &app,
                 &user,
                 Origin {
@@ -734,11 +716,32 @@ pub async fn decide(
                     ),
                 },
             )
-            .await;
-            if recorded.is_err() {
-                tracing::warn!("could not record the authenticator_added security event");
-            }
-        }
+        })
+    } else {
+        None
+    };
+    let noted = security.is_some();
+    let answered = app
+        .store
+        .answer_push_request(PushAnswer {
+            request_id,
+            device_id: device.id.clone(),
+            result: result.into(),
+            now,
+            signature,
+            block_until: (result == "fraud").then(|| now + app.config.push.fraud_block_s),
+            event,
+            security,
+        })
+        .await?;
+    match answered {
+        Ok(()) => {}
+        Err(AnswerError::AlreadyAnswered) => return Err(already_answered()),
+        Err(AnswerError::Expired) => return Err(push::push_expired()),
+    }
+    app.hub.request(request_id).notify_waiters();
+    if noted {
+        security::told(&app, "authenticator_added");
     }
     match result {
         "number_mismatch" => Err(push::number_mismatch()),

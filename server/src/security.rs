@@ -118,21 +118,6 @@ pub(crate) fn told(app: &AppState, kind: &str) {
     tracing::info!(kind, "security event");
 }
 
-/// Records `change` for `user` and queues its email, in one transaction of their own.
-pub(crate) async fn record(
-    app: &AppState,
-    user: &User,
-    origin: Origin<'_>,
-    change: Change,
-) -> ApiResult<()> {
-    let kind = change.kind;
-    app.store
-        .record_security_event(note(app, user, origin, change))
-        .await?;
-    told(app, kind);
-    Ok(())
-}
-
 #[derive(Serialize)]
 struct EventView {
     at: u64,

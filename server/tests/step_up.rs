@@ -562,3 +562,30 @@ async fn concurrent_wrong_current_passwords_are_checked_at_most_up_to_the_limit(
         .await;
     assert_eq!((status, body["error"].as_str()), (403, Some("locked")));
 }
+
+#[tokio::test]
+async fn a_step_up_sign_in_with_an_sms_code_asks_for_the_password_too() {
+    let t = start().await;
+    let pkce = pkce();
+    let phone = "+15555550101";
+    let (status, body) = t.begin(phone, &pkce, &[("acr_values", "mfa")]).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["next"]["type"], "sms_code");
+    let session = session_of(&body);
+    let code = t.last_code(phone).await;
+    let (status, body) = t.step(&session, &[("code", &code)]).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["next"], json!({"type": "password"}));
+    let (status, body) = t.step(&session, &[("password", ALICE.1)]).await;
+    assert_eq!(status, 200, "{body}");
+    let tokens = t
+        .exchange(body["authorization_code"].as_str().unwrap(), &pkce)
+        .await;
+    let (_, history) = t.get("/v1/me/sign-ins", Some(&tokens.access)).await;
+    assert_eq!(
+        history["sign_ins"][0]["factors"],
+        json!(["sms_code", "password"])
+    );
+    let (status, body) = t.post_bearer("/v1/me/backup-codes", &tokens.access).await;
+    assert_eq!(status, 200, "{body}");
+}

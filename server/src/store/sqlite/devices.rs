@@ -603,6 +603,22 @@ impl DeviceStore for SqliteStore {
                  VALUES (?, ?, ?, ?, ?, ?, ?, ?);",
             );
         }
+        // Only an approved test approval adds the device (and so has a security event).
+        let security = a
+            .security
+            .as_ref()
+            .filter(|_| kind == "test" && a.result == "approved");
+        if let Some(noted) = security {
+            sql.push_str(
+                "INSERT INTO security_events (user_id, at, kind, detail, factors, ip, user_agent)
+                 VALUES (?, ?, ?, ?, ?, ?, ?);",
+            );
+            if noted.mail.is_some() {
+                sql.push_str(
+                    "INSERT INTO outbox (channel, recipient, subject, body, created_at) VALUES (?, ?, ?, ?, ?);",
+                );
+            }
+        }
         sql.push_str("COMMIT");
         let mut q = sqlx::query(&sql);
         if kind == "test" {
@@ -625,6 +641,25 @@ impl DeviceStore for SqliteStore {
                 .bind(&e.ip)
                 .bind(&e.user_agent)
                 .bind(&e.result);
+        }
+        if let Some(noted) = security {
+            let e = &noted.event;
+            q = q
+                .bind(e.user_id)
+                .bind(ts(e.at))
+                .bind(&e.kind)
+                .bind(&e.detail)
+                .bind(join(&e.factors))
+                .bind(&e.ip)
+                .bind(&e.user_agent);
+            if let Some(m) = &noted.mail {
+                q = q
+                    .bind(&m.channel)
+                    .bind(&m.recipient)
+                    .bind(&m.subject)
+                    .bind(m.body.expose())
+                    .bind(ts(e.at));
+            }
         }
         tx.finish(q).await?;
         Ok(Ok(()))
