@@ -5,12 +5,15 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use authcore::http::HttpConfig;
-use authcore::session::{EndReason as CoreEndReason, SessionState as CoreSessionState};
+use authcore::session::{
+    EndReason as CoreEndReason, EnrollmentStatus as CoreEnrollmentStatus,
+    SessionState as CoreSessionState,
+};
 
 use crate::errors::ClientError;
 use crate::platform::{SecureStore, StoreAdapter};
 use crate::runtime::run;
-use crate::signin::SignInFlow;
+use crate::signin::{sensitive, Sensitive, SignInFlow};
 
 /// Where the server is and how to reach it.
 #[derive(Debug, Clone, uniffi::Record)]
@@ -97,6 +100,8 @@ pub enum EndReason {
     LoggedOut,
     /// Revoked elsewhere, its refresh token reused, or expired.
     Revoked,
+    /// A step-up sign-in (`step_up()`) finished: use the session it ended in.
+    Replaced,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
@@ -128,6 +133,100 @@ pub struct SignInRecord {
     pub result: String,
 }
 
+/// One change to the account's security information ("Security activity").
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SecurityEvent {
+    /// Unix seconds.
+    pub at: u64,
+    /// `authenticator_added`, `device_removed`, `totp_added`, `totp_removed`,
+    /// `backup_codes_regenerated`, `password_changed`, `password_reset`...
+    pub kind: String,
+    /// What changed, in words ("Dave's Pixel"); may be empty.
+    pub detail: String,
+    pub ip: String,
+    pub user_agent: String,
+}
+
+/// An authenticator enrollment started by `Session.add_authenticator()`: the QR code to show,
+/// and for "Can't scan image?" the activation code and the server URL.
+#[derive(Debug, uniffi::Record)]
+pub struct AuthenticatorEnrollment {
+    pub enrollment_id: String,
+    pub qr_payload: Arc<Sensitive>,
+    pub activation_code: Arc<Sensitive>,
+    pub server_url: String,
+    pub label: String,
+    /// Unix seconds.
+    pub expires_at: u64,
+}
+
+/// Where an enrollment started by `Session.add_authenticator()` is.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum EnrollmentStatus {
+    WaitingForDevice,
+    /// Show `number`; the user enters it on the new phone.
+    ApproveTest {
+        number: String,
+        expires_at: u64,
+    },
+    Completed {
+        device_id: String,
+    },
+    /// `denied`, `number_mismatch`, `fraud_reported`, `expired` or `replaced`.
+    Failed {
+        reason: String,
+    },
+    Expired,
+}
+
+impl From<CoreEnrollmentStatus> for EnrollmentStatus {
+    fn from(status: CoreEnrollmentStatus) -> Self {
+        match status {
+            CoreEnrollmentStatus::WaitingForDevice => EnrollmentStatus::WaitingForDevice,
+            CoreEnrollmentStatus::ApproveTest { number, expires_at } => {
+                EnrollmentStatus::ApproveTest { number, expires_at }
+            }
+            CoreEnrollmentStatus::Completed { device_id } => {
+                EnrollmentStatus::Completed { device_id }
+            }
+            CoreEnrollmentStatus::Failed { reason } => EnrollmentStatus::Failed { reason },
+            CoreEnrollmentStatus::Expired => EnrollmentStatus::Expired,
+        }
+    }
+}
+
+impl From<EnrollmentStatus> for CoreEnrollmentStatus {
+    fn from(status: EnrollmentStatus) -> Self {
+        match status {
+            EnrollmentStatus::WaitingForDevice => CoreEnrollmentStatus::WaitingForDevice,
+            EnrollmentStatus::ApproveTest { number, expires_at } => {
+                CoreEnrollmentStatus::ApproveTest { number, expires_at }
+            }
+            EnrollmentStatus::Completed { device_id } => {
+                CoreEnrollmentStatus::Completed { device_id }
+            }
+            EnrollmentStatus::Failed { reason } => CoreEnrollmentStatus::Failed { reason },
+            EnrollmentStatus::Expired => CoreEnrollmentStatus::Expired,
+        }
+    }
+}
+
+/// What "log out everywhere" answered, with the authenticators added in the last days.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct LoggedOutEverywhere {
+    pub revoked_sessions: u64,
+    /// Offer "remove these" (from a new, stepped-up session) after a suspected takeover.
+    pub recent_devices: Vec<RecentDevice>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct RecentDevice {
+    pub device_id: String,
+    pub display_name: String,
+    /// Unix seconds.
+    pub created_at: u64,
+}
+
 /// An authenticator registered to the user.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct Device {
@@ -135,7 +234,8 @@ pub struct Device {
     pub display_name: String,
     pub platform: String,
     pub user_verification: bool,
-    /// `pending` (test approval not done) or `active`.
+    /// `pending` (test approval not done), `active`, or `suspended` (by a password reset, until
+    /// confirmed or removed).
     pub state: String,
     pub created_at: u64,
     pub last_seen_at: Option<u64>,
@@ -166,6 +266,7 @@ impl Session {
                 reason: match reason {
                     CoreEndReason::LoggedOut => EndReason::LoggedOut,
                     CoreEndReason::Revoked => EndReason::Revoked,
+                    CoreEndReason::Replaced => EndReason::Replaced,
                 },
             },
         }
@@ -225,27 +326,109 @@ impl Session {
         Ok(run(async move { core.confirm_totp(&code).await }).await?)
     }
 
+    /// Removes the authenticator-app (TOTP) credential. Needs a recent step-up.
+    pub async fn remove_totp(&self) -> Result<(), ClientError> {
+        let core = self.core.clone();
+        Ok(run(async move { core.remove_totp().await }).await?)
+    }
+
+    /// Changes the password (needs a recent step-up); every other session ends. Answers how
+    /// many ended.
+    pub async fn change_password(
+        &self,
+        current_password: String,
+        new_password: String,
+    ) -> Result<u64, ClientError> {
+        let core = self.core.clone();
+        let (current, new) = (
+            zeroize::Zeroizing::new(current_password),
+            zeroize::Zeroizing::new(new_password),
+        );
+        Ok(run(async move { core.change_password(&current, &new).await }).await?)
+    }
+
     /// The authenticators registered to the user.
     pub async fn devices(&self) -> Result<Vec<Device>, ClientError> {
         let core = self.core.clone();
         let devices = run(async move { core.devices().await }).await?;
-        Ok(devices
-            .into_iter()
-            .map(|d| Device {
-                device_id: d.device_id,
-                display_name: d.display_name,
-                platform: d.platform,
-                user_verification: d.user_verification,
-                state: d.state,
-                created_at: d.created_at,
-                last_seen_at: d.last_seen_at,
-            })
-            .collect())
+        Ok(devices.into_iter().map(device).collect())
+    }
+
+    /// Keeps a device a password reset suspended. Needs a recent step-up.
+    pub async fn confirm_device(&self, device_id: String) -> Result<Device, ClientError> {
+        let core = self.core.clone();
+        let d = run(async move { core.confirm_device(&device_id).await }).await?;
+        Ok(device(d))
+    }
+
+    /// Keeps the TOTP credential a password reset suspended. Needs a recent step-up.
+    pub async fn confirm_suspended_totp(&self) -> Result<(), ClientError> {
+        let core = self.core.clone();
+        Ok(run(async move { core.confirm_suspended_totp().await }).await?)
     }
 
     pub async fn remove_device(&self, device_id: String) -> Result<(), ClientError> {
         let core = self.core.clone();
         Ok(run(async move { core.remove_device(&device_id).await }).await?)
+    }
+
+    /// "Confirm it's you": a sign-in for this user that requires a second factor (after the
+    /// password an authenticator code or push, or an email code when the user has none),
+    /// already at `ChooseMethod`. It ends in `Done { session }`: use that session from then on
+    /// (this one ends with `Replaced`). Call it when a change answers `StepUpRequired`.
+    pub async fn step_up(&self) -> Result<Arc<SignInFlow>, ClientError> {
+        let core = self.core.clone();
+        let flow = run(async move { core.step_up().await }).await?;
+        Ok(SignInFlow::new(flow))
+    }
+
+    /// Starts enrolling another authenticator phone: the QR code to show. Needs a recent
+    /// step-up (`StepUpRequired` otherwise).
+    pub async fn add_authenticator(&self) -> Result<AuthenticatorEnrollment, ClientError> {
+        let core = self.core.clone();
+        let e = run(async move { core.add_authenticator().await }).await?;
+        Ok(AuthenticatorEnrollment {
+            enrollment_id: e.enrollment_id,
+            qr_payload: sensitive(&e.qr_payload),
+            activation_code: sensitive(&e.activation_code),
+            server_url: e.server_url,
+            label: e.label,
+            expires_at: e.expires_at,
+        })
+    }
+
+    /// Where the enrollment is; with `wait_seconds > 0` waits (at most 30 s) while it is still
+    /// `shown`.
+    pub async fn authenticator_enrollment(
+        &self,
+        enrollment_id: String,
+        shown: EnrollmentStatus,
+        wait_seconds: u64,
+    ) -> Result<EnrollmentStatus, ClientError> {
+        let core = self.core.clone();
+        let shown = CoreEnrollmentStatus::from(shown);
+        let status = run(async move {
+            core.authenticator_enrollment(&enrollment_id, &shown, wait_seconds)
+                .await
+        })
+        .await?;
+        Ok(status.into())
+    }
+
+    /// Changes to the account's security information, newest first.
+    pub async fn security_events(&self) -> Result<Vec<SecurityEvent>, ClientError> {
+        let core = self.core.clone();
+        let events = run(async move { core.security_events().await }).await?;
+        Ok(events
+            .into_iter()
+            .map(|e| SecurityEvent {
+                at: e.at,
+                kind: e.kind,
+                detail: e.detail,
+                ip: e.ip,
+                user_agent: e.user_agent,
+            })
+            .collect())
     }
 
     /// Ends this session (locally always; on the server when it can be told).
@@ -258,5 +441,35 @@ impl Session {
     pub async fn logout_everywhere(&self) -> Result<u64, ClientError> {
         let core = self.core.clone();
         Ok(run(async move { core.logout_everywhere().await }).await?)
+    }
+
+    /// Ends every session of the user; answers how many, and the authenticators added recently.
+    pub async fn logout_everywhere_and_review(&self) -> Result<LoggedOutEverywhere, ClientError> {
+        let core = self.core.clone();
+        let answer = run(async move { core.logout_everywhere_and_review().await }).await?;
+        Ok(LoggedOutEverywhere {
+            revoked_sessions: answer.revoked_sessions,
+            recent_devices: answer
+                .recent_devices
+                .into_iter()
+                .map(|d| RecentDevice {
+                    device_id: d.device_id,
+                    display_name: d.display_name,
+                    created_at: d.created_at,
+                })
+                .collect(),
+        })
+    }
+}
+
+fn device(d: authcore::session::Device) -> Device {
+    Device {
+        device_id: d.device_id,
+        display_name: d.display_name,
+        platform: d.platform,
+        user_verification: d.user_verification,
+        state: d.state,
+        created_at: d.created_at,
+        last_seen_at: d.last_seen_at,
     }
 }

@@ -52,6 +52,11 @@ pub enum ClientError {
     SignInExpired,
     #[error("the session ended; sign in again")]
     SessionEnded,
+    /// A security change (an authenticator, TOTP, backup codes, removing a device or factor, the
+    /// password) needs a sign-in with a second factor in the last `max_age_seconds`: call
+    /// `Session.stepUp()`, finish that sign-in and retry with the session it ends in.
+    #[error("confirm it's you: sign in again with a second factor to make this change")]
+    StepUpRequired { max_age_seconds: u64 },
     #[error("the new password is not allowed: {reason}")]
     WeakPassword { reason: String },
     /// Refused before sending (empty field, wrong code length) or by the server as malformed.
@@ -97,6 +102,9 @@ impl From<CoreClientError> for ClientError {
             E::EnrollmentRequired => ClientError::EnrollmentRequired,
             E::SignInExpired => ClientError::SignInExpired,
             E::SessionEnded => ClientError::SessionEnded,
+            E::StepUpRequired { max_age_s } => ClientError::StepUpRequired {
+                max_age_seconds: max_age_s,
+            },
             E::WeakPassword { reason } => ClientError::WeakPassword { reason },
             E::InvalidInput { what } => ClientError::InvalidInput { what },
             E::InvalidAction { action, state } => ClientError::InvalidAction {
@@ -168,6 +176,10 @@ pub enum AuthenticatorError {
     /// Not an authcore backup, made by a newer version, or unreadable.
     #[error("this backup cannot be read")]
     InvalidBackup,
+    /// The backup's header asks for more key-derivation work (argon2id memory in KiB, passes)
+    /// than a phone allows (256 MiB, 10 passes): refused before any work, never opened.
+    #[error("this backup asks for more work than this phone allows to open it")]
+    BackupTooCostly { memory_kib: u32, passes: u32 },
     #[error("the secure store is unavailable")]
     StorageUnavailable,
     /// The stored accounts decrypt but do not parse (a newer format); never silently replaced.
@@ -225,6 +237,9 @@ impl From<VaultError> for AuthenticatorError {
             },
             VaultError::Backup(BackupError::WeakPassphrase) => Ffi::WeakPassphrase,
             VaultError::Backup(BackupError::WrongPassphrase) => Ffi::WrongPassphrase,
+            VaultError::Backup(BackupError::ExcessiveCost { memory_kib, passes }) => {
+                Ffi::BackupTooCostly { memory_kib, passes }
+            }
             VaultError::Backup(
                 BackupError::NotABackup | BackupError::Unsupported | BackupError::Unreadable,
             ) => Ffi::InvalidBackup,
@@ -263,6 +278,21 @@ mod tests {
     }
 
     #[test]
+    fn a_refused_security_change_says_to_confirm_it_is_you() {
+        let error = ClientError::from(CoreClientError::StepUpRequired { max_age_s: 600 });
+        assert_eq!(
+            error,
+            ClientError::StepUpRequired {
+                max_age_seconds: 600
+            }
+        );
+        assert_eq!(
+            error.to_string(),
+            "confirm it's you: sign in again with a second factor to make this change"
+        );
+    }
+
+    #[test]
     fn storage_failures_carry_no_path() {
         let corrupt = authcore::store::StoreError::Corrupt {
             moved_to: "/data/user/0/app/files/store.bin.corrupt".into(),
@@ -285,6 +315,21 @@ mod tests {
         assert_eq!(
             AuthenticatorError::from(VaultError::Backup(BackupError::NotABackup)),
             AuthenticatorError::InvalidBackup
+        );
+        let costly = AuthenticatorError::from(VaultError::Backup(BackupError::ExcessiveCost {
+            memory_kib: 4 * 1024 * 1024,
+            passes: 3,
+        }));
+        assert_eq!(
+            costly,
+            AuthenticatorError::BackupTooCostly {
+                memory_kib: 4 * 1024 * 1024,
+                passes: 3
+            }
+        );
+        assert_eq!(
+            costly.to_string(),
+            "this backup asks for more work than this phone allows to open it"
         );
     }
 }

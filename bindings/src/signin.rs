@@ -31,7 +31,7 @@ impl std::fmt::Debug for Sensitive {
     }
 }
 
-fn sensitive(value: &authcore::signin::Sensitive) -> Arc<Sensitive> {
+pub(crate) fn sensitive(value: &authcore::signin::Sensitive) -> Arc<Sensitive> {
     Arc::new(Sensitive(zeroize::Zeroizing::new(
         value.expose().to_owned(),
     )))

@@ -77,6 +77,8 @@ struct ErrorBody {
     method: Option<String>,
     provider: Option<String>,
     reason: Option<String>,
+    /// `insufficient_user_authentication`: how recent the sign-in must be.
+    max_age: Option<u64>,
 }
 
 impl Api {
@@ -275,6 +277,10 @@ fn error_of(status: u16, body: ErrorBody, retry_after_header: Option<u64>) -> Cl
         "number_mismatch" => ClientError::NumberMismatch,
         "push_blocked" => ClientError::PushBlocked { retry_after },
         "enrollment_required" => ClientError::EnrollmentRequired,
+        // RFC 9470: the sign-in behind this token is too old or too weak for the change.
+        "insufficient_user_authentication" => ClientError::StepUpRequired {
+            max_age_s: body.max_age.unwrap_or(0),
+        },
         "slow_down" => ClientError::RateLimited { retry_after },
         "locked" => ClientError::Locked { retry_after },
         "invalid_session" => ClientError::SignInExpired,
@@ -289,5 +295,42 @@ fn error_of(status: u16, body: ErrorBody, retry_after_header: Option<u64>) -> Cl
                 .unwrap_or_else(|| "the server refused the request as malformed".into()),
         },
         _ => ClientError::Server { status },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(status: u16, body: &str) -> Response {
+        Response {
+            status,
+            body: body.as_bytes().to_vec(),
+            retry_after: None,
+        }
+    }
+
+    #[test]
+    fn a_refused_security_change_is_step_up_required_with_its_max_age() {
+        let refused = answer(
+            401,
+            r#"{"error":"insufficient_user_authentication","error_description":"sign in again","max_age":600,"acr_values":"mfa"}"#,
+        );
+        assert_eq!(
+            expect_json::<Value>(&refused, 201).unwrap_err(),
+            ClientError::StepUpRequired { max_age_s: 600 }
+        );
+        // without max_age the server asks for a sign-in now
+        let bare = answer(401, r#"{"error":"insufficient_user_authentication"}"#);
+        assert_eq!(
+            expect_json::<Value>(&bare, 200).unwrap_err(),
+            ClientError::StepUpRequired { max_age_s: 0 }
+        );
+        // an expired token is still the session's business, not a step-up
+        let expired = answer(401, r#"{"error":"invalid_token"}"#);
+        assert_eq!(
+            expect_json::<Value>(&expired, 200).unwrap_err(),
+            ClientError::SessionEnded
+        );
     }
 }

@@ -8,8 +8,9 @@
 //!
 //! The key is argon2id(passphrase, salt) with the parameters in the header, so backups made with
 //! stronger parameters later still open; the whole header is authenticated as associated data.
-//! Opening refuses parameters beyond [`MAX_MEMORY_KIB`]/[`MAX_PASSES`] (a crafted file must not
-//! exhaust the phone). Push accounts are bound to their device key and are never exported.
+//! Opening refuses parameters beyond [`MAX_MEMORY_KIB`] (256 MiB) or [`MAX_PASSES`] (10) with
+//! [`BackupError::ExcessiveCost`] before deriving anything (a crafted file must not exhaust the
+//! phone's memory or battery); sealing refuses them too, so no backup is made that cannot open. Push accounts are bound to their device key and are never exported.
 
 use argon2::{Algorithm, Argon2, Params, Version};
 use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM};
@@ -23,8 +24,10 @@ const HEADER_LEN: usize = 4 + 1 + 4 + 4 + 1 + 16 + 12;
 /// argon2id parameters for new backups: 64 MiB, 3 passes, 1 lane.
 pub const MEMORY_KIB: u32 = 64 * 1024;
 pub const PASSES: u32 = 3;
-pub const MAX_MEMORY_KIB: u32 = 1024 * 1024;
-pub const MAX_PASSES: u32 = 16;
+/// The most argon2id memory a backup may ask for: 256 MiB.
+pub const MAX_MEMORY_KIB: u32 = 256 * 1024;
+/// The most argon2id passes a backup may ask for.
+pub const MAX_PASSES: u32 = 10;
 /// Shortest passphrase accepted for a new backup.
 pub const MIN_PASSPHRASE_CHARS: usize = 10;
 
@@ -41,6 +44,18 @@ pub enum BackupError {
     Unsupported,
     #[error("the backup's accounts could not be read")]
     Unreadable,
+    /// The header asks for more argon2id work than a phone may spend (over [`MAX_MEMORY_KIB`] KiB
+    /// or [`MAX_PASSES`] passes): refused before deriving. The numbers are the header's.
+    #[error("this backup asks for too much work to open ({memory_kib} KiB, {passes} passes)")]
+    ExcessiveCost { memory_kib: u32, passes: u32 },
+}
+
+/// Refuses a cost beyond the limits before any derivation.
+fn check_cost(memory_kib: u32, passes: u32) -> Result<(), BackupError> {
+    if memory_kib > MAX_MEMORY_KIB || passes > MAX_PASSES {
+        return Err(BackupError::ExcessiveCost { memory_kib, passes });
+    }
+    Ok(())
 }
 
 /// Encrypts `plaintext` under `passphrase` with the default parameters.
@@ -58,6 +73,7 @@ pub fn seal_with(
     if passphrase.chars().count() < MIN_PASSPHRASE_CHARS {
         return Err(BackupError::WeakPassphrase);
     }
+    check_cost(memory_kib, passes)?;
     let rng = SystemRandom::new();
     let mut salt = [0u8; 16];
     let mut nonce = [0u8; 12];
@@ -94,7 +110,8 @@ pub fn open(bytes: &[u8], passphrase: &str) -> Result<Zeroizing<Vec<u8>>, Backup
     let word =
         |at: usize| u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
     let (memory_kib, passes, lanes) = (word(5), word(9), bytes[13]);
-    if lanes != 1 || memory_kib > MAX_MEMORY_KIB || passes > MAX_PASSES || passes == 0 {
+    check_cost(memory_kib, passes)?;
+    if lanes != 1 || passes == 0 {
         return Err(BackupError::Unsupported);
     }
     let salt = &bytes[14..30];

@@ -64,6 +64,13 @@ pub enum ClientError {
     /// The session ended (logged out, revoked elsewhere, or its refresh token was reused).
     #[error("the session ended; sign in again")]
     SessionEnded,
+    /// The server refused a security change (enrolling an authenticator or TOTP, new backup
+    /// codes, removing a device or factor, changing the password) because this session's sign-in
+    /// is too old or used no second factor. Sign in again for the same user with
+    /// [`crate::session::Session::step_up`] (at most `max_age_s` seconds before the change) and
+    /// retry with the session it ends in.
+    #[error("confirm it's you: this change needs a sign-in with a second factor in the last {max_age_s} s")]
+    StepUpRequired { max_age_s: u64 },
     /// The new password is outside the server's rules.
     #[error("the new password is not allowed: {reason}")]
     WeakPassword { reason: String },

@@ -265,6 +265,12 @@ impl std::fmt::Debug for SignIn {
 
 impl SignIn {
     pub(crate) fn new(client: AuthClient) -> SignIn {
+        SignIn::with_step_up(client, None)
+    }
+
+    /// A step-up sign-in for `step_up`'s user (see [`Session::step_up`]): every first challenge
+    /// request carries `acr_values=mfa`, and only that identifier may be started.
+    pub(crate) fn with_step_up(client: AuthClient, step_up: Option<StepUp>) -> SignIn {
         let listener: SharedListener = Arc::default();
         let flow = Flow {
             api: client.api.clone(),
@@ -276,6 +282,7 @@ impl SignIn {
             pkce: None,
             auth_session: None,
             reset_code: None,
+            step_up,
         };
         SignIn {
             inner: Arc::new(Inner {
@@ -289,6 +296,12 @@ impl SignIn {
 
     pub fn state(&self) -> SignInState {
         lock(&self.inner.current).clone()
+    }
+
+    /// Whether this flow is a step-up sign-in ([`Session::step_up`]): a second factor is
+    /// required, and it ends in a session that may make security changes.
+    pub async fn is_step_up(&self) -> bool {
+        self.inner.flow.lock().await.step_up.is_some()
     }
 
     /// The server this flow talks to now (changes after [`SignInState::UseSignInHost`]).
@@ -503,6 +516,16 @@ impl Pkce {
     }
 }
 
+/// What makes a sign-in a step-up: the user it must be, and the session it replaces.
+#[derive(Clone)]
+pub(crate) struct StepUp {
+    /// The signed-in user's identifier (their email); `start` refuses any other.
+    pub identifier: String,
+    /// The session being stepped up: ended locally just before the new one is saved (so its
+    /// tokens can no longer overwrite the new ones), then revoked best-effort.
+    pub replaces: Session,
+}
+
 /// Everything one sign-in knows. Actions work on a clone and the result is committed.
 #[derive(Clone)]
 struct Flow {
@@ -516,6 +539,8 @@ struct Flow {
     pkce: Option<Pkce>,
     auth_session: Option<String>,
     reset_code: Option<Zeroizing<String>>,
+    /// Set for a step-up sign-in; survives `reset`.
+    step_up: Option<StepUp>,
 }
 
 type Fields = Vec<(String, String)>;
@@ -549,6 +574,13 @@ impl Flow {
             return Err(ClientError::InvalidInput {
                 what: "enter your email address or phone number".into(),
             });
+        }
+        if let Some(step_up) = &self.step_up {
+            if !identifier.eq_ignore_ascii_case(&step_up.identifier) {
+                return Err(ClientError::InvalidInput {
+                    what: "to confirm it's you, sign in with the account that is signed in".into(),
+                });
+            }
         }
         self.reset();
         let mut answer = self.api.login_methods(&identifier).await?;
@@ -835,6 +867,10 @@ impl Flow {
                 if let Some(token) = self.client.device_token(self.api.base())? {
                     first.push(("device_token".to_owned(), token.to_string()));
                 }
+                if self.step_up.is_some() {
+                    // RFC 9470: ask for a sign-in with a second factor.
+                    first.push(("acr_values".to_owned(), "mfa".to_owned()));
+                }
                 first.append(&mut fields);
                 fields = first;
                 self.pkce = Some(pkce);
@@ -920,9 +956,17 @@ impl Flow {
         }
         let tokens = StoredTokens::from_answer(self.api.base(), &answer, now());
         let key = self.client.session_key();
+        // A step-up retires the session it replaces before saving under the same key.
+        let retired = match &self.step_up {
+            Some(step_up) => step_up.replaces.retire().await,
+            None => None,
+        };
         Session::save(&*self.client.store, &key, &tokens)?;
         self.auth_session = None;
         self.pkce = None;
+        if let (Some(step_up), Some(refresh)) = (&self.step_up, retired) {
+            step_up.replaces.revoke_retired(refresh).await;
+        }
         Ok(Session::new(
             self.api.clone(),
             self.client.store.clone(),

@@ -275,33 +275,75 @@ fn decode_entries(mut bytes: &[u8]) -> Option<Entries> {
     bytes.is_empty().then_some(entries)
 }
 
-/// Writes `bytes` to a temporary file beside `path`, syncs it, renames it over `path` and syncs
-/// the directory, so a crash leaves either the old file or the new one. Files are readable by their
-/// owner only.
-fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+/// Writes `bytes` to a fresh temporary file beside `path`, syncs it, renames it over `path` and
+/// syncs the directory, so a crash leaves either the old file or the new one. Files are readable
+/// by their owner only.
+///
+/// The temporary file has a random name and is created exclusively (`create_new`), so two writers
+/// (two stores on one path, two processes) never write into the same temporary file: each rename
+/// installs one complete file. On any error the temporary file is removed.
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     fs::create_dir_all(dir)?;
-    let mut tmp = path.to_path_buf().into_os_string();
-    tmp.push(format!(".tmp-{}", std::process::id()));
-    let tmp = PathBuf::from(tmp);
-    let mut options = OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
+    let (tmp, file) = create_temp_beside(path)?;
+    let written = fill_and_install(file, &tmp, path, bytes);
+    if written.is_err() {
+        // Gone already if the rename happened; otherwise nothing may be left behind.
+        let _ = fs::remove_file(&tmp);
+        return written;
     }
-    let mut file = options.open(&tmp)?;
+    sync_dir(dir)
+}
+
+/// Creates `<path>.tmp-<16 random hex digits>` with `create_new`, retrying on the (unlikely) name
+/// collision.
+fn create_temp_beside(path: &Path) -> io::Result<(PathBuf, File)> {
+    let rng = SystemRandom::new();
+    let mut last = io::Error::new(io::ErrorKind::AlreadyExists, "temporary name collision");
+    for _ in 0..8 {
+        let mut suffix = [0u8; 8];
+        rng.fill(&mut suffix)
+            .map_err(|_| io::Error::other("no system randomness"))?;
+        let mut tmp = path.to_path_buf().into_os_string();
+        tmp.push(".tmp-");
+        for b in suffix {
+            tmp.push(format!("{b:02x}"));
+        }
+        let tmp = PathBuf::from(tmp);
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        match options.open(&tmp) {
+            Ok(file) => return Ok((tmp, file)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = e,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last)
+}
+
+fn fill_and_install(mut file: File, tmp: &Path, path: &Path, bytes: &[u8]) -> io::Result<()> {
     file.write_all(bytes)?;
     file.sync_all()?;
     drop(file);
-    fs::rename(&tmp, path)?;
-    if let Ok(dir) = File::open(dir) {
-        let _ = dir.sync_all();
+    fs::rename(tmp, path)
+}
+
+/// Makes the rename durable. Unix only: elsewhere a directory cannot be opened for syncing.
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        File::open(dir)?.sync_all()?;
     }
+    #[cfg(not(unix))]
+    let _ = dir;
     Ok(())
 }
 
@@ -340,5 +382,52 @@ impl SecureStore for MemoryStore {
 
     fn list(&self) -> Result<Vec<String>, StoreError> {
         Ok(self.entries().keys().cloned().collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn leftovers(dir: &Path) -> Vec<String> {
+        fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name.contains(".tmp-"))
+            .collect()
+    }
+
+    #[test]
+    fn a_failed_write_leaves_no_temporary_file() {
+        let dir = std::env::temp_dir().join(format!("authcore-store-unit-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        // The target is a non-empty directory: the rename over it fails after the temporary file
+        // was written and synced.
+        let target = dir.join("store");
+        fs::create_dir_all(target.join("occupied")).unwrap();
+        let err = write_atomically(&target, b"sealed bytes").unwrap_err();
+        assert_ne!(err.kind(), io::ErrorKind::AlreadyExists);
+        assert!(leftovers(&dir).is_empty(), "{:?}", leftovers(&dir));
+        assert!(target.is_dir());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn temporary_names_are_fresh_and_created_exclusively() {
+        let dir =
+            std::env::temp_dir().join(format!("authcore-store-unit-tmp-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("store");
+        let (a, _fa) = create_temp_beside(&path).unwrap();
+        let (b, _fb) = create_temp_beside(&path).unwrap();
+        assert_ne!(a, b);
+        for tmp in [&a, &b] {
+            let name = tmp.file_name().unwrap().to_string_lossy().into_owned();
+            let suffix = name.strip_prefix("store.tmp-").unwrap();
+            assert_eq!(suffix.len(), 16);
+            assert!(suffix.chars().all(|c| c.is_ascii_hexdigit()));
+        }
+        fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -122,7 +122,10 @@ fn crafted_parameters_are_refused_before_any_work() {
     bytes[5..9].copy_from_slice(&u32::MAX.to_be_bytes()); // 4 TiB of memory
     assert_eq!(
         backup::open(&bytes, PASSPHRASE).unwrap_err(),
-        BackupError::Unsupported
+        BackupError::ExcessiveCost {
+            memory_kib: u32::MAX,
+            passes: 1
+        }
     );
     bytes[4] = 2;
     assert_eq!(
@@ -146,4 +149,73 @@ fn the_default_cost_round_trips() {
     assert_eq!(&bytes[5..9], &(64 * 1024u32).to_be_bytes());
     let plain = backup::open(&bytes, PASSPHRASE).unwrap();
     assert_eq!(std::str::from_utf8(&plain).unwrap().lines().count(), 3);
+}
+
+/// A crafted header: the header is authenticated only by the key derived from it, so the limits
+/// must be checked before deriving. Each case would take minutes or gigabytes if derived; each is
+/// refused with the numbers it asked for.
+#[test]
+fn a_header_asking_for_more_than_256_mib_or_10_passes_is_refused_before_deriving() {
+    let bytes = phone_with_accounts()
+        .export_backup_with(PASSPHRASE, TEST_KIB, 1)
+        .unwrap();
+    let crafted = |memory_kib: u32, passes: u32| {
+        let mut b = bytes.clone();
+        b[5..9].copy_from_slice(&memory_kib.to_be_bytes());
+        b[9..13].copy_from_slice(&passes.to_be_bytes());
+        b
+    };
+    for (memory_kib, passes) in [
+        (256 * 1024 + 1, 1),        // 1 KiB over 256 MiB
+        (1024 * 1024, 3),           // 1 GiB, the old limit
+        (TEST_KIB, 11),             // one pass over
+        (TEST_KIB, u32::MAX),       // four billion passes
+        (256 * 1024 + 1, u32::MAX), // both
+    ] {
+        assert_eq!(
+            backup::open(&crafted(memory_kib, passes), PASSPHRASE).unwrap_err(),
+            BackupError::ExcessiveCost { memory_kib, passes },
+            "{memory_kib} KiB, {passes} passes"
+        );
+        // Through the vault, as the import screen calls it: nothing imported.
+        let new = Vault::open(Arc::new(MemoryStore::default())).unwrap();
+        assert_eq!(
+            new.import_backup(&crafted(memory_kib, passes), PASSPHRASE)
+                .unwrap_err(),
+            VaultError::Backup(BackupError::ExcessiveCost { memory_kib, passes })
+        );
+        assert!(new.accounts().is_empty());
+    }
+    // At the limit of passes a real backup still opens (the header is authenticated, so this one
+    // is sealed with 10 passes rather than edited).
+    let ten_passes = phone_with_accounts()
+        .export_backup_with(PASSPHRASE, TEST_KIB, 10)
+        .unwrap();
+    assert_eq!(
+        std::str::from_utf8(&backup::open(&ten_passes, PASSPHRASE).unwrap())
+            .unwrap()
+            .lines()
+            .count(),
+        3
+    );
+}
+
+#[test]
+fn a_backup_beyond_the_limits_is_never_made() {
+    assert_eq!(
+        phone_with_accounts()
+            .export_backup_with(PASSPHRASE, TEST_KIB, 11)
+            .unwrap_err(),
+        VaultError::Backup(BackupError::ExcessiveCost {
+            memory_kib: TEST_KIB,
+            passes: 11
+        })
+    );
+    assert_eq!(
+        backup::seal_with(b"x", PASSPHRASE, 256 * 1024 + 1, 1).unwrap_err(),
+        BackupError::ExcessiveCost {
+            memory_kib: 256 * 1024 + 1,
+            passes: 1
+        }
+    );
 }

@@ -3,6 +3,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -10,10 +11,12 @@ use serde_json::{json, Value};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Bearer, Caller, JsonBody};
 use crate::secrets::{random_backup_code, random_bytes, SecretString};
+use crate::security::{self, Change, Origin};
 use crate::signin::{
     backup_code_hash, mask_email, reserve_attempt, send_code, totp_of, Identifier,
 };
-use crate::store::{CodeOutcome, NewUser, OutboxMessage, User};
+use crate::step_up::{stepped_up, SteppedUp};
+use crate::store::{CodeOutcome, NewUser, OutboxMessage, SignInEvent, User};
 use crate::tokens::session_of;
 use crate::AppState;
 
@@ -41,27 +44,52 @@ pub async fn userinfo(State(app): State<AppState>, bearer: Bearer) -> ApiResult<
 pub async fn sign_ins(State(app): State<AppState>, bearer: Bearer) -> ApiResult<Json<Value>> {
     let user = user_of(&app, &bearer).await?;
     let events = app.store.sign_in_events(user.id, 100).await?;
-    let entries: Vec<Value> = events
+    let changes = app.store.security_events(user.id, 100).await?;
+    let mut entries: Vec<(u64, Value)> = events
         .into_iter()
         .map(|e| {
+            (
+                e.at,
+                json!({
+                    "at": e.at,
+                    "kind": e.kind,
+                    "method": e.method,
+                    "factors": e.factors,
+                    "ip": e.ip,
+                    "user_agent": e.user_agent,
+                    "result": e.result,
+                }),
+            )
+        })
+        .collect();
+    // Security events, in the same shape (`method` names the change, `event` and `detail` too).
+    entries.extend(changes.into_iter().map(|e| {
+        (
+            e.at,
             json!({
                 "at": e.at,
-                "kind": e.kind,
-                "method": e.method,
+                "kind": "security_event",
+                "method": e.kind,
+                "event": e.kind,
+                "detail": e.detail,
                 "factors": e.factors,
                 "ip": e.ip,
                 "user_agent": e.user_agent,
-                "result": e.result,
-            })
-        })
-        .collect();
+                "result": "success",
+            }),
+        )
+    }));
+    // Both lists are newest first; a stable sort keeps their order within a second.
+    entries.sort_by_key(|e| std::cmp::Reverse(e.0));
+    entries.truncate(100);
+    let entries: Vec<Value> = entries.into_iter().map(|(_, e)| e).collect();
     Ok(Json(json!({ "sign_ins": entries })))
 }
 
 /// `POST /v1/me/totp`: a new pending credential, active after `/v1/me/totp/confirm`.
 pub async fn start_totp(State(app): State<AppState>, bearer: Bearer) -> ApiResult<Json<Value>> {
     use authcore::otp::{uri, Algorithm, Digits, OtpAccount, OtpKind, Period, Secret};
-    let user = user_of(&app, &bearer).await?;
+    let SteppedUp { user, .. } = stepped_up(&app, &bearer).await?;
     let secret = random_bytes(Secret::GENERATED_BYTES);
     app.store
         .start_totp(user.id, &secret, app.clock.now())
@@ -96,51 +124,267 @@ pub struct CodeRequest {
 pub async fn confirm_totp(
     State(app): State<AppState>,
     bearer: Bearer,
+    caller: Caller,
     JsonBody(request): JsonBody<CodeRequest>,
 ) -> ApiResult<Json<Value>> {
-    let user = user_of(&app, &bearer).await?;
-    let pending = app
-        .store
-        .totp(user.id)
-        .await?
-        .and_then(|t| t.pending)
-        .ok_or_else(|| {
-            ApiError::invalid_request("no TOTP enrollment is pending; POST /v1/me/totp first")
-        })?;
+    let SteppedUp { user, auth, .. } = stepped_up(&app, &bearer).await?;
+    let credential = app.store.totp(user.id).await?;
+    let replaces = credential.as_ref().is_some_and(|t| t.confirmed);
+    let pending = credential.and_then(|t| t.pending).ok_or_else(|| {
+        ApiError::invalid_request("no TOTP enrollment is pending; POST /v1/me/totp first")
+    })?;
     let code: String = request
         .code
         .chars()
         .filter(|c| !c.is_whitespace())
         .collect();
     let now = app.clock.now();
-    match totp_of(&pending).verify(&code, now, app.config.totp.window_steps) {
-        Ok(step) if app.store.confirm_totp(user.id, step).await? => {
-            Ok(Json(json!({"confirmed": true})))
+    let Ok(step) = totp_of(&pending).verify(&code, now, app.config.totp.window_steps) else {
+        return Err(wrong_totp());
+    };
+    let change = if replaces {
+        Change {
+            kind: "totp_replaced",
+            detail: "authenticator app (TOTP) replaced".into(),
+            subject: "Your authenticator app was replaced".into(),
+            what: "The authenticator app (TOTP) of your account was replaced by a new one".into(),
         }
-        _ => Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "wrong_credential",
-            "the code is not correct; check the authenticator's clock and try the current code",
-        )),
+    } else {
+        Change {
+            kind: "totp_added",
+            detail: "authenticator app (TOTP) added".into(),
+            subject: "An authenticator app was added".into(),
+            what: "An authenticator app (TOTP) was added to your account".into(),
+        }
+    };
+    let kind = change.kind;
+    let noted = security::note(&app, &user, Origin::of(&caller, &auth.factors), change);
+    if !app.store.confirm_totp_at(user.id, step, now, noted).await? {
+        return Err(wrong_totp());
     }
+    security::told(&app, kind);
+    Ok(Json(json!({"confirmed": true})))
+}
+
+fn wrong_totp() -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "wrong_credential",
+        "the code is not correct; check the authenticator's clock and try the current code",
+    )
 }
 
 /// `POST /v1/me/backup-codes`: ten new single-use codes, shown once; the old ones stop working.
 pub async fn new_backup_codes(
     State(app): State<AppState>,
     bearer: Bearer,
+    caller: Caller,
 ) -> ApiResult<Json<Value>> {
-    let user = user_of(&app, &bearer).await?;
+    let SteppedUp { user, auth, .. } = stepped_up(&app, &bearer).await?;
     let codes: Vec<SecretString> = (0..10).map(|_| random_backup_code()).collect();
     let hashes = codes
         .iter()
         .map(|c| backup_code_hash(&app, user.id, c.expose()))
         .collect();
+    let noted = security::note(
+        &app,
+        &user,
+        Origin::of(&caller, &auth.factors),
+        Change {
+            kind: "backup_codes_regenerated",
+            detail: "10 new backup codes".into(),
+            subject: "New backup codes were created".into(),
+            what: "New backup codes were created for your account (the old ones no longer work)"
+                .into(),
+        },
+    );
     app.store
-        .replace_backup_codes(user.id, hashes, app.clock.now())
+        .regenerate_backup_codes(user.id, hashes, app.clock.now(), noted)
         .await?;
+    security::told(&app, "backup_codes_regenerated");
     let shown: Vec<&str> = codes.iter().map(SecretString::expose).collect();
     Ok(Json(json!({ "codes": shown })))
+}
+
+/// `POST /v1/me/totp/confirm-suspended` (stepped up): keeps the TOTP credential a password reset
+/// suspended; it is accepted again at sign-in.
+pub async fn confirm_suspended_totp(
+    State(app): State<AppState>,
+    bearer: Bearer,
+    caller: Caller,
+) -> ApiResult<Json<Value>> {
+    let SteppedUp { user, auth, .. } = stepped_up(&app, &bearer).await?;
+    let noted = security::note(
+        &app,
+        &user,
+        Origin::of(&caller, &auth.factors),
+        Change {
+            kind: "factor_confirmed",
+            detail: "authenticator app (TOTP)".into(),
+            subject: "You confirmed your authenticator app".into(),
+            what: "The authenticator app (TOTP) suspended by the password reset was confirmed and works again"
+                .into(),
+        },
+    );
+    if !app
+        .store
+        .confirm_suspended_totp(user.id, app.clock.now(), noted)
+        .await?
+    {
+        return Err(ApiError::invalid_request(
+            "the authenticator app (TOTP) is not suspended",
+        ));
+    }
+    security::told(&app, "factor_confirmed");
+    Ok(Json(json!({"confirmed": true})))
+}
+
+/// `DELETE /v1/me/totp` (stepped up): removes the TOTP credential (active and pending).
+pub async fn remove_totp(
+    State(app): State<AppState>,
+    bearer: Bearer,
+    caller: Caller,
+) -> ApiResult<Json<Value>> {
+    let SteppedUp { user, auth, .. } = stepped_up(&app, &bearer).await?;
+    let noted = security::note(
+        &app,
+        &user,
+        Origin::of(&caller, &auth.factors),
+        Change {
+            kind: "totp_removed",
+            detail: "authenticator app (TOTP) removed".into(),
+            subject: "Your authenticator app was removed".into(),
+            what: "The authenticator app (TOTP) was removed from your account".into(),
+        },
+    );
+    if !app.store.remove_totp(user.id, noted).await? {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no TOTP credential is enrolled",
+        ));
+    }
+    security::told(&app, "totp_removed");
+    Ok(Json(json!({"removed": true})))
+}
+
+#[derive(Deserialize)]
+pub struct ChangePasswordRequest {
+    current_password: SecretString,
+    new_password: SecretString,
+}
+
+/// `POST /v1/me/password` (stepped up) `{"current_password","new_password"}`: a wrong current
+/// password counts toward the lockout like a sign-in failure; the user's other sessions end.
+pub async fn change_password(
+    State(app): State<AppState>,
+    bearer: Bearer,
+    caller: Caller,
+    JsonBody(request): JsonBody<ChangePasswordRequest>,
+) -> ApiResult<Response> {
+    let SteppedUp {
+        session,
+        user,
+        auth,
+    } = stepped_up(&app, &bearer).await?;
+    let policy = &app.config.password;
+    let new = request.new_password.expose();
+    if new.chars().count() < policy.min_length || new.len() > policy.max_length {
+        return Err(ApiError::weak_password(
+            policy.min_length,
+            policy.max_length,
+        ));
+    }
+    let now = app.clock.now();
+    let key = format!("user:{}", user.id);
+    // Counted before it is checked, like every credential: concurrent guesses get no extra
+    // checks, and those past the limit are refused unchecked.
+    let reservation = match reserve_attempt(&app, &caller.ip, key.clone(), now).await? {
+        Ok(reservation) => reservation,
+        Err(until) => return Err(ApiError::locked(until.saturating_sub(now))),
+    };
+    let current = request.current_password.expose();
+    let matched = current.len() <= policy.max_length
+        && app
+            .passwords
+            .verify(current, user.password_hash.as_deref())
+            .await;
+    if !matched {
+        let state = reservation.wrong(&app).await?;
+        app.store
+            .record_sign_in_event(SignInEvent {
+                user_id: user.id,
+                at: now,
+                kind: "password_change".into(),
+                method: "password".into(),
+                factors: vec!["password".into()],
+                ip: caller.ip.clone(),
+                user_agent: caller.user_agent.clone(),
+                result: "wrong_password".into(),
+            })
+            .await?;
+        let max = app.config.lockout.max_failures;
+        return Err(match state.locked_until {
+            Some(until) => ApiError::locked(until.saturating_sub(now)),
+            None => {
+                ApiError::wrong_credential("current password", max.saturating_sub(state.failures))
+            }
+        });
+    }
+    reservation.right(&app).await?;
+    let hash = app
+        .passwords
+        .hash(&request.new_password)
+        .await
+        .map_err(|_| ApiError::unavailable())?;
+    let noted = {
+        let app = app.clone();
+        let user = user.clone();
+        let ip = caller.ip.clone();
+        let user_agent = caller.user_agent.clone();
+        let factors = auth.factors.clone();
+        Box::new(move |revoked: u64| {
+            let caller = Caller { ip, user_agent };
+            security::note(
+                &app,
+                &user,
+                Origin::of(&caller, &factors),
+                Change {
+                    kind: "password_changed",
+                    detail: format!("password changed; sessions signed out elsewhere: {revoked}"),
+                    subject: "Your password was changed".into(),
+                    what: "The password of your account was changed".into(),
+                },
+            )
+        })
+    };
+    let revoked = app
+        .store
+        .change_password(user.id, &hash, &key, session.id, now, noted)
+        .await?;
+    security::told(&app, "password_changed");
+    Ok(no_store(json!({
+        "status": "password_changed",
+        "revoked_sessions": revoked,
+    })))
+}
+
+/// The start of the review window (`reset_review_days` before `now`); none at all for 0 days.
+pub(crate) fn review_since(now: u64, days: u64) -> u64 {
+    if days == 0 {
+        u64::MAX
+    } else {
+        now.saturating_sub(days * 86_400)
+    }
+}
+
+fn no_store(body: Value) -> Response {
+    let mut response = Json(body).into_response();
+    response.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    response
 }
 
 #[derive(Deserialize)]
@@ -217,13 +461,9 @@ pub async fn reset_password(
     let policy = &app.config.password;
     let length = request.new_password.expose().chars().count();
     if length < policy.min_length || request.new_password.expose().len() > policy.max_length {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "weak_password",
-            format!(
-                "the new password must be {} to {} characters",
-                policy.min_length, policy.max_length
-            ),
+        return Err(ApiError::weak_password(
+            policy.min_length,
+            policy.max_length,
         ));
     }
     let now = app.clock.now();
@@ -282,12 +522,83 @@ pub async fn reset_password(
     app.store
         .revoke_unused_authorization_codes(user.id, now)
         .await?;
+    let review_days = app.config.security.reset_review_days;
+    let notes: crate::store::ResetNotes = {
+        let app = app.clone();
+        let user = user.clone();
+        let caller = caller.clone();
+        Box::new(move |suspended: &crate::store::Suspended| {
+            reset_notes(&app, &user, &caller, review_days, suspended)
+        })
+    };
     app.store
-        .reset_password(user.id, &hash, &failure_key, now)
+        .reset_password_with_review(
+            user.id,
+            &hash,
+            &failure_key,
+            now,
+            review_since(now, review_days),
+            notes,
+        )
         .await?;
+    security::told(&app, "password_reset");
     Ok(Json(
         json!({"status": "password_changed", "sessions_revoked": true}),
     ))
+}
+
+/// The events of a password reset: `password_reset` (its mail lists what was suspended) and,
+/// when something was, `factors_suspended`.
+fn reset_notes(
+    app: &AppState,
+    user: &User,
+    caller: &Caller,
+    review_days: u64,
+    suspended: &crate::store::Suspended,
+) -> Vec<crate::store::Noted> {
+    let mut names: Vec<String> = suspended
+        .devices
+        .iter()
+        .map(|d| format!("the authenticator '{}'", d.display_name))
+        .collect();
+    if suspended.totp {
+        names.push("the authenticator app (TOTP)".into());
+    }
+    let extra = if names.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "Added in the {review_days} days before the reset and now suspended until you confirm them in your account's security settings (or remove them): {}.\n\n",
+            names.join(", ")
+        )
+    };
+    let mut notes = vec![security::note_with(
+        app,
+        user,
+        Origin::of(caller, &[]),
+        Change {
+            kind: "password_reset",
+            detail: "password reset with an emailed code; every session signed out".into(),
+            subject: "Your password was reset".into(),
+            what: "The password of your account was reset".into(),
+        },
+        Some(&extra),
+    )];
+    if !names.is_empty() {
+        notes.push(security::note_with(
+            app,
+            user,
+            Origin::of(caller, &[]),
+            Change {
+                kind: "factors_suspended",
+                detail: names.join(", "),
+                subject: String::new(),
+                what: String::new(),
+            },
+            None,
+        ));
+    }
+    notes
 }
 
 /// Creates the config's `dev_users` (idempotent: existing emails are left alone).

@@ -56,6 +56,9 @@ pub struct Config {
     /// Trust roots and app ids for device attestation at activation.
     #[serde(default)]
     pub attestation: AttestationConfig,
+    /// Step-up before security changes, the password-reset review, the enrollment cap.
+    #[serde(default)]
+    pub security: SecurityConfig,
     /// Methods offered to identifiers whose email domain matches no organisation.
     pub default_methods: Vec<Method>,
     /// Methods offered when the identifier is a phone number.
@@ -222,6 +225,27 @@ impl Default for TotpConfig {
         TotpConfig {
             issuer: "authcore".into(),
             window_steps: 1,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecurityConfig {
+    /// A security change needs a sign-in (with a second factor) at most this old, seconds.
+    pub step_up_max_age_s: u64,
+    /// A password reset suspends devices and TOTP added in this many days before it.
+    pub reset_review_days: u64,
+    /// Unexpired, unused enrollments (activation codes) a user may have at once.
+    pub max_pending_enrollments: u32,
+}
+
+impl Default for SecurityConfig {
+    fn default() -> Self {
+        SecurityConfig {
+            step_up_max_age_s: 600,
+            reset_review_days: 7,
+            max_pending_enrollments: 3,
         }
     }
 }
@@ -553,6 +577,16 @@ impl Config {
                     "attestation.apple_app_ids: {id:?} is not TEAMID.bundle.id (a 10-character team id, a dot, the bundle id)"
                 ));
             }
+        }
+        let security = &self.security;
+        if !(1..=86_400).contains(&security.step_up_max_age_s) {
+            return invalid("security.step_up_max_age_s must be 1 to 86400 (a day)".into());
+        }
+        if security.reset_review_days > 365 {
+            return invalid("security.reset_review_days must be 0 to 365".into());
+        }
+        if !(1..=100).contains(&security.max_pending_enrollments) {
+            return invalid("security.max_pending_enrollments must be 1 to 100".into());
         }
         for org in &self.orgs {
             if org.methods.is_empty() {

@@ -18,9 +18,11 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{Bearer, Caller, MAX_BODY};
 use crate::push::{self, challenge_json, wait_param, wait_until};
 use crate::secrets::{constant_time_eq, random_bytes};
+use crate::security::{self, Change, Origin};
+use crate::step_up::{stepped_up, SteppedUp};
 use crate::store::{
-    Activation, ActivationError, AnswerError, Device, Enrollment, NewDevice, NewEnrollment,
-    NewPushRequest, PushAnswer, PushRequest, SignInEvent, User,
+    Activation, ActivationError, AnswerError, Device, Enrollment, EnrollmentRefusal, NewDevice,
+    NewEnrollment, NewPushRequest, PushAnswer, PushRequest, SignInEvent, User,
 };
 use crate::tokens::session_of;
 use crate::AppState;
@@ -73,16 +75,27 @@ pub(crate) async fn start_enrollment(
     let now = app.clock.now();
     let code = ActivationCode::generate();
     let expires_at = now + app.config.push.activation_ttl_s;
-    let id = app
+    let created = app
         .store
-        .create_enrollment(NewEnrollment {
-            user_id: user.id,
-            code_hash: activation_hash(app, &code),
-            auth_session_id,
-            now,
-            expires_at,
-        })
+        .create_enrollment_capped(
+            NewEnrollment {
+                user_id: user.id,
+                code_hash: activation_hash(app, &code),
+                auth_session_id,
+                now,
+                expires_at,
+            },
+            app.config.security.max_pending_enrollments,
+        )
         .await?;
+    let id =
+        match created {
+            Ok(id) => id,
+            Err(EnrollmentRefusal::Capped { retry_after }) => return Err(ApiError::slow_down(
+                retry_after,
+                "too many enrollments are waiting for a device; use one or wait until one expires",
+            )),
+        };
     let label = account_label(app, user);
     let link = EnrollLink {
         server_url: app.issuer.clone(),
@@ -115,7 +128,7 @@ pub async fn new_authenticator(
     State(app): State<AppState>,
     bearer: Bearer,
 ) -> ApiResult<impl IntoResponse> {
-    let user = bearer_user(&app, &bearer).await?;
+    let SteppedUp { user, .. } = stepped_up(&app, &bearer).await?;
     let (_, mut payload) = start_enrollment(&app, &user, None).await?;
     payload["status"] = json!("waiting_for_device");
     Ok((
@@ -735,6 +748,33 @@ pub async fn decide(
         user_agent: request.user_agent.clone(),
         result: result.into(),
     });
+    // An approved test approval adds the device to the account: a security event, written with
+    // the answer.
+    let security = if result == "approved" && request.kind == "test" {
+        app.store.user(device.user_id).await?.map(|user| {
+            security::note(
+                &app,
+                &user,
+                Origin {
+                    ip: &request.ip,
+                    user_agent: request.user_agent.clone(),
+                    factors: &[],
+                },
+                Change {
+                    kind: "authenticator_added",
+                    detail: device.display_name.clone(),
+                    subject: "A new authenticator was added".into(),
+                    what: format!(
+                        "A new authenticator '{}' was added to your account",
+                        device.display_name
+                    ),
+                },
+            )
+        })
+    } else {
+        None
+    };
+    let noted = security.is_some();
     let answered = app
         .store
         .answer_push_request(PushAnswer {
@@ -745,6 +785,7 @@ pub async fn decide(
             signature,
             block_until: (result == "fraud").then(|| now + app.config.push.fraud_block_s),
             event,
+            security,
         })
         .await?;
     match answered {
@@ -753,6 +794,9 @@ pub async fn decide(
         Err(AnswerError::Expired) => return Err(push::push_expired()),
     }
     app.hub.request(request_id).notify_waiters();
+    if noted {
+        security::told(&app, "authenticator_added");
+    }
     match result {
         "number_mismatch" => Err(push::number_mismatch()),
         "approved" => Ok(Json(json!({"request_id": id, "result": "approved"}))),
@@ -871,19 +915,71 @@ pub async fn patch_device(
     Ok(Json(device_json(&own_device(&app, &user, &id).await?)))
 }
 
+/// `POST /v1/me/devices/{id}/confirm` (stepped up): keeps a device a password reset suspended;
+/// it answers and receives pushes again. Answers the device.
+pub async fn confirm_device(
+    State(app): State<AppState>,
+    bearer: Bearer,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let SteppedUp { user, auth, .. } = stepped_up(&app, &bearer).await?;
+    let device = own_device(&app, &user, &id).await?;
+    let noted = security::note(
+        &app,
+        &user,
+        Origin::of(&caller, &auth.factors),
+        Change {
+            kind: "factor_confirmed",
+            detail: device.display_name.clone(),
+            subject: "You confirmed an authenticator".into(),
+            what: format!(
+                "The authenticator '{}' suspended by the password reset was confirmed and works again",
+                device.display_name
+            ),
+        },
+    );
+    if !app
+        .store
+        .confirm_device(user.id, &id, app.clock.now(), noted)
+        .await?
+    {
+        return Err(ApiError::invalid_request("this device is not suspended"));
+    }
+    security::told(&app, "factor_confirmed");
+    Ok(Json(device_json(&own_device(&app, &user, &id).await?)))
+}
+
 /// `DELETE /v1/me/devices/{id}` (Bearer): the device can no longer answer anything.
 pub async fn delete_device(
     State(app): State<AppState>,
     bearer: Bearer,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let user = bearer_user(&app, &bearer).await?;
+    let SteppedUp { user, auth, .. } = stepped_up(&app, &bearer).await?;
+    let device = own_device(&app, &user, &id).await?;
+    let noted = security::note(
+        &app,
+        &user,
+        Origin::of(&caller, &auth.factors),
+        Change {
+            kind: "device_removed",
+            detail: device.display_name.clone(),
+            subject: "An authenticator was removed".into(),
+            what: format!(
+                "The authenticator '{}' was removed from your account",
+                device.display_name
+            ),
+        },
+    );
     if !app
         .store
-        .remove_device(user.id, &id, app.clock.now())
+        .remove_device_noted(user.id, &id, app.clock.now(), noted)
         .await?
     {
         return Err(no_such_device());
     }
+    security::told(&app, "device_removed");
     Ok(Json(json!({"removed": true})))
 }

@@ -103,6 +103,28 @@ impl ApiError {
         .with("retry_after", retry_after.max(1))
     }
 
+    /// RFC 9470: the access token's sign-in is too old or too weak for this change; sign in
+    /// again with `acr_values=mfa`.
+    pub fn insufficient_user_authentication(max_age: u64) -> Self {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "insufficient_user_authentication",
+            format!(
+                "this change needs a sign-in with a second factor in the last {max_age} seconds; sign in again with acr_values=mfa"
+            ),
+        )
+        .with("max_age", max_age)
+        .with("acr_values", "mfa")
+    }
+
+    pub fn weak_password(min: usize, max: usize) -> Self {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "weak_password",
+            format!("the new password must be {min} to {max} characters"),
+        )
+    }
+
     pub fn not_found() -> Self {
         ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
     }
@@ -128,6 +150,7 @@ impl From<crate::store::StoreError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let retry_after = self.extra.get("retry_after").and_then(Value::as_u64);
+        let max_age = self.extra.get("max_age").and_then(Value::as_u64);
         let mut body = Map::new();
         body.insert("error".into(), Value::from(self.error));
         body.insert("error_description".into(), Value::from(self.description));
@@ -144,6 +167,15 @@ impl IntoResponse for ApiError {
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Bearer error=\"invalid_token\""),
             );
+        }
+        if self.error == "insufficient_user_authentication" {
+            let value = format!(
+                "Bearer error=\"insufficient_user_authentication\", max_age={}, acr_values=\"mfa\"",
+                max_age.unwrap_or(0)
+            );
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                headers.insert(header::WWW_AUTHENTICATE, value);
+            }
         }
         response
     }

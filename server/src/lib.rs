@@ -25,7 +25,9 @@ mod outbox;
 mod passwords;
 mod push;
 pub mod secrets;
+mod security;
 mod signin;
+mod step_up;
 pub mod store;
 mod throttle;
 mod tokens;
@@ -336,7 +338,12 @@ fn router(app: AppState) -> Router {
         .route("/v1/logout-all", post(tokens::logout_all))
         .route("/v1/userinfo", get(account::userinfo))
         .route("/v1/me/sign-ins", get(account::sign_ins))
-        .route("/v1/me/totp", post(account::start_totp))
+        .route("/v1/me/security-events", get(security::security_events))
+        .route(
+            "/v1/me/totp",
+            post(account::start_totp).delete(account::remove_totp),
+        )
+        .route("/v1/me/password", post(account::change_password))
         .route("/v1/me/totp/confirm", post(account::confirm_totp))
         .route("/v1/me/backup-codes", post(account::new_backup_codes))
         .route("/v1/password/forgot", post(account::forgot_password))
@@ -352,6 +359,11 @@ fn router(app: AppState) -> Router {
             get(devices::get_device)
                 .patch(devices::patch_device)
                 .delete(devices::delete_device),
+        )
+        .route("/v1/me/devices/{id}/confirm", post(devices::confirm_device))
+        .route(
+            "/v1/me/totp/confirm-suspended",
+            post(account::confirm_suspended_totp),
         )
         .route("/v1/devices/activate", post(devices::activate))
         .route("/v1/devices/challenges", get(devices::challenges))
@@ -548,6 +560,8 @@ async fn discovery(State(app): State<AppState>) -> Json<serde_json::Value> {
         "end_session_endpoint": format!("{base}/v1/logout"),
         "logout_all_endpoint": format!("{base}/v1/logout-all"),
         "sign_in_history_endpoint": format!("{base}/v1/me/sign-ins"),
+        "security_events_endpoint": format!("{base}/v1/me/security-events"),
+        "password_change_endpoint": format!("{base}/v1/me/password"),
         "password_forgot_endpoint": format!("{base}/v1/password/forgot"),
         "password_reset_endpoint": format!("{base}/v1/password/reset"),
         "totp_enrollment_endpoint": format!("{base}/v1/me/totp"),
@@ -559,6 +573,7 @@ async fn discovery(State(app): State<AppState>) -> Json<serde_json::Value> {
         "openapi_url": format!("{base}/openapi.json"),
         "grant_types_supported": ["authorization_code", "refresh_token"],
         "code_challenge_methods_supported": ["S256"],
+        "acr_values_supported": ["mfa"],
         "token_endpoint_auth_methods_supported": ["none"],
         "response_types_supported": ["code"],
     }))

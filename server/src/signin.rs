@@ -21,6 +21,9 @@ use crate::AppState;
 
 mod authenticator;
 
+/// The step name kept while a step-up sign-in waits for the password after a code.
+const STEP_UP_PASSWORD: &str = "step_up_password";
+
 /// A normalised identifier: an email address or an E.164 phone number.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Identifier {
@@ -180,6 +183,9 @@ pub async fn login_methods(
 enum Step {
     Primary,
     VerifyDevice,
+    /// A step-up sign-in (`acr_values=mfa`) that began with a code and has no second factor to
+    /// ask: the password too.
+    PasswordAfterCode,
     SecondFactor(Vec<&'static str>),
     /// "Authenticator required": enroll or skip.
     Enroll {
@@ -301,6 +307,18 @@ async fn start_session(
             "code_challenge must be the 43-character base64url SHA-256 of the code_verifier",
         ));
     }
+    let acr_mfa = match params.get("acr_values") {
+        None => false,
+        Some(values) => {
+            if let Some(unknown) = values.split_whitespace().find(|v| *v != "mfa") {
+                return Err(ApiError::invalid_request(format!(
+                    "acr_values `{}` is not supported; the only value is mfa",
+                    unknown.chars().take(40).collect::<String>()
+                )));
+            }
+            true
+        }
+    };
     let user = match &identifier {
         Identifier::Email { address, .. } => app.store.user_by_email(address).await?,
         Identifier::Phone(phone) => app.store.user_by_phone(phone).await?,
@@ -330,6 +348,7 @@ async fn start_session(
         ip: caller.ip.clone(),
         user_agent: caller.user_agent.clone(),
         expires_at: now + app.config.tokens.auth_session_ttl_s,
+        acr_mfa,
     };
     let token = random_token("as_");
     Ok((session, token.expose().to_owned(), identifier, user))
@@ -433,8 +452,14 @@ impl Flow<'_> {
             factors.push("backup_code");
         }
         if factors.is_empty() {
-            // MFA required but nothing enrolled yet: an email code stands in as the second factor.
-            if mfa == Mfa::Required && !proved_email {
+            let primary = self.session.primary_method.as_deref();
+            if self.session.acr_mfa && matches!(primary, Some("email_code" | "sms_code")) {
+                // Step-up after a code-only first factor: the password makes the second.
+                return Ok(Step::PasswordAfterCode);
+            }
+            // MFA required (or a step-up asked for) but nothing enrolled yet: an email code
+            // stands in as the second factor.
+            if (mfa == Mfa::Required || self.session.acr_mfa) && !proved_email {
                 return Ok(Step::VerifyDevice);
             }
             return self.after_factors(user).await;
@@ -449,6 +474,7 @@ impl Flow<'_> {
                 Step::Primary if self.wants_push_primary() => self.passwordless_push().await?,
                 Step::Primary => self.primary().await?,
                 Step::VerifyDevice => self.verify_device().await?,
+                Step::PasswordAfterCode => self.step_up_password().await?,
                 Step::SecondFactor(factors) => self.second_factor(factors).await?,
                 Step::Enroll {
                     skips_left,
@@ -551,6 +577,23 @@ impl Flow<'_> {
                 Ok(())
             }
         }
+    }
+
+    /// The password as the second step of a step-up sign-in that began with a code.
+    async fn step_up_password(&mut self) -> ApiResult<()> {
+        let prompted = self.session.step == STEP_UP_PASSWORD;
+        let password = if prompted {
+            self.take("password")
+        } else {
+            None
+        };
+        let Some(password) = password else {
+            self.session.step = STEP_UP_PASSWORD.into();
+            return Err(insufficient(json!({"type": "password"})));
+        };
+        self.check_password(&password).await?;
+        self.session.second_factor = Some("password".into());
+        Ok(())
     }
 
     async fn verify_device(&mut self) -> ApiResult<()> {
@@ -788,7 +831,13 @@ impl Flow<'_> {
 
     async fn check_totp(&self, code: &str) -> ApiResult<()> {
         let user_id = self.user_id();
-        let Some(credential) = self.app.store.totp(user_id).await?.filter(|t| t.confirmed) else {
+        let Some(credential) = self
+            .app
+            .store
+            .totp(user_id)
+            .await?
+            .filter(|t| t.confirmed && !t.suspended)
+        else {
             return Err(ApiError::invalid_request("no TOTP credential is enrolled"));
         };
         let totp = totp_of(&credential.secret);

@@ -228,5 +228,22 @@ pub async fn logout_all(State(app): State<AppState>, bearer: Bearer) -> ApiResul
         .revoke_unused_authorization_codes(session.user_id, now)
         .await?;
     let revoked = app.store.revoke_all_sessions(session.user_id, now).await?;
-    Ok(no_store(json!({"revoked_sessions": revoked})))
+    // Devices added in the review window: the app offers "remove these".
+    let since = crate::account::review_since(now, app.config.security.reset_review_days);
+    let recent: Vec<Value> = app
+        .store
+        .devices_added_since(session.user_id, since)
+        .await?
+        .into_iter()
+        .map(|d| {
+            json!({
+                "device_id": d.id,
+                "display_name": d.display_name,
+                "created_at": d.created_at,
+            })
+        })
+        .collect();
+    Ok(no_store(
+        json!({"revoked_sessions": revoked, "recent_devices": recent}),
+    ))
 }

@@ -198,7 +198,7 @@ async fn world(name: &str, require_attestation: bool) -> World {
     config.attestation.apple_roots = vec![dir.join("apple.pem")];
     config.attestation.apple_app_ids = vec![APP_ID.into()];
     let t = start_with(config, "sqlite::memory:", true).await;
-    let access = t.sign_in_password(ALICE).await.access;
+    let access = t.sign_in_mfa(ALICE, None).await.access;
     World {
         t,
         android_root,
@@ -286,7 +286,7 @@ async fn without_a_configured_root_an_attestation_is_not_evaluated_and_the_devic
     // still enroll, as devices that approve after a password only.
     let w = world("android-unconfigured", true).await;
     let t = start().await;
-    let access = t.sign_in_password(ALICE).await.access;
+    let access = t.sign_in_mfa(ALICE, None).await.access;
     let (status, enrollment) = t.post_bearer("/v1/me/authenticators", &access).await;
     assert_eq!(status, 201, "{enrollment}");
     let code = enrollment["activation_code"].as_str().unwrap().to_owned();

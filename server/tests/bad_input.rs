@@ -454,7 +454,7 @@ async fn dev_outbox_does_not_exist_without_dev() {
 #[tokio::test]
 async fn totp_confirm_without_enrollment_is_refused() {
     let t = start().await;
-    let tokens = t.sign_in_password(ALICE).await;
+    let tokens = t.sign_in_mfa(ALICE, None).await;
     let got = t
         .post_json(
             "/v1/me/totp/confirm",

@@ -213,7 +213,7 @@ async fn when_the_skips_run_out_enrollment_is_mandatory() {
 #[tokio::test]
 async fn cant_scan_image_typing_the_code_in_lower_case_with_spaces_works() {
     let t = start().await;
-    let alice = t.sign_in_password(ALICE).await;
+    let alice = t.sign_in_mfa(ALICE, None).await;
     let (status, enrollment) = t.post_bearer("/v1/me/authenticators", &alice.access).await;
     assert_eq!(status, 201, "{enrollment}");
     assert_eq!(enrollment["status"], "waiting_for_device");
@@ -252,7 +252,7 @@ async fn cant_scan_image_typing_the_code_in_lower_case_with_spaces_works() {
 #[tokio::test]
 async fn an_activation_code_works_once() {
     let t = start().await;
-    let alice = t.sign_in_password(ALICE).await;
+    let alice = t.sign_in_mfa(ALICE, None).await;
     let (_, enrollment) = t.post_bearer("/v1/me/authenticators", &alice.access).await;
     let code = enrollment["activation_code"].as_str().unwrap();
     let mut first = Phone::new("first");
@@ -271,7 +271,7 @@ async fn an_activation_code_works_once() {
 #[tokio::test]
 async fn an_activation_code_expires_after_ten_minutes() {
     let t = start().await;
-    let alice = t.sign_in_password(ALICE).await;
+    let alice = t.sign_in_mfa(ALICE, None).await;
     let (_, enrollment) = t.post_bearer("/v1/me/authenticators", &alice.access).await;
     assert_eq!(enrollment["expires_at"], t.now() + 600);
     t.server.clock().advance(601);
@@ -291,7 +291,7 @@ async fn an_activation_code_expires_after_ten_minutes() {
 #[tokio::test]
 async fn bad_activation_requests_get_exact_errors() {
     let t = start().await;
-    let alice = t.sign_in_password(ALICE).await;
+    let alice = t.sign_in_mfa(ALICE, None).await;
     let (_, enrollment) = t.post_bearer("/v1/me/authenticators", &alice.access).await;
     let code = enrollment["activation_code"].as_str().unwrap();
     let mut phone = Phone::new("phone");
@@ -390,9 +390,11 @@ async fn devices_can_be_listed_renamed_and_removed() {
     let renamed: serde_json::Value = response.json().await.unwrap();
     assert_eq!(renamed["display_name"], "Work phone");
     assert_eq!(renamed["push_enabled"], true);
-    let (status, _) = delete(&t, &path, &tokens.access).await;
+    // Removing a factor needs a fresh sign-in with a second factor: the phone itself.
+    let strong = sign_in_with_phone(&t, ALICE, &phone).await;
+    let (status, _) = delete(&t, &path, &strong.access).await;
     assert_eq!(status, 200);
-    let (status, body) = delete(&t, &path, &tokens.access).await;
+    let (status, body) = delete(&t, &path, &strong.access).await;
     assert_eq!(status, 404);
     assert_eq!(body["error"], "not_found");
     // Someone else's device id is not found either.

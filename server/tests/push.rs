@@ -343,12 +343,14 @@ async fn two_concurrent_sign_ins_are_each_matched_to_their_own_number() {
 async fn a_removed_device_cannot_approve() {
     let t = start().await;
     let (tokens, phone) = alice_with_phone(&t).await;
+    // Removing a factor needs a fresh sign-in with a second factor: the phone itself.
+    let strong = sign_in_with_phone(&t, ALICE, &phone).await;
     let (_, _, next) = password_then_push(&t, ALICE).await;
     let challenge = phone.next_challenge(&t).await;
     let (status, body) = delete(
         &t,
         &format!("/v1/me/devices/{}", phone.device_id),
-        &tokens.access,
+        &strong.access,
     )
     .await;
     assert_eq!(status, 200, "{body}");

@@ -12,7 +12,7 @@ async fn enrollment_and_push_leave_no_secret_in_the_logs() {
     let captured = CapturedLogs::install();
 
     let t = start().await;
-    let alice = t.sign_in_password(ALICE).await;
+    let alice = t.sign_in_mfa(ALICE, None).await;
     let (_, enrollment) = t.post_bearer("/v1/me/authenticators", &alice.access).await;
     let code = enrollment["activation_code"].as_str().unwrap().to_owned();
     let mut phone = Phone::new("Alice's Pixel");

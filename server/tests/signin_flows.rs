@@ -514,7 +514,7 @@ async fn forgot_password_answers_the_same_for_unknown_accounts_and_sends_nothing
 #[tokio::test]
 async fn alice_enrolls_totp_and_then_needs_it_to_sign_in() {
     let t = start().await;
-    let tokens = t.sign_in_password(ALICE).await;
+    let tokens = t.sign_in_mfa(ALICE, None).await;
     let (status, body) = t.post_bearer("/v1/me/totp", &tokens.access).await;
     assert_eq!(status, 200, "{body}");
     let uri = body["otpauth_uri"].as_str().unwrap();

@@ -442,3 +442,45 @@ pub fn app_at(
     };
     AuthClient::new(config, device_store(device)).expect("client config is valid")
 }
+
+/// "Confirm it's you" for `session`'s user, as the app does after `StepUpRequired`: the step-up
+/// sign-in (`Session::step_up`) with the password, then whatever second factor the server asks
+/// for: the emailed code for a user without one, the authenticator code of `totp_secret`.
+/// Answers the fresh session; `session` is then ended (`Replaced`).
+pub async fn step_up(
+    world: &World,
+    session: &authcore::session::Session,
+    user: (&str, &str),
+    totp_secret: Option<&str>,
+) -> authcore::session::Session {
+    use authcore::signin::{MethodKind, SecondFactor, SignInState};
+    let flow = session.step_up().await.expect("the step-up sign-in starts");
+    let SignInState::ChooseMethod { methods, .. } = flow.state() else {
+        panic!("expected the method list, got {:?}", flow.state())
+    };
+    let password = methods
+        .into_iter()
+        .find(|m| m.kind == MethodKind::Password)
+        .expect("password offered");
+    flow.choose_method(&password).await.unwrap();
+    let mut state = flow.submit_password(user.1).await.unwrap();
+    loop {
+        state = match state {
+            SignInState::Done { session } => return session,
+            SignInState::EnterCode { .. } => {
+                let code = world.last_code(user.0).await;
+                flow.submit_code(&code).await.unwrap()
+            }
+            SignInState::ChooseSecondFactor { .. } => {
+                flow.choose_second_factor(SecondFactor::Totp).await.unwrap()
+            }
+            SignInState::EnterTotp { .. } => {
+                let secret = totp_secret.expect("the server asked for a TOTP code");
+                flow.submit_code(&totp_at(secret, world.now()))
+                    .await
+                    .unwrap()
+            }
+            other => panic!("unexpected step in the step-up sign-in: {other:?}"),
+        };
+    }
+}

@@ -214,7 +214,9 @@ async fn the_session_survives_an_app_restart() {
 async fn a_signed_in_user_adds_totp_and_new_backup_codes() {
     let world = start_server().await;
     let app = world.app("alice-phone");
-    let session = sign_in_with_password(&app, ALICE).await;
+    let weak = sign_in_with_password(&app, ALICE).await;
+    // security changes need a recent sign-in with a second factor: the password + emailed code
+    let session = step_up(&world, &weak, ALICE, None).await;
 
     let pending = session.add_totp().await.unwrap();
     assert_eq!(format!("{pending:?}"), "TotpEnrollment(<redacted>)");
@@ -229,6 +231,11 @@ async fn a_signed_in_user_adds_totp_and_new_backup_codes() {
     }
     session.confirm_totp(&code).await.unwrap();
 
+    // now that she has a second factor, the next change asks for it (a code of the next step:
+    // a step is never accepted twice)
+    world.server.clock().advance(30);
+    let secret = account.secret.to_base32();
+    let session = step_up(&world, &session, ALICE, Some(secret.as_str())).await;
     let codes = session.regenerate_backup_codes().await.unwrap();
     assert_eq!(codes.0.len(), 10);
     assert_eq!(format!("{codes:?}"), "BackupCodes(10 codes)");

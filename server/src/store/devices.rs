@@ -174,6 +174,9 @@ pub struct PushAnswer {
     pub block_until: Option<u64>,
     /// A history entry written in the same transaction.
     pub event: Option<SignInEvent>,
+    /// A security event (and its mail) written in the same transaction: a test approval that
+    /// adds the device to the account.
+    pub security: Option<super::security::Noted>,
 }
 
 #[derive(Debug, PartialEq, Eq)]

@@ -3,9 +3,11 @@
 //! added beside [`sqlite::SqliteStore`] without touching them. Secrets arrive already hashed.
 
 pub mod devices;
+pub mod security;
 pub mod sqlite;
 
 pub use devices::*;
+pub use security::*;
 
 use async_trait::async_trait;
 
@@ -76,6 +78,8 @@ pub struct AuthSession {
     pub ip: String,
     pub user_agent: String,
     pub expires_at: u64,
+    /// The first request asked for `acr_values=mfa`: a step-up sign-in.
+    pub acr_mfa: bool,
 }
 
 /// What to send when a code is issued (absent for unknown identifiers: nothing is delivered).
@@ -204,6 +208,8 @@ pub struct TotpCredential {
     pub last_step: Option<u64>,
     /// A secret waiting for its first code (`POST /v1/me/totp/confirm`).
     pub pending: Option<Vec<u8>>,
+    /// Suspended by a password reset until the user confirms it: not accepted at sign-in.
+    pub suspended: bool,
 }
 
 /// What a user has enrolled as a second factor.
@@ -227,7 +233,7 @@ pub struct OutboxRecord {
 }
 
 #[async_trait]
-pub trait Store: DeviceStore + Send + Sync + 'static {
+pub trait Store: DeviceStore + SecurityStore + Send + Sync + 'static {
     /// The key codes are HMACed with: derived from the server key outside the database (see
     /// `keys.rs`), never stored in it in the clear.
     async fn server_key(&self) -> StoreResult<Vec<u8>>;

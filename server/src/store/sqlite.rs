@@ -19,8 +19,10 @@ use crate::secrets::{constant_time_eq, SecretString};
 
 const SCHEMA_V1: &str = include_str!("schema.sql");
 const SCHEMA_V2: &str = include_str!("schema_v2.sql");
+const SCHEMA_V4: &str = include_str!("schema_v4.sql");
 
 mod devices;
+mod security;
 
 /// Version 3: indexes that keep the hot queries from
 /// growing with history. The outbox worker's pending look-up scanned every message ever sent;
@@ -378,6 +380,7 @@ impl SqliteStore {
         }
         Self::apply_once(&mut tx, 2, SCHEMA_V2).await?;
         Self::apply_once(&mut tx, 3, SCHEMA_V3).await?;
+        Self::apply_once(&mut tx, 4, SCHEMA_V4).await?;
         Self::apply_once(&mut tx, 5, SCHEMA_V5).await?;
         Self::apply_once(&mut tx, 6, SCHEMA_V6).await?;
         tx.commit().await?;
@@ -743,8 +746,8 @@ impl Store for SqliteStore {
         let id = sqlx::query_scalar(
             "INSERT INTO auth_sessions (token_hash, client_id, code_challenge, identifier, user_id, device_recognised, step,
                     primary_method, device_verified, second_factor_choice, second_factor, code_id, ip, user_agent,
-                    created_at, expires_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, strftime('%s','now'), ?) RETURNING id",
+                    created_at, expires_at, acr)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, strftime('%s','now'), ?, ?) RETURNING id",
         )
         .bind(token_hash)
         .bind(&s.client_id)
@@ -761,6 +764,7 @@ impl Store for SqliteStore {
         .bind(&s.ip)
         .bind(&s.user_agent)
         .bind(ts(s.expires_at))
+        .bind(s.acr_mfa.then_some("mfa"))
         .fetch_one(&mut *self.write().await?)
         .await?;
         Ok(id)
@@ -774,7 +778,7 @@ impl Store for SqliteStore {
         let row = sqlx::query(
             "SELECT a.id, a.client_id, a.code_challenge, a.identifier, a.user_id, a.device_recognised, a.step,
                     a.primary_method, a.device_verified, a.second_factor_choice, a.second_factor, a.code_id, a.ip,
-                    a.user_agent, a.expires_at, u.id, u.email, u.phone, u.name, u.password_hash
+                    a.user_agent, a.expires_at, u.id, u.email, u.phone, u.name, u.password_hash, a.acr
              FROM auth_sessions a LEFT JOIN users u ON u.id = a.user_id
              WHERE a.token_hash = ? AND a.completed_at IS NULL AND a.expires_at > ?",
         )
@@ -809,6 +813,7 @@ impl Store for SqliteStore {
             ip: r.try_get(12)?,
             user_agent: r.try_get(13)?,
             expires_at: un(r.try_get(14)?),
+            acr_mfa: r.try_get::<Option<String>, _>(20)?.as_deref() == Some("mfa"),
         };
         Ok(Some((session, user)))
     }
@@ -1115,8 +1120,9 @@ impl Store for SqliteStore {
         let rows = tx
             .finish(
                 sqlx::query(
-                    "INSERT INTO sessions (user_id, client_id, method, factors, ip, user_agent, created_at)
-                         VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id;
+                    "INSERT INTO sessions (user_id, client_id, method, factors, ip, user_agent, created_at, auth_time)
+                         VALUES (?, ?, ?, ?, ?, ?, ?, (SELECT a.completed_at FROM authorization_codes c
+                             JOIN auth_sessions a ON a.id = c.auth_session_id WHERE c.hash = ?)) RETURNING id;
                      UPDATE authorization_codes SET used_at = ?, session_id = last_insert_rowid() WHERE hash = ?;
                      INSERT INTO access_tokens (hash, session_id, expires_at)
                          SELECT ?, session_id, ? FROM authorization_codes WHERE hash = ?;
@@ -1133,6 +1139,7 @@ impl Store for SqliteStore {
                 .bind(&ip)
                 .bind(&ua)
                 .bind(ts(r.now))
+                .bind(&r.code_hash)
                 .bind(ts(r.now))
                 .bind(&r.code_hash)
                 .bind(&tokens.access_hash)
@@ -1384,13 +1391,13 @@ impl Store for SqliteStore {
     }
 
     async fn totp(&self, user_id: i64) -> StoreResult<Option<TotpCredential>> {
-        let row: Option<(Vec<u8>, bool, Option<i64>, Option<Vec<u8>>)> = sqlx::query_as(
-            "SELECT secret, confirmed, last_step, pending_secret FROM totp_credentials WHERE user_id = ?",
+        let row: Option<(Vec<u8>, bool, Option<i64>, Option<Vec<u8>>, bool)> = sqlx::query_as(
+            "SELECT secret, confirmed, last_step, pending_secret, suspended_at IS NOT NULL FROM totp_credentials WHERE user_id = ?",
         )
         .bind(user_id)
         .fetch_optional(&mut *self.read().await?)
         .await?;
-        let Some((secret, confirmed, last_step, pending)) = row else {
+        let Some((secret, confirmed, last_step, pending, suspended)) = row else {
             return Ok(None);
         };
         Ok(Some(TotpCredential {
@@ -1398,12 +1405,13 @@ impl Store for SqliteStore {
             confirmed,
             last_step: last_step.map(un),
             pending: pending.map(|p| self.open_totp(user_id, p)).transpose()?,
+            suspended,
         }))
     }
 
     async fn second_factors(&self, user_id: i64) -> StoreResult<SecondFactors> {
         let (totp, backup_codes_left): (bool, i64) = sqlx::query_as(
-            "SELECT EXISTS (SELECT 1 FROM totp_credentials WHERE user_id = ?1 AND confirmed = 1),
+            "SELECT EXISTS (SELECT 1 FROM totp_credentials WHERE user_id = ?1 AND confirmed = 1 AND suspended_at IS NULL),
                     (SELECT COUNT(*) FROM backup_codes WHERE user_id = ?1 AND used_at IS NULL)",
         )
         .bind(user_id)
@@ -1442,7 +1450,8 @@ impl Store for SqliteStore {
 
     async fn accept_totp_step(&self, user_id: i64, step: u64) -> StoreResult<bool> {
         let done = sqlx::query(
-            "UPDATE totp_credentials SET last_step = ? WHERE user_id = ? AND confirmed = 1 AND (last_step IS NULL OR last_step < ?)",
+            "UPDATE totp_credentials SET last_step = ? WHERE user_id = ? AND confirmed = 1 AND suspended_at IS NULL
+             AND (last_step IS NULL OR last_step < ?)",
         )
         .bind(ts(step))
         .bind(user_id)

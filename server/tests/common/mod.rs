@@ -306,3 +306,45 @@ pub fn software_keys_config() -> Config {
     config.push.require_attestation = false;
     config
 }
+
+impl TestServer {
+    /// A step-up sign-in (`acr_values=mfa`): the password, then each step the server asks for (the
+    /// email code for a user without a second factor, the TOTP code of `totp`, "Skip for now").
+    /// Its token may make security changes for `security.step_up_max_age_s`.
+    pub async fn sign_in_mfa(&self, user: (&str, &str), totp: Option<&str>) -> Tokens {
+        let pkce = pkce();
+        let (mut status, mut body) = self
+            .begin(
+                user.0,
+                &pkce,
+                &[("password", user.1), ("acr_values", "mfa")],
+            )
+            .await;
+        for _ in 0..5 {
+            if status == 200 {
+                break;
+            }
+            assert_eq!(status, 400, "{body}");
+            let session = session_of(&body);
+            (status, body) = match body["next"]["type"].as_str() {
+                Some("verify_device") => {
+                    let code = self.last_code(user.0).await;
+                    self.step(&session, &[("code", &code)]).await
+                }
+                Some("choose_second_factor" | "totp") => {
+                    let secret = totp.unwrap_or_else(|| panic!("{} needs a TOTP secret", user.0));
+                    let code = totp_now(secret, self.now());
+                    self.step(&session, &[("method", "totp"), ("code", &code)])
+                        .await
+                }
+                Some("enroll_authenticator") => {
+                    self.step(&session, &[("method", "skip_enrollment")]).await
+                }
+                other => panic!("unexpected step {other:?}: {body}"),
+            };
+        }
+        assert_eq!(status, 200, "{body}");
+        self.exchange(body["authorization_code"].as_str().unwrap(), &pkce)
+            .await
+    }
+}

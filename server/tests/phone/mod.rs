@@ -213,7 +213,8 @@ pub async fn enroll(t: &TestServer, access: &str, phone: &mut Phone, user_verifi
 
 /// Alice (Acme, no second factor yet) signed in with a password, and her enrolled phone.
 pub async fn alice_with_phone(t: &TestServer) -> (crate::common::Tokens, Phone) {
-    let tokens = t.sign_in_password(crate::common::ALICE).await;
+    // Binding a device needs a step-up sign-in: the password and an email code.
+    let tokens = t.sign_in_mfa(crate::common::ALICE, None).await;
     let mut phone = Phone::new("Alice's Pixel");
     enroll(t, &tokens.access, &mut phone, true).await;
     (tokens, phone)
@@ -345,4 +346,23 @@ pub async fn enroll_attested(
         .await;
     assert_eq!(status, 200, "{body}");
     activated
+}
+
+/// A full sign-in approved on `phone`: the password, then the push it answers with the number
+/// shown. A sign-in with a second factor, strong enough for security changes.
+pub async fn sign_in_with_phone(
+    t: &TestServer,
+    user: (&str, &str),
+    phone: &Phone,
+) -> crate::common::Tokens {
+    let (session, pkce, next) = password_then_push(t, user).await;
+    let request_id = next["request_id"].as_str().unwrap().to_owned();
+    let (status, body) = phone
+        .approve(t, &request_id, next["number"].as_str().unwrap())
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = t.step(&session, &[]).await;
+    assert_eq!(status, 200, "{body}");
+    t.exchange(body["authorization_code"].as_str().unwrap(), &pkce)
+        .await
 }

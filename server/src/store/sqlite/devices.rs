@@ -10,11 +10,12 @@ use super::super::devices::*;
 use super::super::{StoreError, StoreResult};
 use super::{join, ts, un, SqliteStore};
 
-const DEVICE_COLUMNS: &str =
+pub(super) const DEVICE_COLUMNS: &str =
     "SELECT id, user_id, public_key, display_name, platform, push_token IS NOT NULL,
-    user_verification, state, created_at, activated_at, last_seen_at, attested FROM devices";
+    user_verification, CASE WHEN suspended_at IS NOT NULL THEN 'suspended' ELSE state END, created_at,
+    activated_at, last_seen_at, attested FROM devices";
 
-fn device_of(r: &sqlx::sqlite::SqliteRow) -> Result<Device, sqlx::Error> {
+pub(super) fn device_of(r: &sqlx::sqlite::SqliteRow) -> Result<Device, sqlx::Error> {
     Ok(Device {
         id: r.try_get(0)?,
         user_id: r.try_get(1)?,
@@ -382,7 +383,7 @@ impl DeviceStore for SqliteStore {
 
     async fn has_active_device(&self, user_id: i64, require_uv: bool) -> StoreResult<bool> {
         let found: Option<i64> = sqlx::query_scalar(
-            "SELECT 1 FROM devices WHERE user_id = ? AND state = 'active' AND removed_at IS NULL
+            "SELECT 1 FROM devices WHERE user_id = ? AND state = 'active' AND removed_at IS NULL AND suspended_at IS NULL
              AND (? = 0 OR user_verification = 1) LIMIT 1",
         )
         .bind(user_id)
@@ -705,6 +706,22 @@ impl DeviceStore for SqliteStore {
                  VALUES (?, ?, ?, ?, ?, ?, ?, ?);",
             );
         }
+        // Only an approved test approval adds the device (and so has a security event).
+        let security = a
+            .security
+            .as_ref()
+            .filter(|_| kind == "test" && a.result == "approved");
+        if let Some(noted) = security {
+            sql.push_str(
+                "INSERT INTO security_events (user_id, at, kind, detail, factors, ip, user_agent)
+                 VALUES (?, ?, ?, ?, ?, ?, ?);",
+            );
+            if noted.mail.is_some() {
+                sql.push_str(
+                    "INSERT INTO outbox (channel, recipient, subject, body, created_at) VALUES (?, ?, ?, ?, ?);",
+                );
+            }
+        }
         sql.push_str("COMMIT");
         let mut q = sqlx::query(&sql);
         if kind == "test" {
@@ -727,6 +744,25 @@ impl DeviceStore for SqliteStore {
                 .bind(&e.ip)
                 .bind(&e.user_agent)
                 .bind(&e.result);
+        }
+        if let Some(noted) = security {
+            let e = &noted.event;
+            q = q
+                .bind(e.user_id)
+                .bind(ts(e.at))
+                .bind(&e.kind)
+                .bind(&e.detail)
+                .bind(join(&e.factors))
+                .bind(&e.ip)
+                .bind(&e.user_agent);
+            if let Some(m) = &noted.mail {
+                q = q
+                    .bind(&m.channel)
+                    .bind(&m.recipient)
+                    .bind(&m.subject)
+                    .bind(self.seal_body(&m.recipient, m.body.expose()))
+                    .bind(ts(e.at));
+            }
         }
         tx.finish(q).await?;
         Ok(Ok(()))

@@ -15,6 +15,7 @@ fun errorText(e: ClientException): String = when (e) {
     is ClientException.PushBlocked -> "Requests to your phone are paused for ${e.retryAfterSeconds} s."
     is ClientException.EnrollmentRequired -> "Your organisation requires an authenticator app."
     is ClientException.SignInExpired -> "This sign-in expired. Start again."
+    is ClientException.StepUpRequired -> "Confirm it's you: sign in again with your second factor to make this change."
     is ClientException.WeakPassword -> "That password is not allowed: ${e.reason}"
     is ClientException.InvalidInput -> e.what
     is ClientException.Network, is ClientException.Timeout -> "No connection to the server. Try again."
