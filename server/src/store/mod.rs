@@ -244,15 +244,6 @@ pub trait Store: DeviceStore + SecurityStore + Send + Sync + 'static {
     /// Creates the user unless the email exists (seeding is idempotent); returns its id.
     async fn ensure_user(&self, user: NewUser) -> StoreResult<i64>;
 
-    async fn failure_state(&self, key: &str) -> StoreResult<FailureState>;
-    /// Counts one more wrong password; locks `key` for `lock_s` once `max` is reached.
-    async fn record_password_failure(
-        &self,
-        key: &str,
-        now: u64,
-        max: u32,
-        lock_s: u64,
-    ) -> StoreResult<FailureState>;
     async fn clear_password_failures(&self, key: &str) -> StoreResult<()>;
     /// Counts one attempt for `key` *before* its credential is checked, atomically (one write
     /// transaction): `Locked` while `key` is locked; `Busy` when the run already holds `max`
@@ -353,15 +344,6 @@ pub trait Store: DeviceStore + SecurityStore + Send + Sync + 'static {
     async fn refresh_token_session_start(&self, hash: &[u8]) -> StoreResult<Option<u64>>;
     /// The client an access or refresh token was issued to.
     async fn token_client(&self, hash: &[u8]) -> StoreResult<Option<String>>;
-
-    /// Sets a new password, revokes every session and clears the lockout, atomically.
-    async fn reset_password(
-        &self,
-        user_id: i64,
-        password_hash: &str,
-        failure_key: &str,
-        now: u64,
-    ) -> StoreResult<()>;
 
     async fn totp(&self, user_id: i64) -> StoreResult<Option<TotpCredential>>;
     /// The second factors the user can use now, in one look-up.

@@ -79,9 +79,9 @@ pub trait SecurityStore: Send + Sync + 'static {
         noted: Box<dyn FnOnce(u64) -> Noted + Send>,
     ) -> StoreResult<u64>;
 
-    /// A password reset ([`super::Store::reset_password`]) that also suspends the devices and the
-    /// TOTP credential added since `review_since` and records the events `notes` builds,
-    /// atomically; returns what it suspended.
+    /// A password reset: the new password, every session revoked and the lockout cleared, plus
+    /// the devices and the TOTP credential added since `review_since` suspended and the events
+    /// `notes` builds recorded, atomically; returns what it suspended.
     async fn reset_password_with_review(
         &self,
         user_id: i64,

@@ -573,63 +573,6 @@ impl Store for SqliteStore {
         Ok(id)
     }
 
-    async fn failure_state(&self, key: &str) -> StoreResult<FailureState> {
-        let row: Option<(i64, Option<i64>)> =
-            sqlx::query_as("SELECT failures, locked_until FROM password_failures WHERE key = ?")
-                .bind(key)
-                .fetch_optional(&mut *self.read().await?)
-                .await?;
-        Ok(row
-            .map(|(failures, locked_until)| FailureState {
-                failures: u32::try_from(failures).unwrap_or(u32::MAX),
-                locked_until: locked_until.map(un),
-            })
-            .unwrap_or_default())
-    }
-
-    async fn record_password_failure(
-        &self,
-        key: &str,
-        now: u64,
-        max: u32,
-        lock_s: u64,
-    ) -> StoreResult<FailureState> {
-        let mut conn = self.write().await?;
-        let mut tx = conn.begin().await?;
-        let row: Option<(i64, Option<i64>)> =
-            sqlx::query_as("SELECT failures, locked_until FROM password_failures WHERE key = ?")
-                .bind(key)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let (mut failures, locked_until) = row
-            .map(|(f, l)| (u32::try_from(f).unwrap_or(u32::MAX), l.map(un)))
-            .unwrap_or((0, None));
-        // A lock that ran out starts a fresh count.
-        if locked_until.is_some_and(|until| until <= now) {
-            failures = 0;
-        }
-        failures = failures.saturating_add(1);
-        let locked_until = if failures >= max {
-            Some(now + lock_s)
-        } else {
-            None
-        };
-        sqlx::query(
-            "INSERT INTO password_failures (key, failures, locked_until) VALUES (?, ?, ?)
-             ON CONFLICT(key) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until",
-        )
-        .bind(key)
-        .bind(i64::from(failures))
-        .bind(locked_until.map(ts))
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(FailureState {
-            failures,
-            locked_until,
-        })
-    }
-
     async fn clear_password_failures(&self, key: &str) -> StoreResult<()> {
         sqlx::query("DELETE FROM password_failures WHERE key = ?")
             .bind(key)
@@ -1358,36 +1301,6 @@ impl Store for SqliteStore {
         .bind(hash)
         .fetch_optional(&mut *self.read().await?)
         .await?)
-    }
-
-    async fn reset_password(
-        &self,
-        user_id: i64,
-        password_hash: &str,
-        failure_key: &str,
-        now: u64,
-    ) -> StoreResult<()> {
-        let mut conn = self.write().await?;
-        let mut tx = conn.begin().await?;
-        sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
-            .bind(password_hash)
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
-        let ids: Vec<i64> =
-            sqlx::query_scalar("SELECT id FROM sessions WHERE user_id = ? AND revoked_at IS NULL")
-                .bind(user_id)
-                .fetch_all(&mut *tx)
-                .await?;
-        for id in ids {
-            Self::revoke_session_tx(&mut tx, id, now).await?;
-        }
-        sqlx::query("DELETE FROM password_failures WHERE key = ?")
-            .bind(failure_key)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
     }
 
     async fn totp(&self, user_id: i64) -> StoreResult<Option<TotpCredential>> {
