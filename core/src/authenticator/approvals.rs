@@ -62,10 +62,11 @@ pub struct ApprovalRequest {
     pub expires_at: u64,
 }
 
-/// The requests this core fetched, by id, each with the moment it expires on this phone's
-/// monotonic clock (its lifetime as the server counted it when it was fetched).
+/// The requests this core fetched, by account (device id) and request id, each with the moment it
+/// expires on this phone's monotonic clock (its lifetime as the server counted it when it was
+/// fetched).
 #[derive(Default)]
-pub(super) struct Pending(Mutex<HashMap<String, (ApprovalRequest, Instant)>>);
+pub(super) struct Pending(Mutex<HashMap<(String, String), (ApprovalRequest, Instant)>>);
 
 impl Pending {
     /// Keeps what a fetch answered; forgets the requests that expired.
@@ -75,17 +76,23 @@ impl Pending {
         pending.retain(|_, (_, expires)| *expires > now);
         for request in requests {
             let expires = now + Duration::from_secs(lifetime(request));
-            pending.insert(request.id.clone(), (request.clone(), expires));
+            let key = (request.account.clone(), request.id.clone());
+            pending.insert(key, (request.clone(), expires));
         }
     }
 
     /// The request fetched under `id`: `UnknownRequest` when this core never fetched it (or
-    /// forgot it after it expired), `Expired` when its time is up.
+    /// forgot it after it expired), `Expired` when its time is up. Ids are the servers': should
+    /// two servers' live requests share one, neither is guessed at (`UnknownRequest`).
     fn get(&self, id: &str) -> Result<ApprovalRequest, AuthenticatorError> {
-        match lock(&self.0).get(id) {
-            None => Err(AuthenticatorError::UnknownRequest),
-            Some((_, expires)) if *expires <= Instant::now() => Err(AuthenticatorError::Expired),
-            Some((request, _)) => Ok(request.clone()),
+        let pending = lock(&self.0);
+        let mut found = pending.iter().filter(|((_, key), _)| key == id);
+        match (found.next(), found.next()) {
+            (Some((_, (_, expires))), None) if *expires <= Instant::now() => {
+                Err(AuthenticatorError::Expired)
+            }
+            (Some((_, (request, _))), None) => Ok(request.clone()),
+            _ => Err(AuthenticatorError::UnknownRequest),
         }
     }
 }
@@ -354,6 +361,21 @@ mod tests {
         // fetched again: still the one request
         pending.keep(&[request("42")], |_| 120);
         assert_eq!(pending.get("42").unwrap(), request("42"));
+    }
+
+    #[test]
+    fn the_same_id_from_two_servers_is_not_guessed_at() {
+        let pending = Pending::default();
+        let mut other = request("42");
+        other.account = "dv_2".into();
+        pending.keep(&[request("42")], |_| 120);
+        pending.keep(&[request("42")], |_| 120);
+        assert_eq!(pending.get("42").unwrap(), request("42"));
+        pending.keep(&[other], |_| 120);
+        assert_eq!(
+            pending.get("42").unwrap_err(),
+            AuthenticatorError::UnknownRequest
+        );
     }
 
     #[test]
