@@ -291,6 +291,30 @@ mod tests {
     }
 
     #[test]
+    fn the_authenticators_transport_errors_keep_their_names() {
+        let from = |t| AuthenticatorError::from(CoreAuthenticatorError::Transport(t));
+        assert_eq!(
+            from(TransportError::Network { retryable: true }),
+            AuthenticatorError::Network { retryable: true }
+        );
+        assert_eq!(
+            from(TransportError::Server { status: 503 }),
+            AuthenticatorError::Server { status: 503 }
+        );
+        assert_eq!(
+            from(TransportError::InvalidRootCertificate),
+            AuthenticatorError::Untrusted
+        );
+        let protocol = from(TransportError::Protocol {
+            what: "truncated JSON".into(),
+        });
+        assert_eq!(
+            protocol.to_string(),
+            "the server's answer is not valid: truncated JSON"
+        );
+    }
+
+    #[test]
     fn a_refused_security_change_says_to_confirm_it_is_you() {
         let error = ClientError::from(CoreClientError::StepUpRequired { max_age_s: 600 });
         assert_eq!(
