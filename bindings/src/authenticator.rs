@@ -163,7 +163,8 @@ pub struct ApprovalContext {
     pub time: u64,
 }
 
-/// A sign-in waiting for this phone; hand it back to `approve`, `deny` or `report_fraud`.
+/// A sign-in waiting for this phone; answer it by its `id` with `approve`, `deny` or
+/// `report_fraud`.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct ApprovalRequest {
     pub id: String,
@@ -306,30 +307,30 @@ impl Authenticator {
         Ok(request.map(approval_request))
     }
 
-    /// "Approve" with the number typed or chosen: the app's `UserVerification` runs first;
-    /// nothing is sent unless it passes.
+    /// "Approve" the request `request_id` (one `pending_approvals` or `handle_push_payload`
+    /// answered) with the number typed or chosen: the app's `UserVerification` runs first;
+    /// nothing is sent unless it passes. An id this authenticator did not fetch is
+    /// `UnknownRequest`, one whose time is up `Expired`.
     pub async fn approve(
         &self,
-        request: ApprovalRequest,
+        request_id: String,
         number: String,
     ) -> Result<(), AuthenticatorError> {
         let core = self.core.clone();
-        let request = core_request(request);
-        Ok(run(async move { core.approve(&request, &number).await }).await?)
+        Ok(run(async move { core.approve(&request_id, &number).await }).await?)
     }
 
-    /// "Deny": the sign-in fails.
-    pub async fn deny(&self, request: ApprovalRequest) -> Result<(), AuthenticatorError> {
+    /// "Deny" the request `request_id`: the sign-in fails.
+    pub async fn deny(&self, request_id: String) -> Result<(), AuthenticatorError> {
         let core = self.core.clone();
-        let request = core_request(request);
-        Ok(run(async move { core.deny(&request).await }).await?)
+        Ok(run(async move { core.deny(&request_id).await }).await?)
     }
 
-    /// "Report fraud": denies, and the server pauses pushes to this account for a while.
-    pub async fn report_fraud(&self, request: ApprovalRequest) -> Result<(), AuthenticatorError> {
+    /// "Report fraud" on the request `request_id`: denies it, and the server pauses pushes to
+    /// this account for a while.
+    pub async fn report_fraud(&self, request_id: String) -> Result<(), AuthenticatorError> {
         let core = self.core.clone();
-        let request = core_request(request);
-        Ok(run(async move { core.report_fraud(&request).await }).await?)
+        Ok(run(async move { core.report_fraud(&request_id).await }).await?)
     }
 
     /// Renames a code account, or relabels a push account (on this phone only).
@@ -409,30 +410,6 @@ fn approval_request(request: CoreRequest) -> ApprovalRequest {
             CorePrompt::Choose { choices } => NumberPrompt::Choose { choices },
         },
         context: ApprovalContext {
-            app: request.context.app,
-            ip: request.context.ip,
-            user_agent: request.context.user_agent,
-            location: request.context.location,
-            time: request.context.time,
-        },
-        expires_at: request.expires_at,
-    }
-}
-
-fn core_request(request: ApprovalRequest) -> CoreRequest {
-    CoreRequest {
-        id: request.id,
-        account: request.account,
-        account_label: request.account_label,
-        kind: match request.kind {
-            ApprovalKind::SignIn => CoreKind::SignIn,
-            ApprovalKind::Test => CoreKind::Test,
-        },
-        prompt: match request.prompt {
-            NumberPrompt::Enter { length } => CorePrompt::Enter { length },
-            NumberPrompt::Choose { choices } => CorePrompt::Choose { choices },
-        },
-        context: authcore::authenticator::ApprovalContext {
             app: request.context.app,
             ip: request.context.ip,
             user_agent: request.context.user_agent,

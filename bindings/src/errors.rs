@@ -8,6 +8,7 @@ use authcore::backup::BackupError;
 use authcore::device_keys::KeyError;
 use authcore::vault::VaultError;
 use authcore::ClientError as CoreClientError;
+use authcore::TransportError;
 
 /// Everything that talks to the identity server: the client, sign-in, sessions.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
@@ -195,13 +196,7 @@ impl From<CoreAuthenticatorError> for AuthenticatorError {
         use AuthenticatorError as Ffi;
         use CoreAuthenticatorError as E;
         match error {
-            E::Network { retryable } => Ffi::Network { retryable },
-            E::Timeout => Ffi::Timeout,
-            E::Untrusted => Ffi::Untrusted,
-            E::InsecureUrl { host } => Ffi::InsecureUrl { host },
-            E::InvalidUrl { url } => Ffi::InvalidUrl { url },
-            E::Server { status } => Ffi::Server { status },
-            E::Protocol { what } => Ffi::Protocol { what },
+            E::Transport(transport) => transport.into(),
             E::InvalidQr { what } => Ffi::InvalidQr { what },
             E::InvalidActivationCode => Ffi::InvalidActivationCode,
             E::Expired => Ffi::Expired,
@@ -218,6 +213,24 @@ impl From<CoreAuthenticatorError> for AuthenticatorError {
             E::Key(KeyError::Store(_)) | E::Storage(_) => Ffi::StorageUnavailable,
             E::Key(_) => Ffi::DeviceKeyUnavailable,
             E::Vault(vault) => vault.into(),
+        }
+    }
+}
+
+/// The transport's failures under the names Kotlin and Swift already know
+/// (`AuthenticatorException.Network`, …).
+impl From<TransportError> for AuthenticatorError {
+    fn from(error: TransportError) -> Self {
+        use AuthenticatorError as Ffi;
+        match error {
+            TransportError::Network { retryable } => Ffi::Network { retryable },
+            TransportError::Timeout => Ffi::Timeout,
+            // A bad extra root certificate leaves no server trusted, as it always did here.
+            TransportError::Untrusted | TransportError::InvalidRootCertificate => Ffi::Untrusted,
+            TransportError::InsecureUrl { host } => Ffi::InsecureUrl { host },
+            TransportError::InvalidUrl { url } => Ffi::InvalidUrl { url },
+            TransportError::Server { status } => Ffi::Server { status },
+            TransportError::Protocol { what } => Ffi::Protocol { what },
         }
     }
 }
@@ -274,6 +287,30 @@ mod tests {
             AuthenticatorError::RateLimited {
                 retry_after_seconds: 9
             }
+        );
+    }
+
+    #[test]
+    fn the_authenticators_transport_errors_keep_their_names() {
+        let from = |t| AuthenticatorError::from(CoreAuthenticatorError::Transport(t));
+        assert_eq!(
+            from(TransportError::Network { retryable: true }),
+            AuthenticatorError::Network { retryable: true }
+        );
+        assert_eq!(
+            from(TransportError::Server { status: 503 }),
+            AuthenticatorError::Server { status: 503 }
+        );
+        assert_eq!(
+            from(TransportError::InvalidRootCertificate),
+            AuthenticatorError::Untrusted
+        );
+        let protocol = from(TransportError::Protocol {
+            what: "truncated JSON".into(),
+        });
+        assert_eq!(
+            protocol.to_string(),
+            "the server's answer is not valid: truncated JSON"
         );
     }
 

@@ -1,6 +1,6 @@
-//! The identity server's endpoints as docs/protocol.md defines them: request encoding and answer
-//! decoding (plain functions over [`Response`]), on top of the one [`HttpClient`]. Every answer the
-//! protocol does not allow becomes [`ClientError::Protocol`] or [`ClientError::Server`].
+//! The identity server's endpoints as docs/protocol.md defines them: request encoding, on top of
+//! the one [`HttpClient`]; answers decode through [`crate::transport`]. Every answer the protocol
+//! does not allow becomes [`ClientError::Protocol`] or [`ClientError::Server`].
 
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -9,6 +9,7 @@ use zeroize::Zeroizing;
 
 use crate::error::ClientError;
 use crate::http::{HttpClient, Request, Response};
+use crate::transport::{self, expect_json, TransportError};
 
 /// One identity server as seen by one app: where it is, which client this app is, how to reach it.
 #[derive(Clone)]
@@ -67,23 +68,9 @@ pub(crate) struct TokenAnswer {
     pub device_token: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct ErrorBody {
-    error: String,
-    error_description: Option<String>,
-    attempts_left: Option<u32>,
-    retry_after: Option<u64>,
-    auth_session: Option<String>,
-    method: Option<String>,
-    provider: Option<String>,
-    reason: Option<String>,
-    /// `insufficient_user_authentication`: how recent the sign-in must be.
-    max_age: Option<u64>,
-}
-
 impl Api {
     pub fn new(http: HttpClient, base: &str, client_id: &str) -> Result<Api, ClientError> {
-        let url = crate::http::check_url(base)?;
+        let url = crate::http::check_url(base).map_err(TransportError::from)?;
         let mut base = url.origin().ascii_serialization();
         if base == "null" {
             return Err(ClientError::InvalidUrl {
@@ -125,7 +112,11 @@ impl Api {
     }
 
     async fn send(&self, request: Request) -> Result<Response, ClientError> {
-        Ok(self.http.send(&request).await?)
+        Ok(self
+            .http
+            .send(&request)
+            .await
+            .map_err(TransportError::from)?)
     }
 
     pub async fn login_methods(&self, identifier: &str) -> Result<LoginMethods, ClientError> {
@@ -153,39 +144,30 @@ impl Api {
             struct Granted {
                 authorization_code: String,
             }
-            let granted: Granted = expect_json(&response, 200)?;
+            let granted: Granted = expect_json::<_, ClientError>(&response, 200)?;
             return Ok(Ok(Challenge::Code(Zeroizing::new(
                 granted.authorization_code,
             ))));
         }
-        let body = error_body(&response)?;
-        match body.error.as_str() {
+        let answer = transport::refusal(&response)?;
+        match answer.error.as_str() {
             "insufficient_authorization" => {
-                let auth_session = body.auth_session.ok_or_else(|| {
+                let auth_session = answer.auth_session.ok_or_else(|| {
                     ClientError::protocol("insufficient_authorization without auth_session")
                 })?;
-                let value: Value = serde_json::from_slice(&response.body)
-                    .map_err(|_| ClientError::protocol("malformed JSON"))?;
-                let next = value
-                    .get("next")
-                    .filter(|n| n.is_object())
-                    .cloned()
-                    .ok_or_else(|| {
-                        ClientError::protocol("insufficient_authorization without next")
-                    })?;
+                let next = answer.next.filter(|n| n.is_object()).ok_or_else(|| {
+                    ClientError::protocol("insufficient_authorization without next")
+                })?;
                 Ok(Ok(Challenge::Next { auth_session, next }))
             }
             "redirect_to_web" => Ok(Ok(Challenge::RedirectToWeb {
-                method: body.method.unwrap_or_default(),
-                provider: body.provider.unwrap_or_default(),
+                method: answer.method.unwrap_or_default(),
+                provider: answer.provider.unwrap_or_default(),
             })),
-            _ => {
-                let auth_session = body.auth_session.clone();
-                Ok(Err(Refusal {
-                    error: error_of(response.status, body, response.retry_after),
-                    auth_session,
-                }))
-            }
+            _ => Ok(Err(Refusal {
+                auth_session: answer.auth_session.clone(),
+                error: answer.into(),
+            })),
         }
     }
 
@@ -219,85 +201,6 @@ impl Api {
     }
 }
 
-/// Decodes the expected success answer, or turns anything else into its typed error.
-pub(crate) fn expect_json<T: DeserializeOwned>(
-    response: &Response,
-    expected: u16,
-) -> Result<T, ClientError> {
-    if response.status == expected {
-        return serde_json::from_slice(&response.body).map_err(|e| {
-            if e.is_eof() {
-                ClientError::protocol("truncated JSON")
-            } else {
-                ClientError::protocol(format!("unexpected answer ({})", e.classify_text()))
-            }
-        });
-    }
-    let body = error_body(response)?;
-    Err(error_of(response.status, body, response.retry_after))
-}
-
-trait ClassifyText {
-    fn classify_text(&self) -> &'static str;
-}
-
-impl ClassifyText for serde_json::Error {
-    fn classify_text(&self) -> &'static str {
-        match self.classify() {
-            serde_json::error::Category::Io => "unreadable",
-            serde_json::error::Category::Syntax => "malformed JSON",
-            serde_json::error::Category::Data => "missing or mistyped fields",
-            serde_json::error::Category::Eof => "truncated JSON",
-        }
-    }
-}
-
-/// An error answer's body. A 5xx (or any status without a JSON error object) is a server failure.
-fn error_body(response: &Response) -> Result<ErrorBody, ClientError> {
-    if response.status >= 500 || response.status < 400 {
-        return Err(ClientError::Server {
-            status: response.status,
-        });
-    }
-    serde_json::from_slice(&response.body).map_err(|_| ClientError::Server {
-        status: response.status,
-    })
-}
-
-fn error_of(status: u16, body: ErrorBody, retry_after_header: Option<u64>) -> ClientError {
-    let retry_after = body.retry_after.or(retry_after_header).unwrap_or(1);
-    match body.error.as_str() {
-        "wrong_credential" => ClientError::WrongCredential {
-            attempts_left: body.attempts_left,
-        },
-        "expired" => ClientError::Expired,
-        "access_denied" => ClientError::PushDenied {
-            fraud_reported: body.reason.as_deref() == Some("fraud_reported"),
-        },
-        "number_mismatch" => ClientError::NumberMismatch,
-        "push_blocked" => ClientError::PushBlocked { retry_after },
-        "enrollment_required" => ClientError::EnrollmentRequired,
-        // RFC 9470: the sign-in behind this token is too old or too weak for the change.
-        "insufficient_user_authentication" => ClientError::StepUpRequired {
-            max_age_s: body.max_age.unwrap_or(0),
-        },
-        "slow_down" => ClientError::RateLimited { retry_after },
-        "locked" => ClientError::Locked { retry_after },
-        "invalid_session" => ClientError::SignInExpired,
-        "invalid_client" => ClientError::InvalidClient,
-        "invalid_grant" | "invalid_token" => ClientError::SessionEnded,
-        "weak_password" => ClientError::WeakPassword {
-            reason: body.error_description.unwrap_or_default(),
-        },
-        "invalid_request" => ClientError::InvalidInput {
-            what: body
-                .error_description
-                .unwrap_or_else(|| "the server refused the request as malformed".into()),
-        },
-        _ => ClientError::Server { status },
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -317,19 +220,19 @@ mod tests {
             r#"{"error":"insufficient_user_authentication","error_description":"sign in again","max_age":600,"acr_values":"mfa"}"#,
         );
         assert_eq!(
-            expect_json::<Value>(&refused, 201).unwrap_err(),
+            expect_json::<Value, ClientError>(&refused, 201).unwrap_err(),
             ClientError::StepUpRequired { max_age_s: 600 }
         );
         // without max_age the server asks for a sign-in now
         let bare = answer(401, r#"{"error":"insufficient_user_authentication"}"#);
         assert_eq!(
-            expect_json::<Value>(&bare, 200).unwrap_err(),
+            expect_json::<Value, ClientError>(&bare, 200).unwrap_err(),
             ClientError::StepUpRequired { max_age_s: 0 }
         );
         // an expired token is still the session's business, not a step-up
         let expired = answer(401, r#"{"error":"invalid_token"}"#);
         assert_eq!(
-            expect_json::<Value>(&expired, 200).unwrap_err(),
+            expect_json::<Value, ClientError>(&expired, 200).unwrap_err(),
             ClientError::SessionEnded
         );
     }

@@ -1,10 +1,15 @@
 //! The public error of everything that talks to the identity server: sign-in, sessions, password
-//! recovery. Internal failures (HTTP, storage, wire decoding) convert here in one place
-//! (CONVENTIONS.md 4); each variant is something an app can act on, and no variant carries a
-//! dependency's text or a secret.
+//! recovery. Internal failures (storage, and the transport's [`TransportError`]) convert here in
+//! one place (CONVENTIONS.md 4); each variant is something an app can act on, and no variant
+//! carries a dependency's text or a secret.
+//!
+//! The first eight variants are the [`TransportError`] ones, kept flat under their own names (the
+//! sign-in screens and the bindings' `ClientException.Network`, `.Timeout`, … match on them);
+//! they are only ever built from a `TransportError`.
 
 use crate::http::HttpError;
 use crate::store::StoreError;
+use crate::transport::{ErrorAnswer, TransportError};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ClientError {
@@ -99,21 +104,69 @@ fn wrong_credential_text(attempts_left: Option<u32>) -> String {
     }
 }
 
+impl From<TransportError> for ClientError {
+    fn from(error: TransportError) -> Self {
+        match error {
+            TransportError::Network { retryable } => ClientError::Network { retryable },
+            TransportError::Timeout => ClientError::Timeout,
+            TransportError::Untrusted => ClientError::Untrusted,
+            TransportError::InsecureUrl { host } => ClientError::InsecureUrl { host },
+            TransportError::InvalidUrl { url } => ClientError::InvalidUrl { url },
+            TransportError::InvalidRootCertificate => ClientError::InvalidRootCertificate,
+            TransportError::Server { status } => ClientError::Server { status },
+            TransportError::Protocol { what } => ClientError::Protocol { what },
+        }
+    }
+}
+
+/// For `?` on [`crate::http::HttpClient::new`]; the mapping is [`TransportError`]'s.
 impl From<HttpError> for ClientError {
     fn from(error: HttpError) -> Self {
-        match error {
-            HttpError::InvalidUrl(url) => ClientError::InvalidUrl { url },
-            HttpError::InsecureUrl { host } => ClientError::InsecureUrl { host },
-            HttpError::InvalidRootCertificate => ClientError::InvalidRootCertificate,
-            HttpError::Untrusted => ClientError::Untrusted,
-            HttpError::Network { retryable } => ClientError::Network { retryable },
-            HttpError::Timeout => ClientError::Timeout,
+        TransportError::from(error).into()
+    }
+}
+
+/// The identity server's `error` codes (docs/protocol.md "Errors") as the sign-in sees them.
+impl From<ErrorAnswer> for ClientError {
+    fn from(answer: ErrorAnswer) -> Self {
+        let retry_after = answer.retry_after();
+        match answer.error.as_str() {
+            "wrong_credential" => ClientError::WrongCredential {
+                attempts_left: answer.attempts_left,
+            },
+            "expired" => ClientError::Expired,
+            "access_denied" => ClientError::PushDenied {
+                fraud_reported: answer.reason.as_deref() == Some("fraud_reported"),
+            },
+            "number_mismatch" => ClientError::NumberMismatch,
+            "push_blocked" => ClientError::PushBlocked { retry_after },
+            "enrollment_required" => ClientError::EnrollmentRequired,
+            // RFC 9470: the sign-in behind this token is too old or too weak for the change.
+            "insufficient_user_authentication" => ClientError::StepUpRequired {
+                max_age_s: answer.max_age.unwrap_or(0),
+            },
+            "slow_down" => ClientError::RateLimited { retry_after },
+            "locked" => ClientError::Locked { retry_after },
+            "invalid_session" => ClientError::SignInExpired,
+            "invalid_client" => ClientError::InvalidClient,
+            "invalid_grant" | "invalid_token" => ClientError::SessionEnded,
+            "weak_password" => ClientError::WeakPassword {
+                reason: answer.error_description.unwrap_or_default(),
+            },
+            "invalid_request" => ClientError::InvalidInput {
+                what: answer
+                    .error_description
+                    .unwrap_or_else(|| "the server refused the request as malformed".into()),
+            },
+            _ => ClientError::Server {
+                status: answer.status,
+            },
         }
     }
 }
 
 impl ClientError {
     pub(crate) fn protocol(what: impl Into<String>) -> Self {
-        ClientError::Protocol { what: what.into() }
+        TransportError::protocol(what).into()
     }
 }

@@ -8,6 +8,8 @@
 //! - [`device_protocol`]: the enrollment link, activation codes and the signed device messages
 //!   the server and the authenticator share.
 //! - [`http`]: the one HTTP client (TLS policy, pins, timeouts, retries).
+//! - [`transport`]: the one transport over it: [`transport::TransportError`] (embedded in
+//!   [`error::ClientError`] and [`authenticator::AuthenticatorError`]) and answer decoding.
 //! - [`vault`]: the authenticator's TOTP/HOTP accounts over a `SecureStore`.
 //! - [`authenticator`]: the authenticator app: push accounts (enrollment, number-matching
 //!   approvals signed by the device key) beside the vault's code accounts, encrypted backups.
@@ -29,10 +31,12 @@ pub mod otp;
 pub mod session;
 pub mod signin;
 pub mod store;
+pub mod transport;
 pub mod vault;
 
 pub use client::{AuthClient, ClientConfig};
 pub use error::ClientError;
+pub use transport::TransportError;
 
 /// Shortens a user-supplied value before it is echoed in an error, so a pasted blob cannot flood
 /// a screen or a log line.

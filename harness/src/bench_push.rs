@@ -144,7 +144,7 @@ async fn enroll(base: &str, i: usize) -> Result<User, String> {
         .pop()
         .ok_or("the test approval did not reach the phone")?;
     phone
-        .approve(&test, &number)
+        .approve(&test.id, &number)
         .await
         .map_err(|e| e.to_string())?;
     let SignInState::Done { .. } = flow.wait_for_phone().await.map_err(e)? else {
@@ -164,7 +164,7 @@ async fn phone_loop(phone: Arc<Authenticator>, mut numbers: mpsc::Receiver<Strin
             match phone.pending_approvals(30).await {
                 Ok(requests) if !requests.is_empty() => {
                     for request in requests {
-                        let _ = phone.approve(&request, &number).await;
+                        let _ = phone.approve(&request.id, &number).await;
                     }
                     break;
                 }

@@ -275,7 +275,7 @@ async fn approve_on_phone(phone: &Authenticator, shown: &str) -> Result<(), Stri
     println!("  [phone] {what}: \"Enter the number shown\" ({length} digits)");
     println!("  [phone] fingerprint ✓, enters {shown}");
     phone
-        .approve(&request, shown)
+        .approve(&request.id, shown)
         .await
         .map_err(|e| e.to_string())
 }

@@ -125,7 +125,7 @@ final class AppModel: ObservableObject {
 
     func approve(_ request: ApprovalRequest, number: String) async -> Bool {
         do {
-            try await authenticator?.approve(request: request, number: number)
+            try await authenticator?.approve(requestId: request.id, number: number)
             approval = nil
             return true
         } catch {
@@ -136,7 +136,7 @@ final class AppModel: ObservableObject {
 
     func deny(_ request: ApprovalRequest, fraud: Bool) async {
         do {
-            if fraud { try await authenticator?.reportFraud(request: request) } else { try await authenticator?.deny(request: request) }
+            if fraud { try await authenticator?.reportFraud(requestId: request.id) } else { try await authenticator?.deny(requestId: request.id) }
             approval = nil
         } catch { self.error = String(describing: error) }
     }

@@ -179,7 +179,7 @@ async fn enroll(tls: &TlsWorld, phone: &Authenticator) -> authcore::authenticato
         panic!("no test approval")
     };
     let test = phone.pending_approvals(5).await.unwrap().remove(0);
-    phone.approve(&test, &number).await.unwrap();
+    phone.approve(&test.id, &number).await.unwrap();
     account
 }
 
@@ -217,7 +217,7 @@ async fn a_phone_whose_keystore_attests_its_key_signs_in_without_a_password() {
         panic!("no number")
     };
     let request = phone.pending_approvals(5).await.unwrap().remove(0);
-    phone.approve(&request, &number).await.unwrap();
+    phone.approve(&request.id, &number).await.unwrap();
     assert!(matches!(
         flow.wait_for_phone().await.unwrap(),
         SignInState::Done { .. }

@@ -58,7 +58,7 @@ async fn enrolled(tls: &TlsWorld, phone: &Authenticator) -> (AuthClient, Session
     };
     let test = only(phone.pending_approvals(5).await.unwrap());
     assert_eq!(test.kind, ApprovalKind::Test);
-    phone.approve(&test, &number).await.unwrap();
+    phone.approve(&test.id, &number).await.unwrap();
     let session = signed_in(flow.wait_for_phone().await.unwrap());
     (laptop, session)
 }
@@ -139,7 +139,7 @@ async fn the_whole_story_skip_enroll_by_qr_test_approval_then_sign_in_with_the_n
     let test = only(phone.pending_approvals(5).await.unwrap());
     assert_eq!(test.kind, ApprovalKind::Test);
     assert_eq!(test.prompt, NumberPrompt::Enter { length: 2 });
-    phone.approve(&test, &number).await.unwrap();
+    phone.approve(&test.id, &number).await.unwrap();
     assert_eq!(
         fingerprint.asked.lock().unwrap().as_slice(),
         ["Finish setting up Globex: dave@globex.example"]
@@ -152,7 +152,7 @@ async fn the_whole_story_skip_enroll_by_qr_test_approval_then_sign_in_with_the_n
     assert_eq!(request.kind, ApprovalKind::SignIn);
     assert_eq!(request.context.app, "Authcore Demo");
     assert_eq!(request.context.ip, "127.0.0.1");
-    phone.approve(&request, &number).await.unwrap();
+    phone.approve(&request.id, &number).await.unwrap();
     signed_in(flow.wait_for_phone().await.unwrap());
 
     // the history tells the story; log out everywhere ends it
@@ -180,7 +180,7 @@ async fn a_phone_long_polling_wakes_when_the_push_is_created() {
     let (flow, number) = push_sign_in(&tls, &laptop).await;
     let request = only(waiting.await.unwrap().unwrap());
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
-    phone.approve(&request, &number).await.unwrap();
+    phone.approve(&request.id, &number).await.unwrap();
     signed_in(flow.wait_for_phone().await.unwrap());
     tls.world.stop().await;
 }
@@ -194,11 +194,11 @@ async fn a_wrong_number_denies_the_sign_in() {
     let request = only(phone.pending_approvals(5).await.unwrap());
     let wrong = if number == "10" { "11" } else { "10" };
     assert_eq!(
-        phone.approve(&request, "7").await.unwrap_err(),
+        phone.approve(&request.id, "7").await.unwrap_err(),
         AuthenticatorError::InvalidNumber { length: 2 }
     );
     assert_eq!(
-        phone.approve(&request, wrong).await.unwrap_err(),
+        phone.approve(&request.id, wrong).await.unwrap_err(),
         AuthenticatorError::NumberMismatch
     );
     assert_eq!(
@@ -207,7 +207,7 @@ async fn a_wrong_number_denies_the_sign_in() {
     );
     // answered once: the right number now is too late
     assert_eq!(
-        phone.approve(&request, &number).await.unwrap_err(),
+        phone.approve(&request.id, &number).await.unwrap_err(),
         AuthenticatorError::AlreadyAnswered
     );
     tls.world.stop().await;
@@ -221,7 +221,7 @@ async fn deny_then_report_fraud_blocks_further_pushes() {
 
     let (flow, _) = push_sign_in(&tls, &laptop).await;
     phone
-        .deny(&only(phone.pending_approvals(5).await.unwrap()))
+        .deny(&only(phone.pending_approvals(5).await.unwrap()).id)
         .await
         .unwrap();
     assert_eq!(
@@ -235,7 +235,7 @@ async fn deny_then_report_fraud_blocks_further_pushes() {
     let state = flow.resend_push().await.unwrap();
     assert!(matches!(state, SignInState::ApprovePush { .. }));
     phone
-        .report_fraud(&only(phone.pending_approvals(5).await.unwrap()))
+        .report_fraud(&only(phone.pending_approvals(5).await.unwrap()).id)
         .await
         .unwrap();
     assert_eq!(
@@ -263,7 +263,7 @@ async fn without_the_fingerprint_nothing_is_sent() {
     let request = only(phone.pending_approvals(5).await.unwrap());
     fingerprint.refuse.store(true, Ordering::SeqCst);
     assert_eq!(
-        phone.approve(&request, &number).await.unwrap_err(),
+        phone.approve(&request.id, &number).await.unwrap_err(),
         AuthenticatorError::UserNotVerified
     );
     // still pending: the user can try again
@@ -272,7 +272,7 @@ async fn without_the_fingerprint_nothing_is_sent() {
         request.id
     );
     fingerprint.refuse.store(false, Ordering::SeqCst);
-    phone.approve(&request, &number).await.unwrap();
+    phone.approve(&request.id, &number).await.unwrap();
     signed_in(flow.wait_for_phone().await.unwrap());
     tls.world.stop().await;
 }
@@ -285,7 +285,7 @@ async fn an_expired_request_cannot_be_approved() {
     let (flow, number) = push_sign_in(&tls, &laptop).await;
     let request = only(phone.pending_approvals(5).await.unwrap());
     tls.world.server.clock().advance(121);
-    let refused = phone.approve(&request, &number).await.unwrap_err();
+    let refused = phone.approve(&request.id, &number).await.unwrap_err();
     // the phone's signed request carries its own clock, now 121 s behind: still accepted
     assert_eq!(refused, AuthenticatorError::Expired);
     assert_eq!(
@@ -307,8 +307,11 @@ async fn two_sign_ins_at_once_each_get_their_own_number() {
     assert_eq!(requests.len(), 2);
     requests.sort_by(|a, b| a.id.cmp(&b.id));
     // answer them in reverse order, each with its own number
-    phone.approve(&requests[1], &second_number).await.unwrap();
-    phone.approve(&requests[0], &first_number).await.unwrap();
+    phone
+        .approve(&requests[1].id, &second_number)
+        .await
+        .unwrap();
+    phone.approve(&requests[0].id, &first_number).await.unwrap();
     signed_in(first.wait_for_phone().await.unwrap());
     signed_in(second.wait_for_phone().await.unwrap());
     tls.world.stop().await;
@@ -326,7 +329,7 @@ async fn a_removed_phone_cannot_approve() {
     assert_eq!(devices[0].display_name, "Dave's Pixel");
     session.remove_device(&devices[0].device_id).await.unwrap();
     assert_eq!(
-        phone.approve(&request, &number).await.unwrap_err(),
+        phone.approve(&request.id, &number).await.unwrap_err(),
         AuthenticatorError::DeviceRemoved
     );
     assert_eq!(
@@ -451,7 +454,7 @@ async fn phone_sign_in_without_a_password_needs_a_verified_phone() {
         panic!()
     };
     let request = only(phone.pending_approvals(5).await.unwrap());
-    phone.approve(&request, &number).await.unwrap();
+    phone.approve(&request.id, &number).await.unwrap();
     signed_in(flow.wait_for_phone().await.unwrap());
 
     // Acme does not allow it: the method is not offered, and asking anyway is refused
@@ -477,5 +480,63 @@ async fn a_phone_without_user_verification_never_sees_phone_sign_ins() {
         .await
         .unwrap();
     assert!(phone.pending_approvals(1).await.unwrap().is_empty());
+    tls.world.stop().await;
+}
+
+#[tokio::test]
+async fn a_request_this_phone_did_not_fetch_cannot_be_answered() {
+    let tls = start_tls_server().await;
+    let fingerprint = Arc::new(Fingerprint::default());
+    let phone = tls.phone("Dave's Pixel", false, fingerprint.clone());
+    let (laptop, _) = enrolled(&tls, &phone).await;
+    let asked = fingerprint.asked.lock().unwrap().len();
+    let (flow, number) = push_sign_in(&tls, &laptop).await;
+
+    // ids the phone never fetched: refused before the fingerprint is asked or anything is sent
+    let unknown = AuthenticatorError::UnknownRequest;
+    assert_eq!(phone.approve("999", &number).await.unwrap_err(), unknown);
+    assert_eq!(phone.approve("", &number).await.unwrap_err(), unknown);
+    assert_eq!(phone.deny("999").await.unwrap_err(), unknown);
+    assert_eq!(phone.report_fraud("999").await.unwrap_err(), unknown);
+    assert_eq!(fingerprint.asked.lock().unwrap().len(), asked);
+
+    // the request the server holds for Dave, answered from another phone that never fetched it
+    let request = only(phone.pending_approvals(5).await.unwrap());
+    let other = tls.phone("Dave's old phone", false, Arc::default());
+    assert_eq!(other.report_fraud(&request.id).await.unwrap_err(), unknown);
+    assert_eq!(
+        other.approve(&request.id, &number).await.unwrap_err(),
+        unknown
+    );
+    assert_eq!(other.deny(&request.id).await.unwrap_err(), unknown);
+
+    // the sign-in is still waiting, and the phone that fetched it approves it
+    phone.approve(&request.id, &number).await.unwrap();
+    signed_in(flow.wait_for_phone().await.unwrap());
+    tls.world.stop().await;
+}
+
+#[tokio::test]
+async fn answering_one_request_many_times_at_once_counts_once() {
+    let tls = start_tls_server().await;
+    let phone = Arc::new(tls.phone("Dave's Pixel", false, Arc::default()));
+    let (laptop, _) = enrolled(&tls, &phone).await;
+    let (flow, number) = push_sign_in(&tls, &laptop).await;
+    let request = only(phone.pending_approvals(5).await.unwrap());
+    let answers: Vec<_> = (0..5)
+        .map(|_| {
+            let (phone, id, number) = (phone.clone(), request.id.clone(), number.clone());
+            tokio::spawn(async move { phone.approve(&id, &number).await })
+        })
+        .collect();
+    let mut approved = 0;
+    for answer in answers {
+        match answer.await.unwrap() {
+            Ok(()) => approved += 1,
+            Err(error) => assert_eq!(error, AuthenticatorError::AlreadyAnswered),
+        }
+    }
+    assert_eq!(approved, 1);
+    signed_in(flow.wait_for_phone().await.unwrap());
     tls.world.stop().await;
 }

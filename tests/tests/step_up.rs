@@ -135,7 +135,7 @@ async fn a_password_only_session_must_step_up_before_enrolling_an_authenticator(
     assert_eq!(tests.len(), 1);
     let test = tests.remove(0);
     assert_eq!(test.kind, ApprovalKind::Test);
-    phone.approve(&test, number).await.unwrap();
+    phone.approve(&test.id, number).await.unwrap();
     assert_eq!(
         strong
             .authenticator_enrollment(&enrollment.enrollment_id, &status, 5)
@@ -335,7 +335,7 @@ async fn enroll_phone(session: &Session, phone: &authcore::authenticator::Authen
     };
     let mut tests = phone.pending_approvals(5).await.unwrap();
     assert_eq!(tests.len(), 1);
-    phone.approve(&tests.remove(0), number).await.unwrap();
+    phone.approve(&tests.remove(0).id, number).await.unwrap();
     assert_eq!(
         session
             .authenticator_enrollment(&enrollment.enrollment_id, &status, 5)
@@ -375,7 +375,7 @@ async fn a_second_authenticator_needs_a_step_up_approved_on_the_first() {
     assert_eq!(requests.len(), 1);
     assert_eq!(requests[0].kind, ApprovalKind::SignIn);
     first_phone
-        .approve(&requests.remove(0), number)
+        .approve(&requests.remove(0).id, number)
         .await
         .unwrap();
     let SignInState::Done { session: tablet } = flow.wait_for_phone().await.unwrap() else {

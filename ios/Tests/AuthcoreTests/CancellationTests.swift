@@ -47,7 +47,7 @@ final class CancellationTests: XCTestCase {
         guard case let .approveTestPush(number, _) = test else { return XCTFail("\(test)") }
         let requests = try await phone.pendingApprovals(waitSeconds: 5)
         let request = try XCTUnwrap(requests.first { $0.kind == .test })
-        try await phone.approve(request: request, number: number)
+        try await phone.approve(requestId: request.id, number: number)
         _ = try await flow.waitForPhone().session()
 
         // the phone long-polls for up to 30 s with nothing pending; cancelling ends the call at once

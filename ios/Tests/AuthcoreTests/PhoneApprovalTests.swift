@@ -49,7 +49,7 @@ final class PhoneApprovalTests: XCTestCase {
         let testRequest = try XCTUnwrap(testRequests.first)
         XCTAssertEqual(testRequest.kind, .test)
         XCTAssertEqual(testRequest.prompt, .enter(length: 2))
-        try await phone.approve(request: testRequest, number: testNumber)
+        try await phone.approve(requestId: testRequest.id, number: testNumber)
         XCTAssertEqual(fingerprint.asked, ["Finish setting up Globex: \(dave)"])
         let session = try await flow.waitForPhone().session()
         let devices = try await session.devices()
@@ -69,11 +69,11 @@ final class PhoneApprovalTests: XCTestCase {
         XCTAssertEqual(request.context.ip, "127.0.0.1")
 
         // a number of the wrong shape is refused on the phone before anything is sent
-        let wrongShape = await assertThrows(AuthenticatorError.self) { try await phone.approve(request: request, number: "7") }
+        let wrongShape = await assertThrows(AuthenticatorError.self) { try await phone.approve(requestId: request.id, number: "7") }
         XCTAssertEqual(wrongShape, .InvalidNumber(length: 2))
 
         let signaturesBefore = keys.signatures
-        try await phone.approve(request: request, number: number)
+        try await phone.approve(requestId: request.id, number: number)
         XCTAssertGreaterThan(keys.signatures, signaturesBefore, "the approval was signed through the Swift DeviceKeys")
         let second = try await push.waitForPhone().session()
         let email = try await second.userInfo().email
@@ -87,7 +87,7 @@ final class PhoneApprovalTests: XCTestCase {
         guard case .approvePush = waiting else { return XCTFail("\(waiting)") }
         let toDeny = try await phone.pendingApprovals(waitSeconds: 10)
         XCTAssertEqual(toDeny.count, 1)
-        try await phone.deny(request: XCTUnwrap(toDeny.first))
+        try await phone.deny(requestId: XCTUnwrap(toDeny.first).id)
         let error = await assertThrows(ClientError.self) { _ = try await denied.waitForPhone() }
         XCTAssertEqual(error, .PushDenied(fraudReported: false))
 

@@ -22,7 +22,7 @@ final class StepUpTests: XCTestCase {
         XCTAssertEqual(requests.count, 1)
         let request = try XCTUnwrap(requests.first)
         XCTAssertEqual(request.kind, .test)
-        try await phone.approve(request: request, number: number)
+        try await phone.approve(requestId: request.id, number: number)
         let done = try await session.authenticatorEnrollment(
             enrollmentId: enrollment.enrollmentId, shown: test, waitSeconds: 5)
         XCTAssertEqual(done, .completed(deviceId: account.deviceId))
@@ -62,7 +62,7 @@ final class StepUpTests: XCTestCase {
         XCTAssertEqual(requests.count, 1)
         let request = try XCTUnwrap(requests.first)
         XCTAssertEqual(request.kind, .signIn)
-        try await pixel.approve(request: request, number: number)
+        try await pixel.approve(requestId: request.id, number: number)
         let steppedUp = try await flow.waitForPhone().session()
 
         // the second authenticator

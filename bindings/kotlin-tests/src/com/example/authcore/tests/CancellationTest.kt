@@ -57,7 +57,7 @@ class CancellationTest {
         val test = withTimeout(10_000) { flow.waitForPhone() }.expect<SignInState.ApproveTestPush>()
         val request = phone.pendingApprovals(5u).single { it.kind == ApprovalKind.TEST }
 
-        phone.approve(request, test.number)
+        phone.approve(request.id, test.number)
         flow.waitForPhone().session()
 
         // the phone long-polls for up to 30 s with nothing pending; cancelling ends the call at once

@@ -55,7 +55,7 @@ class PhoneApprovalTest {
         val testRequest = phone.pendingApprovals(5u).single()
         assertEquals(ApprovalKind.TEST, testRequest.kind)
         assertEquals(NumberPrompt.Enter(2u), testRequest.prompt)
-        phone.approve(testRequest, test.number)
+        phone.approve(testRequest.id, test.number)
         assertEquals(listOf("Finish setting up Globex: $dave"), fingerprint.asked.toList())
         val session = flow.waitForPhone().session()
         val device = session.devices().single()
@@ -72,11 +72,11 @@ class PhoneApprovalTest {
         assertEquals("127.0.0.1", request.context.ip)
 
         // a number of the wrong shape is refused on the phone before anything is sent
-        val wrongShape = assertThrowsSuspend<AuthenticatorException.InvalidNumber> { phone.approve(request, "7") }
+        val wrongShape = assertThrowsSuspend<AuthenticatorException.InvalidNumber> { phone.approve(request.id, "7") }
         assertEquals(2u, wrongShape.length)
 
         val signaturesBefore = keys.signatures.get()
-        phone.approve(request, approve.number)
+        phone.approve(request.id, approve.number)
         assertTrue("the approval was signed by the JDK key", keys.signatures.get() > signaturesBefore)
         val second = push.waitForPhone().session()
         assertEquals(dave, second.userInfo().email)
@@ -85,7 +85,7 @@ class PhoneApprovalTest {
         // a push denied on the phone fails the sign-in with PushDenied
         val denied = laptop.signIn()
         passwordSteps(denied, dave, davePassword).expect<SignInState.ApprovePush>()
-        phone.deny(phone.pendingApprovals(10u).single())
+        phone.deny(phone.pendingApprovals(10u).single().id)
         val error = assertThrowsSuspend<ClientException.PushDenied> { denied.waitForPhone() }
         assertEquals(false, error.fraudReported)
 

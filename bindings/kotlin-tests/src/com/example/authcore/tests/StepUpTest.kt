@@ -35,7 +35,7 @@ class StepUpTest {
             as? EnrollmentStatus.ApproveTest ?: error("expected the test approval")
         val request = phone.pendingApprovals(5u).single()
         assertEquals(ApprovalKind.TEST, request.kind)
-        phone.approve(request, test.number)
+        phone.approve(request.id, test.number)
         assertEquals(
             EnrollmentStatus.Completed(added.account.deviceId),
             session.authenticatorEnrollment(enrollment.enrollmentId, test, 5uL),
@@ -72,7 +72,7 @@ class StepUpTest {
         val push = again.submitPassword(alicePassword).expect<SignInState.ApprovePush>()
         val request = pixel.pendingApprovals(5u).single()
         assertEquals(ApprovalKind.SIGN_IN, request.kind)
-        pixel.approve(request, push.number)
+        pixel.approve(request.id, push.number)
         val steppedUp = again.waitForPhone().session()
 
         // the second authenticator

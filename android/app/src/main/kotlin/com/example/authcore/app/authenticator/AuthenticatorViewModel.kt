@@ -59,11 +59,11 @@ class AuthenticatorViewModel(private val authenticator: Authenticator) : ViewMod
 
     /** The core runs UserVerification (BiometricPrompt) before it signs; nothing is sent without it. */
     fun approve(request: ApprovalRequest, number: String, onDone: () -> Unit) =
-        action(onDone) { authenticator.approve(request, number) }
+        action(onDone) { authenticator.approve(request.id, number) }
 
-    fun deny(request: ApprovalRequest, onDone: () -> Unit) = action(onDone) { authenticator.deny(request) }
+    fun deny(request: ApprovalRequest, onDone: () -> Unit) = action(onDone) { authenticator.deny(request.id) }
 
-    fun reportFraud(request: ApprovalRequest, onDone: () -> Unit) = action(onDone) { authenticator.reportFraud(request) }
+    fun reportFraud(request: ApprovalRequest, onDone: () -> Unit) = action(onDone) { authenticator.reportFraud(request.id) }
 
     fun nextHotpCode(id: String, onCode: (String) -> Unit) {
         try {

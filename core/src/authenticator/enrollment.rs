@@ -1,0 +1,154 @@
+//! Enrollment: a scanned QR code (a code account for the vault, or `authcore://enroll`) or a typed
+//! activation code registers this phone with the server under a new device key. Its test approval
+//! then waits in [`Authenticator::pending_approvals`].
+
+use data_encoding::BASE64URL_NOPAD;
+use ring::rand::{SecureRandom, SystemRandom};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::channel::{expect, Signer};
+use super::{Added, Authenticator, AuthenticatorError, PushAccount};
+use crate::device_protocol::{self as protocol, ActivationCode, EnrollLink};
+use crate::http::Method;
+use crate::vault::VaultError;
+
+/// `POST /v1/devices/activate` → `201`.
+#[derive(Deserialize)]
+struct Activated {
+    device_id: String,
+    account: Option<AccountInfo>,
+    #[serde(default)]
+    attested: bool,
+    /// Absent from servers before attestation: they trusted user_verification.
+    passwordless: Option<bool>,
+}
+
+#[derive(Deserialize)]
+struct AccountInfo {
+    label: Option<String>,
+    server_url: Option<String>,
+}
+
+impl Authenticator {
+    /// A scanned QR code: `otpauth://`, `otpauth-migration://` (a batch; the answer tells which
+    /// are missing) or `authcore://enroll` (registers this phone with the server).
+    pub async fn add_from_qr(&self, payload: &str) -> Result<Added, AuthenticatorError> {
+        let trimmed = payload.trim();
+        if trimmed
+            .get(..11)
+            .is_some_and(|p| p.eq_ignore_ascii_case("authcore://"))
+        {
+            let link = EnrollLink::parse(trimmed).map_err(|e| AuthenticatorError::InvalidQr {
+                what: e.to_string(),
+            })?;
+            return Ok(Added::Push(self.activate(link).await?));
+        }
+        match self.vault.add_from_qr(trimmed) {
+            Ok(import) => Ok(Added::Otp(import)),
+            Err(VaultError::UnsupportedQr) => Err(AuthenticatorError::InvalidQr {
+                what: "this QR code is not an authenticator code".into(),
+            }),
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    /// "Can't scan image?": the activation code and server URL typed by hand.
+    pub async fn activate_manually(
+        &self,
+        activation_code: &str,
+        server_url: &str,
+    ) -> Result<PushAccount, AuthenticatorError> {
+        let code =
+            ActivationCode::parse(activation_code).map_err(|e| AuthenticatorError::InvalidQr {
+                what: format!("the activation code is not valid: {e}"),
+            })?;
+        protocol::check_server_url(server_url.trim()).map_err(|e| {
+            AuthenticatorError::InvalidQr {
+                what: e.to_string(),
+            }
+        })?;
+        self.activate(EnrollLink {
+            server_url: server_url.trim().trim_end_matches('/').to_owned(),
+            activation_code: code,
+            label: None,
+        })
+        .await
+    }
+
+    async fn activate(&self, link: EnrollLink) -> Result<PushAccount, AuthenticatorError> {
+        let alias = format!("push-{}", random_hex());
+        self.keys.generate(&alias)?;
+        // The platform's proof of the key, bound to this (secret, single-use) activation code.
+        let challenge = protocol::attestation_challenge(&link.activation_code);
+        let attested = self
+            .keys
+            .attestation(&alias, &challenge)
+            .and_then(|attestation| Ok((self.keys.public_key(&alias)?, attestation)));
+        let (spki, attestation) = match attested {
+            Ok(found) => found,
+            Err(error) => {
+                let _ = self.keys.delete(&alias);
+                return Err(error.into());
+            }
+        };
+        let mut body = json!({
+            "activation_code": link.activation_code.expose(),
+            "public_key": BASE64URL_NOPAD.encode(&spki),
+            "display_name": self.config.device_name,
+            "platform": self.config.platform,
+            "push_token": self.config.push_token,
+            "user_verification": self.config.user_verification,
+        });
+        if let Some(attestation) = &attestation {
+            body["attestation"] = attestation.to_json();
+        }
+        let server = link.server_url.trim_end_matches('/').to_owned();
+        let signer = Signer {
+            server_url: &server,
+            device_id: "",
+            key_alias: &alias,
+        };
+        let answer = self
+            .channel
+            .send(signer, Method::Post, "/v1/devices/activate", |_| {
+                Ok(Some(body.clone()))
+            })
+            .await
+            .and_then(|r| expect::<Activated>(&r, 201));
+        let activated = match answer {
+            Ok(answer) => answer,
+            Err(error) => {
+                let _ = self.keys.delete(&alias);
+                return Err(error);
+            }
+        };
+        let info = activated.account;
+        let account = PushAccount {
+            device_id: activated.device_id,
+            label: info
+                .as_ref()
+                .and_then(|a| a.label.clone())
+                .or(link.label)
+                .unwrap_or_else(|| server.clone()),
+            server_url: info
+                .and_then(|a| a.server_url)
+                .map(|u| u.trim_end_matches('/').to_owned())
+                .unwrap_or(server),
+            user_verification: self.config.user_verification,
+            attested: activated.attested,
+            passwordless: activated
+                .passwordless
+                .unwrap_or(self.config.user_verification),
+            key_alias: alias,
+        };
+        self.add_push_account(account.clone())?;
+        Ok(account)
+    }
+}
+
+fn random_hex() -> String {
+    let mut bytes = [0u8; 8];
+    let _ = SystemRandom::new().fill(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
