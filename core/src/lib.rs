@@ -18,6 +18,7 @@
 //! The core does no FFI and owns no runtime; the bindings crate adds both.
 
 mod api;
+mod app;
 pub mod authenticator;
 pub mod backup;
 pub mod client;
@@ -26,6 +27,7 @@ pub mod device_protocol;
 pub mod error;
 pub mod http;
 pub mod otp;
+mod sensitive;
 pub mod session;
 pub mod signin;
 pub mod store;
