@@ -9,8 +9,10 @@ use authcore::device_keys::KeyError;
 use authcore::vault::VaultError;
 use authcore::ClientError as CoreClientError;
 
-/// Everything that talks to the identity server: the client, sign-in, sessions.
+/// Everything that talks to the identity server: the client, sign-in, sessions. Its text (Kotlin
+/// `toString()`, Swift `description`) is the `#[error]` sentence below.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
+#[uniffi::export(Display)]
 pub enum ClientError {
     #[error("the network failed")]
     Network { retryable: bool },

@@ -163,9 +163,10 @@ pub enum SignInState {
     Done {
         session: Arc<Session>,
     },
-    /// The flow cannot continue (`reason` is a sentence to show); `start` again.
+    /// The flow cannot continue (e.g. `ClientError.SignInExpired`: the sign-in expired on the
+    /// server); `start` again. `error` is the typed error, its text the core's.
     Failed {
-        reason: String,
+        error: ClientError,
     },
 }
 
@@ -282,7 +283,7 @@ impl From<CoreState> for SignInState {
                 session: Session::new(session),
             },
             CoreState::Failed { reason } => SignInState::Failed {
-                reason: reason.to_string(),
+                error: reason.into(),
             },
         }
     }

@@ -4,9 +4,9 @@
 //!
 //! Security changes (an authenticator or TOTP, backup codes, removing a device or factor, the
 //! password) need a recent sign-in with a second factor: the server refuses them otherwise with
-//! [`ClientError::StepUpRequired`]. [`Session::step_up`] starts that sign-in for the same user
-//! (the ordinary [`crate::signin::SignIn`] flow, asking the server for `acr_values=mfa`); it ends in a fresh
-//! session that replaces this one.
+//! [`ClientError::StepUpRequired`]. [`Session::step_up`] (in `signin/step_up.rs`) starts that
+//! sign-in for the same user (the ordinary [`crate::signin::SignIn`] flow, asking the server for
+//! `acr_values=mfa`); it ends in a fresh session that replaces this one.
 //!
 //! Tokens live only in the [`SecureStore`]; memory holds them zeroized on drop. A refresh token the
 //! server refuses (reused, revoked, expired) ends the session: [`Session::state`] turns to
@@ -642,8 +642,7 @@ impl Session {
         Ok(())
     }
 
-    /// This session's app at its server, for the sign-in that steps it up
-    /// ([`crate::signin`]'s `Session::step_up`).
+    /// This session's app at its server, for the sign-in that steps it up ([`Session::step_up`]).
     pub(crate) fn app(&self) -> App {
         App {
             api: self.inner.api.clone(),

@@ -9,10 +9,11 @@
 //! Actions run one at a time. An action whose future is dropped, or that [`SignIn::cancel`]
 //! interrupts, changes nothing: the flow works on a copy and commits it only when the action ends.
 //!
-//! By job: [`SignIn`] here, the handle (one method per gesture, [`gesture`]); `state`, what the
-//! screen shows; `flow`, the requests each gesture sends; `transition`, the pure function from a
-//! state and a decoded answer to the next step; `steps`, the server's `next` step and method list
-//! to states; `recovery`, forgot/reset password; `pkce`; `step_up`, [`Session::step_up`](crate::session::Session::step_up).
+//! By job: [`SignIn`] here, the handle (one method per gesture, each a `Gesture`); `state`, what
+//! the screen shows; `flow`, the requests each gesture sends; `transition`, the pure function from
+//! a state and a decoded answer to the next step; `steps`, the server's `next` step and method
+//! list to states; `recovery`, forgot/reset password; `pkce`; `step_up`,
+//! [`Session::step_up`](crate::session::Session::step_up).
 
 mod flow;
 mod gesture;
@@ -75,8 +76,9 @@ impl SignIn {
         SignIn::with_step_up(app, None)
     }
 
-    /// A step-up sign-in for `step_up`'s user (see [`Session::step_up`](crate::session::Session::step_up)): every first challenge
-    /// request carries `acr_values=mfa`, and only that identifier may be started.
+    /// A step-up sign-in for `step_up`'s user (see
+    /// [`Session::step_up`](crate::session::Session::step_up)): every first challenge request
+    /// carries `acr_values=mfa`, and only that identifier may be started.
     pub(crate) fn with_step_up(app: App, step_up: Option<StepUp>) -> SignIn {
         let listener: SharedListener = Arc::default();
         SignIn {
@@ -93,8 +95,9 @@ impl SignIn {
         lock(&self.inner.current).clone()
     }
 
-    /// Whether this flow is a step-up sign-in ([`Session::step_up`](crate::session::Session::step_up)): a second factor is
-    /// required, and it ends in a session that may make security changes.
+    /// Whether this flow is a step-up sign-in
+    /// ([`Session::step_up`](crate::session::Session::step_up)): a second factor is required, and
+    /// it ends in a session that may make security changes.
     pub async fn is_step_up(&self) -> bool {
         self.inner.flow.lock().await.step_up.is_some()
     }

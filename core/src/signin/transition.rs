@@ -1,6 +1,7 @@
 //! The pure transition function: from the state a screen shows and a decoded server answer (the
-//! `next` step, an authorization code, a typed error, a password-recovery answer) to what the flow
-//! does next. No I/O: the flow ([`super::flow`]) sends the requests and carries the transitions out.
+//! `next` step, an authorization code, a typed error, a password-recovery answer) to what the
+//! flow does next. No I/O: the flow ([`super::flow`]) sends the requests and carries the
+//! transitions out.
 
 use zeroize::Zeroizing;
 
