@@ -10,7 +10,7 @@ use authcore::vault::VaultError;
 use authcore::ClientError as CoreClientError;
 
 /// Everything that talks to the identity server: the client, sign-in, sessions. Its text (Kotlin
-/// `toString()`, Swift `description`) is the `#[error]` sentence below.
+/// `message` and `toString()`, Swift `description`) is the `#[error]` sentence of each variant.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
 #[uniffi::export(Display)]
 pub enum ClientError {
@@ -119,8 +119,10 @@ impl From<CoreClientError> for ClientError {
     }
 }
 
-/// Everything the authenticator does: enrollment, approvals, code accounts, backups.
+/// Everything the authenticator does: enrollment, approvals, code accounts, backups. Its text is
+/// the `#[error]` sentence, as for [`ClientError`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
+#[uniffi::export(Display)]
 pub enum AuthenticatorError {
     #[error("the network failed")]
     Network { retryable: bool },
