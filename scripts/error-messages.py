@@ -9,7 +9,8 @@ templates still use something else for the message a platform shows by default:
 - Kotlin: each variant's `message` lists its fields ("retryable=true", "" without fields); this
   makes it the class's `toString()`;
 - Swift: `errorDescription` (hence `localizedDescription`) is `String(reflecting: self)`
-  ("Authcore.ClientError.Untrusted"); this makes it `String(describing: self)`, the `description`.
+  ("Authcore.ClientError.Untrusted"); this makes it the `description` property (a plain property:
+  the enum does not declare `CustomStringConvertible`, so `String(describing:)` would not use it).
 
 Fails loudly when a template no longer matches (a uniffi upgrade): re-check then.
 """
@@ -53,7 +54,7 @@ def swift(text):
         end = text.find(f"\nextension {name}: Sendable {{}}", start)
         if start < 0 or end < 0:
             fail(f"no `public enum {name}`")
-        block, count = SWIFT_DESCRIPTION.subn(r"\1String(describing: self)", text[start:end])
+        block, count = SWIFT_DESCRIPTION.subn(r"\1description", text[start:end])
         if count != 1:
             fail(f"no Display `description` before `errorDescription` in {name}")
         text = text[:start] + block + text[end:]
