@@ -163,10 +163,10 @@ pub enum SignInState {
     Done {
         session: Arc<Session>,
     },
-    /// The flow cannot continue (e.g. `ClientError.SignInExpired`: the sign-in expired on the
-    /// server); `start` again. `error` is the typed error, its text the core's.
+    /// The flow cannot continue; `reason` is the typed error (e.g. `SignInExpired`: the sign-in
+    /// expired on the server), its `message` the sentence to show. `start` again.
     Failed {
-        error: ClientError,
+        reason: ClientError,
     },
 }
 
@@ -283,7 +283,7 @@ impl From<CoreState> for SignInState {
                 session: Session::new(session),
             },
             CoreState::Failed { reason } => SignInState::Failed {
-                error: reason.into(),
+                reason: reason.into(),
             },
         }
     }

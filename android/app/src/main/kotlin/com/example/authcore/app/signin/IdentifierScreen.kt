@@ -34,5 +34,5 @@ fun IdentifierScreen(error: String?, busy: Boolean, onStart: (String) -> Unit) {
 /** The flow cannot continue: why (the typed error, in the app's words), and start again. */
 @Composable
 fun FailedScreen(state: SignInState.Failed, busy: Boolean, onStart: (String) -> Unit) {
-    IdentifierScreen(error = errorText(state.error), busy = busy, onStart = onStart)
+    IdentifierScreen(error = errorText(state.reason), busy = busy, onStart = onStart)
 }
