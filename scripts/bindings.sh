@@ -47,6 +47,8 @@ if [ "$kotlin" = 1 ]; then
   rm -f "$kotlin_dir/com/example/authcore/authcore_ffi.kt"
   mkdir -p "$kotlin_dir"
   "$bindgen" generate --no-format "${config[@]}" --language kotlin --out-dir "$kotlin_dir" "$library" >&2
+  # Every exception's `message` is its sentence (uniffi's template lists the fields).
+  python3 scripts/error-messages.py "$kotlin_dir/com/example/authcore/authcore_ffi.kt"
   echo "bindings: Kotlin in $kotlin_dir" >&2
 fi
 if [ "$swift" = 1 ]; then
@@ -55,6 +57,8 @@ if [ "$swift" = 1 ]; then
   "$bindgen" generate --no-format --language swift --out-dir "$swift_dir" "$library" >&2
   # Swift Task cancellation reaches the Rust future (uniffi's template ignores it).
   python3 scripts/swift-cancellation.py "$swift_dir/Authcore.swift"
+  # `localizedDescription` is the error's sentence (uniffi's template reflects the case).
+  python3 scripts/error-messages.py "$swift_dir/Authcore.swift"
   echo "bindings: Swift in $swift_dir" >&2
 fi
 echo "$library"

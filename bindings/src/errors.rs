@@ -10,8 +10,10 @@ use authcore::vault::VaultError;
 use authcore::ClientError as CoreClientError;
 use authcore::TransportError;
 
-/// Everything that talks to the identity server: the client, sign-in, sessions.
+/// Everything that talks to the identity server: the client, sign-in, sessions. Its text (Kotlin
+/// `message` and `toString()`, Swift `description`) is the `#[error]` sentence of each variant.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
+#[uniffi::export(Display)]
 pub enum ClientError {
     #[error("the network failed")]
     Network { retryable: bool },
@@ -118,8 +120,10 @@ impl From<CoreClientError> for ClientError {
     }
 }
 
-/// Everything the authenticator does: enrollment, approvals, code accounts, backups.
+/// Everything the authenticator does: enrollment, approvals, code accounts, backups. Its text is
+/// the `#[error]` sentence, as for [`ClientError`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
+#[uniffi::export(Display)]
 pub enum AuthenticatorError {
     #[error("the network failed")]
     Network { retryable: bool },

@@ -163,9 +163,10 @@ pub enum SignInState {
     Done {
         session: Arc<Session>,
     },
-    /// The flow cannot continue (`reason` is a sentence to show); `start` again.
+    /// The flow cannot continue; `reason` is the typed error (e.g. `SignInExpired`: the sign-in
+    /// expired on the server), its `message` the sentence to show. `start` again.
     Failed {
-        reason: String,
+        reason: ClientError,
     },
 }
 
@@ -282,7 +283,7 @@ impl From<CoreState> for SignInState {
                 session: Session::new(session),
             },
             CoreState::Failed { reason } => SignInState::Failed {
-                reason: reason.to_string(),
+                reason: reason.into(),
             },
         }
     }

@@ -3,9 +3,8 @@
 
 use std::sync::Arc;
 
-use zeroize::Zeroizing;
-
 use crate::api::Api;
+use crate::app::App;
 use crate::error::ClientError;
 use crate::http::{HttpClient, HttpConfig};
 use crate::session::Session;
@@ -24,15 +23,14 @@ pub struct ClientConfig {
 
 #[derive(Clone)]
 pub struct AuthClient {
-    pub(crate) api: Api,
-    pub(crate) store: Arc<dyn SecureStore>,
+    app: App,
 }
 
 impl std::fmt::Debug for AuthClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AuthClient")
-            .field("server", &self.api.base())
-            .field("client_id", &self.api.client_id())
+            .field("server", &self.app.api.base())
+            .field("client_id", &self.app.api.client_id())
             .finish_non_exhaustive()
     }
 }
@@ -47,51 +45,32 @@ impl AuthClient {
         }
         let http = HttpClient::new(config.http)?;
         let api = Api::new(http, &config.server_url, &config.client_id)?;
-        Ok(AuthClient { api, store })
+        Ok(AuthClient {
+            app: App { api, store },
+        })
     }
 
     pub fn server_url(&self) -> &str {
-        self.api.base()
+        self.app.api.base()
     }
 
     /// A new sign-in flow at [`crate::signin::SignInState::EnterIdentifier`].
     pub fn sign_in(&self) -> SignIn {
-        SignIn::new(self.clone())
+        SignIn::new(self.app.clone())
     }
 
     /// The session saved by an earlier sign-in, if any (it may have ended on the server; the first
     /// call will tell).
     pub fn saved_session(&self) -> Result<Option<Session>, ClientError> {
-        let key = self.session_key();
-        let Some(tokens) = Session::load(&*self.store, &key)? else {
+        let key = self.app.session_key();
+        let Some(tokens) = Session::load(&*self.app.store, &key)? else {
             return Ok(None);
         };
-        let api = Api::new(self.api.http(), &tokens.server, self.api.client_id())?;
-        Ok(Some(Session::new(api, self.store.clone(), key, tokens)))
-    }
-
-    pub(crate) fn session_key(&self) -> String {
-        format!("session/{}", self.api.client_id())
-    }
-
-    fn device_token_key(server: &str) -> String {
-        format!("device-token/{server}")
-    }
-
-    pub(crate) fn device_token(
-        &self,
-        server: &str,
-    ) -> Result<Option<Zeroizing<String>>, ClientError> {
-        Ok(self
-            .store
-            .get(&Self::device_token_key(server))?
-            .and_then(|bytes| String::from_utf8(bytes).ok())
-            .map(Zeroizing::new))
-    }
-
-    pub(crate) fn save_device_token(&self, server: &str, token: &str) -> Result<(), ClientError> {
-        self.store
-            .put(&Self::device_token_key(server), token.as_bytes())?;
-        Ok(())
+        let api = Api::new(
+            self.app.api.http(),
+            &tokens.server,
+            self.app.api.client_id(),
+        )?;
+        Ok(Some(Session::new(api, self.app.store.clone(), key, tokens)))
     }
 }

@@ -20,6 +20,7 @@
 //! The core does no FFI and owns no runtime; the bindings crate adds both.
 
 mod api;
+mod app;
 pub mod authenticator;
 pub mod backup;
 pub mod client;
@@ -28,6 +29,7 @@ pub mod device_protocol;
 pub mod error;
 pub mod http;
 pub mod otp;
+mod sensitive;
 pub mod session;
 pub mod signin;
 pub mod store;

@@ -4,9 +4,9 @@
 //!
 //! Security changes (an authenticator or TOTP, backup codes, removing a device or factor, the
 //! password) need a recent sign-in with a second factor: the server refuses them otherwise with
-//! [`ClientError::StepUpRequired`]. [`Session::step_up`] starts that sign-in for the same user
-//! (the ordinary [`SignIn`] flow, asking the server for `acr_values=mfa`); it ends in a fresh
-//! session that replaces this one.
+//! [`ClientError::StepUpRequired`]. [`Session::step_up`] (in `signin/step_up.rs`) starts that
+//! sign-in for the same user (the ordinary [`crate::signin::SignIn`] flow, asking the server for
+//! `acr_values=mfa`); it ends in a fresh session that replaces this one.
 //!
 //! Tokens live only in the [`SecureStore`]; memory holds them zeroized on drop. A refresh token the
 //! server refuses (reused, revoked, expired) ends the session: [`Session::state`] turns to
@@ -21,10 +21,10 @@ use tokio::sync::{watch, Mutex};
 use zeroize::Zeroizing;
 
 use crate::api::{Api, TokenAnswer};
-use crate::client::AuthClient;
+use crate::app::App;
 use crate::error::ClientError;
 use crate::http::Request;
-use crate::signin::{Sensitive, SignIn, StepUp};
+use crate::sensitive::Sensitive;
 use crate::store::SecureStore;
 
 /// Refresh this many seconds before the access token expires (at most a quarter of its life).
@@ -642,28 +642,12 @@ impl Session {
         Ok(())
     }
 
-    /// Starts a step-up sign-in for this session's user: the ordinary [`SignIn`] flow, already
-    /// started for the user's identifier (at [`crate::signin::SignInState::ChooseMethod`]), whose
-    /// first challenge asks the server for a second factor (`acr_values=mfa`): after the
-    /// password an authenticator code, push or backup code, or an email code when the user has
-    /// no second factor. It ends in `Done { session }` with a fresh session, saved in place of
-    /// this one; this one then ends ([`EndReason::Replaced`]) and is revoked on the server.
-    /// Only this user may be signed in with it (`start` refuses another identifier).
-    pub async fn step_up(&self) -> Result<SignIn, ClientError> {
-        let identifier = self.user_info().await?.email;
-        let client = AuthClient {
+    /// This session's app at its server, for the sign-in that steps it up ([`Session::step_up`]).
+    pub(crate) fn app(&self) -> App {
+        App {
             api: self.inner.api.clone(),
             store: self.inner.store.clone(),
-        };
-        let flow = SignIn::with_step_up(
-            client,
-            Some(StepUp {
-                identifier: identifier.clone(),
-                replaces: self.clone(),
-            }),
-        );
-        flow.start(&identifier).await?;
-        Ok(flow)
+        }
     }
 
     /// A step-up sign-in is about to save a new session under this one's key: forget these

@@ -24,7 +24,7 @@ struct SignInScreen: View {
     @ViewBuilder private var screen: some View {
         switch model.state {
         case .enterIdentifier, .failed:
-            if case let .failed(reason) = model.state { Text(reason) }
+            if case let .failed(reason) = model.state { Text(reason.localizedDescription) }
             TextField("Email or phone number", text: $identifier)
                 .textContentType(.username).keyboardType(.emailAddress).textInputAutocapitalization(.never)
             Button("Next") { model.start(identifier) }

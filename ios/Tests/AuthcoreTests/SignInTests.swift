@@ -74,4 +74,24 @@ final class SignInTests: XCTestCase {
         XCTAssertEqual(state, "EnterIdentifier")
         guard case .enterIdentifier = flow.state() else { return XCTFail("\(flow.state())") }
     }
+
+    /// Every error says in words what happened (`description`, `localizedDescription`).
+    func testEveryErrorSaysInWordsWhatHappened() async throws {
+        let flow = try TestServer.newDevice().signIn()
+        let invalid = await assertThrows(ClientError.self) { _ = try await flow.submitPassword(password: "x") }
+        XCTAssertEqual(invalid?.description, "`submit_password` is not possible at EnterIdentifier")
+        let empty = await assertThrows(ClientError.self) { _ = try await flow.start(identifier: " ") }
+        XCTAssertEqual(empty?.description, "enter your email address or phone number")
+
+        // a server whose certificate this app does not trust: a case without fields
+        let untrusting = try AuthClient(
+            config: ClientConfig(serverUrl: "https://127.0.0.1:\(TestServer.port)", clientId: TestServer.clientId),
+            store: MemoryStore()
+        )
+        let untrusted = await assertThrows(ClientError.self) {
+            _ = try await untrusting.signIn().start(identifier: "alice@acme.example")
+        }
+        XCTAssertEqual(untrusted, .Untrusted)
+        XCTAssertEqual(untrusted?.localizedDescription, "the server's certificate is not trusted")
+    }
 }

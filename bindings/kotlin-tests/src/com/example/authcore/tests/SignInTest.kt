@@ -1,5 +1,7 @@
 package com.example.authcore.tests
 
+import com.example.authcore.AuthClient
+import com.example.authcore.ClientConfig
 import com.example.authcore.ClientException
 import com.example.authcore.CodeChannel
 import com.example.authcore.CodePurpose
@@ -76,5 +78,23 @@ class SignInTest {
         val error = assertThrowsSuspend<ClientException.InvalidAction> { flow.submitPassword("x") }
         assertEquals("EnterIdentifier", error.state)
         assertTrue(flow.state() is SignInState.EnterIdentifier)
+    }
+
+    @Test
+    fun `every exception says in words what happened`() = runBlocking {
+        val flow = TestServer.newDevice().signIn()
+        val invalid = assertThrowsSuspend<ClientException.InvalidAction> { flow.submitPassword("x") }
+        assertEquals("`submit_password` is not possible at EnterIdentifier", invalid.message)
+        val empty = assertThrowsSuspend<ClientException.InvalidInput> { flow.start(" ") }
+        assertEquals("enter your email address or phone number", empty.message)
+
+        // a server whose certificate this app does not trust: a variant without fields
+        val untrusting = AuthClient(
+            ClientConfig(serverUrl = "https://127.0.0.1:${TestServer.port}", clientId = TestServer.CLIENT_ID),
+            MemoryStore(),
+        )
+        val untrusted = assertThrowsSuspend<ClientException.Untrusted> { untrusting.signIn().start("alice@acme.example") }
+        assertEquals("the server's certificate is not trusted", untrusted.message)
+        assertEquals(untrusted.message, untrusted.toString())
     }
 }

@@ -31,8 +31,8 @@ fun IdentifierScreen(error: String?, busy: Boolean, onStart: (String) -> Unit) {
     }
 }
 
-/** The flow cannot continue: the core's sentence, and start again. */
+/** The flow cannot continue: why (the typed error, in the app's words), and start again. */
 @Composable
 fun FailedScreen(state: SignInState.Failed, busy: Boolean, onStart: (String) -> Unit) {
-    IdentifierScreen(error = state.reason, busy = busy, onStart = onStart)
+    IdentifierScreen(error = errorText(state.reason), busy = busy, onStart = onStart)
 }

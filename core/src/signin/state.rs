@@ -1,0 +1,193 @@
+//! What the screen shows: [`SignInState`] and the values it carries, already formatted.
+
+use crate::error::ClientError;
+pub use crate::sensitive::Sensitive;
+use crate::session::Session;
+
+/// What the screen shows now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignInState {
+    /// "Sign in": an email or phone field.
+    EnterIdentifier,
+    /// The organisation signs in on its own domain; the flow continues there (shown while it
+    /// switches, then the methods that host offers).
+    UseSignInHost {
+        host: String,
+    },
+    ChooseMethod {
+        identifier: String,
+        /// The organisation's display name, when the domain belongs to one.
+        organization: Option<String>,
+        methods: Vec<SignInMethod>,
+    },
+    EnterPassword {
+        identifier: String,
+    },
+    /// "Enter the code sent to a***@acme.example".
+    EnterCode {
+        purpose: CodePurpose,
+        channel: CodeChannel,
+        destination_hint: String,
+        length: u32,
+        /// Unix seconds.
+        expires_at: u64,
+        /// Seconds (from when this state was entered) before "Resend code" is allowed.
+        resend_after: u64,
+    },
+    ChooseSecondFactor {
+        options: Vec<SecondFactorOption>,
+    },
+    EnterTotp {
+        length: u32,
+    },
+    EnterBackupCode {
+        remaining: u32,
+    },
+    /// "Approve the sign-in on your phone": the number the user enters there. Call
+    /// `wait_for_phone()` while it is shown.
+    ApprovePush {
+        number: String,
+        expires_at: u64,
+    },
+    /// "Protect your account": the organisation requires an authenticator app; "Skip for now
+    /// (N times left)" unless `mandatory`.
+    EnrollAuthenticator {
+        skips_left: u32,
+        mandatory: bool,
+    },
+    /// The QR code to scan with the authenticator, and for "Can't scan image?" the activation
+    /// code (in groups) and the server URL to type. Call `wait_for_phone()` while it is shown.
+    ActivateAuthenticator {
+        qr_payload: Sensitive,
+        activation_code: Sensitive,
+        server_url: String,
+        label: String,
+        expires_at: u64,
+    },
+    /// "Approve the test notification": the number to enter on the new authenticator.
+    ApproveTestPush {
+        number: String,
+        expires_at: u64,
+    },
+    /// Password recovery: the code was typed; now the new password.
+    ChooseNewPassword {
+        identifier: String,
+    },
+    /// Federated and SSO methods continue in the system browser. `url` is filled by servers that
+    /// offer the browser flow (a later protocol version); without it the app explains the method
+    /// is not available natively.
+    OpenBrowser {
+        method: SignInMethod,
+        url: Option<String>,
+    },
+    Done {
+        session: Session,
+    },
+    /// The flow cannot continue (e.g. the sign-in expired on the server); `start` again.
+    Failed {
+        reason: ClientError,
+    },
+}
+
+impl SignInState {
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            SignInState::EnterIdentifier => "EnterIdentifier",
+            SignInState::UseSignInHost { .. } => "UseSignInHost",
+            SignInState::ChooseMethod { .. } => "ChooseMethod",
+            SignInState::EnterPassword { .. } => "EnterPassword",
+            SignInState::EnterCode { .. } => "EnterCode",
+            SignInState::ChooseSecondFactor { .. } => "ChooseSecondFactor",
+            SignInState::EnterTotp { .. } => "EnterTotp",
+            SignInState::EnterBackupCode { .. } => "EnterBackupCode",
+            SignInState::ApprovePush { .. } => "ApprovePush",
+            SignInState::EnrollAuthenticator { .. } => "EnrollAuthenticator",
+            SignInState::ActivateAuthenticator { .. } => "ActivateAuthenticator",
+            SignInState::ApproveTestPush { .. } => "ApproveTestPush",
+            SignInState::ChooseNewPassword { .. } => "ChooseNewPassword",
+            SignInState::OpenBrowser { .. } => "OpenBrowser",
+            SignInState::Done { .. } => "Done",
+            SignInState::Failed { .. } => "Failed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MethodKind {
+    Password,
+    /// A code by email instead of a password.
+    EmailCode,
+    /// A code by SMS instead of a password.
+    SmsCode,
+    /// Google, Microsoft...: the system browser.
+    Federated,
+    /// Enterprise single sign-on: the system browser.
+    Sso,
+    /// "Sign in with your phone": approve a number on the authenticator, no password.
+    Push,
+}
+
+impl MethodKind {
+    pub(crate) fn wire(self) -> &'static str {
+        match self {
+            MethodKind::Password => "password",
+            MethodKind::EmailCode => "email_code",
+            MethodKind::SmsCode => "sms_code",
+            MethodKind::Federated => "federated",
+            MethodKind::Sso => "sso",
+            MethodKind::Push => "push",
+        }
+    }
+}
+
+/// One entry of the method list, ready to show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignInMethod {
+    pub kind: MethodKind,
+    /// "Password", "Email a code to a***@acme.example", "Google", "Globex SSO".
+    pub display_name: String,
+    /// For code methods: where the code goes, masked.
+    pub destination_hint: Option<String>,
+    /// For browser methods: the provider id (`google`, `globex-okta`).
+    pub provider: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodePurpose {
+    /// The code instead of a password.
+    SignIn,
+    /// "Confirm it's you": the device is not recognised.
+    VerifyDevice,
+    PasswordReset,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeChannel {
+    Email,
+    Sms,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecondFactor {
+    /// Approve a request on the authenticator app.
+    Push,
+    Totp,
+    BackupCode,
+}
+
+impl SecondFactor {
+    pub(crate) fn wire(self) -> &'static str {
+        match self {
+            SecondFactor::Push => "push",
+            SecondFactor::Totp => "totp",
+            SecondFactor::BackupCode => "backup_code",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecondFactorOption {
+    pub kind: SecondFactor,
+    /// "Authenticator app code", "Backup code".
+    pub display_name: String,
+}
