@@ -8,7 +8,7 @@
 //! - [`error`]: the error body and its [`ErrorCode`].
 //! - [`signin`]: login-method selection and `/v1/authorize-challenge` (the `next` step).
 //! - [`tokens`]: `/v1/token`, `/v1/revoke`, logout.
-//! - [`discovery`]: `/.well-known/openid-configuration`.
+//! - [`discovery`]: the discovery document (`/.well-known/openid-configuration`).
 //! - [`account`]: the `/v1/me/*` answers, userinfo, password recovery.
 //! - [`devices`]: authenticator enrollment, activation, device challenges and decisions.
 //! - [`device`]: the enroll link, activation codes and the canonical messages a device signs.

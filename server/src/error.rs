@@ -7,18 +7,18 @@ use authcore_protocol::{ErrorBody, ErrorCode};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-/// A status and the protocol's [`ErrorBody`].
+/// A status and the protocol's [`ErrorBody`] (boxed: handlers return `Result`s of it).
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub body: ErrorBody,
+    pub body: Box<ErrorBody>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, error: ErrorCode, description: impl Into<String>) -> Self {
         ApiError {
             status,
-            body: ErrorBody::new(error, description),
+            body: Box::new(ErrorBody::new(error, description)),
         }
     }
 
