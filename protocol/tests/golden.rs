@@ -223,6 +223,12 @@ fn every_json_example_of_the_protocol_round_trips_through_its_type() {
             }
         }
     }
+    // 40 JSON examples today: fewer means the extraction stopped finding some.
+    assert!(
+        checked.len() >= 40,
+        "only {} JSON examples found",
+        checked.len()
+    );
     for (i, (start, _)) in NOT_MACHINE_CHECKED.iter().enumerate() {
         assert!(
             skipped.contains(&i),
