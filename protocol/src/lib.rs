@@ -11,9 +11,11 @@
 //! - [`discovery`]: the discovery document (`/.well-known/openid-configuration`).
 //! - [`account`]: the `/v1/me/*` answers, userinfo, password recovery.
 //! - [`devices`]: authenticator enrollment, activation, device challenges and decisions.
+//! - [`delivery`]: the SMS webhook's body and the `--dev` outbox.
 //! - [`device`]: the enroll link, activation codes and the canonical messages a device signs.
 
 pub mod account;
+pub mod delivery;
 pub mod device;
 pub mod devices;
 pub mod discovery;
