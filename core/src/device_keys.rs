@@ -84,24 +84,7 @@ pub trait DeviceKeys: Send + Sync {
     }
 }
 
-/// The DER prefix of a P-256 SubjectPublicKeyInfo (id-ecPublicKey, prime256v1, 65-byte point).
-const P256_SPKI_PREFIX: [u8; 26] = [
-    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a,
-    0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
-];
-
-/// Wraps an uncompressed P-256 point (65 bytes) as a SubjectPublicKeyInfo.
-pub fn p256_spki(point: &[u8]) -> Vec<u8> {
-    let mut spki = P256_SPKI_PREFIX.to_vec();
-    spki.extend_from_slice(point);
-    spki
-}
-
-/// The uncompressed point inside a P-256 SubjectPublicKeyInfo, if it is one.
-pub fn p256_point(spki: &[u8]) -> Option<&[u8]> {
-    spki.strip_prefix(&P256_SPKI_PREFIX[..])
-        .filter(|point| point.len() == 65 && point[0] == 0x04)
-}
+pub use authcore_protocol::device::{p256_point, p256_spki};
 
 /// Software keys over a [`SecureStore`] (entries `device-keys/<alias>`).
 ///

@@ -40,15 +40,4 @@ pub use client::{AuthClient, ClientConfig};
 pub use error::ClientError;
 pub use transport::TransportError;
 
-/// Shortens a user-supplied value before it is echoed in an error, so a pasted blob cannot flood
-/// a screen or a log line.
-pub(crate) fn echo(value: &str) -> String {
-    const MAX: usize = 32;
-    if value.chars().count() <= MAX {
-        value.to_owned()
-    } else {
-        let mut short: String = value.chars().take(MAX).collect();
-        short.push('…');
-        short
-    }
-}
+pub(crate) use authcore_protocol::echo;

@@ -7,8 +7,13 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use authcore_protocol::account::BackupCodes;
+use authcore_protocol::paths;
+use authcore_protocol::signin::{AuthorizationCode, Next};
+use authcore_protocol::tokens::Tokens;
+use authcore_protocol::ErrorBody;
 use clap::Args;
-use serde_json::Value;
+use serde::de::DeserializeOwned;
 
 #[derive(Args, Debug)]
 pub struct ServerBenchArgs {
@@ -33,10 +38,14 @@ struct Client {
     http: reqwest::Client,
 }
 
-type Outcome = Result<Value, String>;
+type Outcome = Result<Tokens, String>;
+
+fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, String> {
+    serde_json::from_slice(body).map_err(|e| e.to_string())
+}
 
 impl Client {
-    async fn form(&self, path: &str, form: &[(&str, &str)]) -> Result<(u16, Value), String> {
+    async fn form(&self, path: &str, form: &[(&str, &str)]) -> Result<(u16, Vec<u8>), String> {
         let body = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(form)
             .finish();
@@ -49,18 +58,19 @@ impl Client {
             .await
             .map_err(|e| e.to_string())?;
         let status = response.status().as_u16();
-        Ok((status, response.json().await.map_err(|e| e.to_string())?))
+        let body = response.bytes().await.map_err(|e| e.to_string())?;
+        Ok((status, body.to_vec()))
     }
 
-    /// Starts a sign-in with the password; returns the answer and the PKCE verifier.
-    async fn begin(&self, user: &str) -> Result<(Value, String), String> {
+    /// Starts a sign-in with the password; returns the step it asks for and the PKCE verifier.
+    async fn begin(&self, user: &str) -> Result<(ErrorBody, String), String> {
         let verifier = authcore_server::secrets::random_token("")
             .expose()
             .to_owned();
         let challenge = authcore_server::secrets::pkce_s256(&verifier);
         let (_, body) = self
             .form(
-                "/v1/authorize-challenge",
+                paths::AUTHORIZE_CHALLENGE,
                 &[
                     ("client_id", "authcore-harness"),
                     ("identifier", user),
@@ -70,26 +80,31 @@ impl Client {
                 ],
             )
             .await?;
-        Ok((body, verifier))
+        Ok((parse(&body)?, verifier))
     }
 
-    async fn step(&self, session: &Value, extra: &[(&str, &str)]) -> Outcome {
-        let session = session["auth_session"].as_str().ok_or("no auth_session")?;
+    async fn step(
+        &self,
+        step: &ErrorBody,
+        extra: &[(&str, &str)],
+    ) -> Result<AuthorizationCode, String> {
+        let session = step.auth_session.as_deref().ok_or("no auth_session")?;
         let mut form = vec![("client_id", "authcore-harness"), ("auth_session", session)];
         form.extend_from_slice(extra);
-        let (status, body) = self.form("/v1/authorize-challenge", &form).await?;
+        let (status, body) = self.form(paths::AUTHORIZE_CHALLENGE, &form).await?;
         if status == 200 {
-            Ok(body)
+            parse(&body)
         } else {
-            Err(format!("sign-in step answered {status}: {}", body["error"]))
+            let refusal: ErrorBody = parse(&body)?;
+            Err(format!("sign-in step answered {status}: {}", refusal.error))
         }
     }
 
-    async fn exchange(&self, done: &Value, verifier: &str) -> Outcome {
-        let code = done["authorization_code"].as_str().ok_or("no code")?;
+    async fn exchange(&self, done: &AuthorizationCode, verifier: &str) -> Outcome {
+        let code = done.authorization_code.as_str();
         let (status, body) = self
             .form(
-                "/v1/token",
+                paths::TOKEN,
                 &[
                     ("grant_type", "authorization_code"),
                     ("client_id", "authcore-harness"),
@@ -99,7 +114,7 @@ impl Client {
             )
             .await?;
         if status == 200 {
-            Ok(body)
+            parse(&body)
         } else {
             Err(format!("token answered {status}"))
         }
@@ -113,8 +128,11 @@ impl Client {
         user: &str,
     ) -> Outcome {
         let (first, verifier) = self.begin(user).await?;
-        if first["next"]["type"] != "verify_device" {
-            return Err(format!("expected an email verification, got {first}"));
+        if !matches!(first.next, Some(Next::VerifyDevice(_))) {
+            return Err(format!(
+                "expected an email verification, got {:?}",
+                first.next
+            ));
         }
         let messages = server
             .messages_to(user, 1)
@@ -131,8 +149,8 @@ impl Client {
 
     async fn backup_code_sign_in(&self, user: &str, code: &str) -> Outcome {
         let (first, verifier) = self.begin(user).await?;
-        if first["next"]["type"] != "backup_code" {
-            return Err(format!("expected a backup code step, got {first}"));
+        if !matches!(first.next, Some(Next::BackupCode { .. })) {
+            return Err(format!("expected a backup code step, got {:?}", first.next));
         }
         let done = self.step(&first, &[("code", code)]).await?;
         self.exchange(&done, &verifier).await
@@ -312,21 +330,15 @@ async fn measure(args: &ServerBenchArgs, minimal_argon2: bool) -> Result<(Figure
                 let code = codes.pop().ok_or("no backup code")?;
                 let tokens = client.backup_code_sign_in(&user, &code).await?;
                 if codes.is_empty() {
-                    let access = tokens["access_token"].as_str().ok_or("no access token")?;
                     let response = client
                         .http
-                        .post(format!("{}/v1/me/backup-codes", client.base))
-                        .bearer_auth(access)
+                        .post(format!("{}{}", client.base, paths::BACKUP_CODES))
+                        .bearer_auth(&tokens.access_token)
                         .send()
                         .await
                         .map_err(|e| e.to_string())?;
-                    let fresh: Value = response.json().await.map_err(|e| e.to_string())?;
-                    codes = fresh["codes"]
-                        .as_array()
-                        .ok_or("no codes")?
-                        .iter()
-                        .filter_map(|c| c.as_str().map(str::to_owned))
-                        .collect();
+                    let fresh: BackupCodes = response.json().await.map_err(|e| e.to_string())?;
+                    codes = fresh.codes;
                 }
             }
             Ok::<_, String>(())

@@ -1,12 +1,16 @@
 //! The signed-in user's own endpoints (userinfo, sign-in history, TOTP and backup-code
 //! enrollment), password recovery, and `--dev` seed users.
 
+use authcore_protocol::account::{
+    BackupCodes, Confirmed, PasswordChanged, PasswordReset, PasswordStatus, Removed, ResetCodeSent,
+    SignInEntry, SignIns, TotpEnrollment, UserInfo,
+};
+use authcore_protocol::ErrorCode;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Json;
 use serde::Deserialize;
-use serde_json::{json, Value};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Bearer, Caller, JsonBody};
@@ -17,7 +21,7 @@ use crate::signin::{
 };
 use crate::step_up::{stepped_up, SteppedUp};
 use crate::store::{CodeOutcome, NewUser, OutboxMessage, SignInEvent, User};
-use crate::tokens::session_of;
+use crate::tokens::{no_store, session_of};
 use crate::AppState;
 
 async fn user_of(app: &AppState, bearer: &Bearer) -> ApiResult<User> {
@@ -29,65 +33,59 @@ async fn user_of(app: &AppState, bearer: &Bearer) -> ApiResult<User> {
 }
 
 /// `GET /v1/userinfo`
-pub async fn userinfo(State(app): State<AppState>, bearer: Bearer) -> ApiResult<Json<Value>> {
+pub async fn userinfo(State(app): State<AppState>, bearer: Bearer) -> ApiResult<Json<UserInfo>> {
     let user = user_of(&app, &bearer).await?;
-    Ok(Json(json!({
-        "sub": user.id.to_string(),
-        "email": user.email,
-        "email_verified": true,
-        "name": user.name,
-        "phone_number": user.phone,
-    })))
+    Ok(Json(UserInfo {
+        sub: user.id.to_string(),
+        email: user.email,
+        email_verified: true,
+        name: user.name,
+        phone_number: user.phone,
+    }))
 }
 
 /// `GET /v1/me/sign-ins`: newest first, at most 100.
-pub async fn sign_ins(State(app): State<AppState>, bearer: Bearer) -> ApiResult<Json<Value>> {
+pub async fn sign_ins(State(app): State<AppState>, bearer: Bearer) -> ApiResult<Json<SignIns>> {
     let user = user_of(&app, &bearer).await?;
     let events = app.store.sign_in_events(user.id, 100).await?;
     let changes = app.store.security_events(user.id, 100).await?;
-    let mut entries: Vec<(u64, Value)> = events
+    let mut entries: Vec<SignInEntry> = events
         .into_iter()
-        .map(|e| {
-            (
-                e.at,
-                json!({
-                    "at": e.at,
-                    "kind": e.kind,
-                    "method": e.method,
-                    "factors": e.factors,
-                    "ip": e.ip,
-                    "user_agent": e.user_agent,
-                    "result": e.result,
-                }),
-            )
+        .map(|e| SignInEntry {
+            at: e.at,
+            kind: e.kind,
+            method: e.method,
+            event: None,
+            detail: None,
+            factors: e.factors,
+            ip: e.ip,
+            user_agent: e.user_agent,
+            result: e.result,
         })
         .collect();
     // Security events, in the same shape (`method` names the change, `event` and `detail` too).
-    entries.extend(changes.into_iter().map(|e| {
-        (
-            e.at,
-            json!({
-                "at": e.at,
-                "kind": "security_event",
-                "method": e.kind,
-                "event": e.kind,
-                "detail": e.detail,
-                "factors": e.factors,
-                "ip": e.ip,
-                "user_agent": e.user_agent,
-                "result": "success",
-            }),
-        )
+    entries.extend(changes.into_iter().map(|e| SignInEntry {
+        at: e.at,
+        kind: "security_event".to_owned(),
+        method: e.kind.clone(),
+        event: Some(e.kind),
+        detail: Some(e.detail),
+        factors: e.factors,
+        ip: e.ip,
+        user_agent: e.user_agent,
+        result: "success".to_owned(),
     }));
     // Both lists are newest first; a stable sort keeps their order within a second.
-    entries.sort_by_key(|e| std::cmp::Reverse(e.0));
+    entries.sort_by_key(|e| std::cmp::Reverse(e.at));
     entries.truncate(100);
-    let entries: Vec<Value> = entries.into_iter().map(|(_, e)| e).collect();
-    Ok(Json(json!({ "sign_ins": entries })))
+    Ok(Json(SignIns { sign_ins: entries }))
 }
 
 /// `POST /v1/me/totp`: a new pending credential, active after `/v1/me/totp/confirm`.
-pub async fn start_totp(State(app): State<AppState>, bearer: Bearer) -> ApiResult<Json<Value>> {
+pub async fn start_totp(
+    State(app): State<AppState>,
+    bearer: Bearer,
+) -> ApiResult<Json<TotpEnrollment>> {
     use authcore::otp::{uri, Algorithm, Digits, OtpAccount, OtpKind, Period, Secret};
     let SteppedUp { user, .. } = stepped_up(&app, &bearer).await?;
     let secret = random_bytes(Secret::GENERATED_BYTES);
@@ -105,14 +103,14 @@ pub async fn start_totp(State(app): State<AppState>, bearer: Bearer) -> ApiResul
         },
         image: None,
     };
-    Ok(Json(json!({
-        "otpauth_uri": uri::format(&account),
-        "secret": account.secret.to_base32().as_str(),
-        "digits": 6,
-        "period": 30,
-        "algorithm": "SHA1",
-        "confirmed": false,
-    })))
+    Ok(Json(TotpEnrollment {
+        otpauth_uri: uri::format(&account),
+        secret: account.secret.to_base32().as_str().to_owned(),
+        digits: 6,
+        period: 30,
+        algorithm: "SHA1".to_owned(),
+        confirmed: false,
+    }))
 }
 
 #[derive(Deserialize)]
@@ -126,7 +124,7 @@ pub async fn confirm_totp(
     bearer: Bearer,
     caller: Caller,
     JsonBody(request): JsonBody<CodeRequest>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Confirmed>> {
     let SteppedUp { user, auth, .. } = stepped_up(&app, &bearer).await?;
     let credential = app.store.totp(user.id).await?;
     let replaces = credential.as_ref().is_some_and(|t| t.confirmed);
@@ -163,13 +161,13 @@ pub async fn confirm_totp(
         return Err(wrong_totp());
     }
     security::told(&app, kind);
-    Ok(Json(json!({"confirmed": true})))
+    Ok(Json(Confirmed { confirmed: true }))
 }
 
 fn wrong_totp() -> ApiError {
     ApiError::new(
         StatusCode::BAD_REQUEST,
-        "wrong_credential",
+        ErrorCode::WrongCredential,
         "the code is not correct; check the authenticator's clock and try the current code",
     )
 }
@@ -179,7 +177,7 @@ pub async fn new_backup_codes(
     State(app): State<AppState>,
     bearer: Bearer,
     caller: Caller,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<BackupCodes>> {
     let SteppedUp { user, auth, .. } = stepped_up(&app, &bearer).await?;
     let codes: Vec<SecretString> = (0..10).map(|_| random_backup_code()).collect();
     let hashes = codes
@@ -203,7 +201,9 @@ pub async fn new_backup_codes(
         .await?;
     security::told(&app, "backup_codes_regenerated");
     let shown: Vec<&str> = codes.iter().map(SecretString::expose).collect();
-    Ok(Json(json!({ "codes": shown })))
+    Ok(Json(BackupCodes {
+        codes: shown.into_iter().map(str::to_owned).collect(),
+    }))
 }
 
 /// `POST /v1/me/totp/confirm-suspended` (stepped up): keeps the TOTP credential a password reset
@@ -212,7 +212,7 @@ pub async fn confirm_suspended_totp(
     State(app): State<AppState>,
     bearer: Bearer,
     caller: Caller,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Confirmed>> {
     let SteppedUp { user, auth, .. } = stepped_up(&app, &bearer).await?;
     let noted = security::note(
         &app,
@@ -236,7 +236,7 @@ pub async fn confirm_suspended_totp(
         ));
     }
     security::told(&app, "factor_confirmed");
-    Ok(Json(json!({"confirmed": true})))
+    Ok(Json(Confirmed { confirmed: true }))
 }
 
 /// `DELETE /v1/me/totp` (stepped up): removes the TOTP credential (active and pending).
@@ -244,7 +244,7 @@ pub async fn remove_totp(
     State(app): State<AppState>,
     bearer: Bearer,
     caller: Caller,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Removed>> {
     let SteppedUp { user, auth, .. } = stepped_up(&app, &bearer).await?;
     let noted = security::note(
         &app,
@@ -260,12 +260,12 @@ pub async fn remove_totp(
     if !app.store.remove_totp(user.id, noted).await? {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
-            "not_found",
+            ErrorCode::NotFound,
             "no TOTP credential is enrolled",
         ));
     }
     security::told(&app, "totp_removed");
-    Ok(Json(json!({"removed": true})))
+    Ok(Json(Removed { removed: true }))
 }
 
 #[derive(Deserialize)]
@@ -363,10 +363,10 @@ pub async fn change_password(
         .change_password(user.id, &hash, &key, session.id, now, noted)
         .await?;
     security::told(&app, "password_changed");
-    Ok(no_store(json!({
-        "status": "password_changed",
-        "revoked_sessions": revoked,
-    })))
+    Ok(no_store(PasswordChanged {
+        status: PasswordStatus::PasswordChanged,
+        revoked_sessions: revoked,
+    }))
 }
 
 /// The start of the review window (`reset_review_days` before `now`); none at all for 0 days.
@@ -376,15 +376,6 @@ pub(crate) fn review_since(now: u64, days: u64) -> u64 {
     } else {
         now.saturating_sub(days * 86_400)
     }
-}
-
-fn no_store(body: Value) -> Response {
-    let mut response = Json(body).into_response();
-    response.headers_mut().insert(
-        axum::http::header::CACHE_CONTROL,
-        axum::http::HeaderValue::from_static("no-store"),
-    );
-    response
 }
 
 #[derive(Deserialize)]
@@ -405,7 +396,7 @@ fn email_of(raw: &str) -> ApiResult<String> {
 pub async fn forgot_password(
     State(app): State<AppState>,
     JsonBody(request): JsonBody<ForgotRequest>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<ResetCodeSent>)> {
     let email = email_of(&request.identifier)?;
     let now = app.clock.now();
     let config = &app.config.codes;
@@ -432,12 +423,12 @@ pub async fn forgot_password(
     .await?;
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({
-            "status": "sent_if_account_exists",
-            "destination_hint": mask_email(&email),
-            "length": config.length,
-            "expires_at": now + config.ttl_s,
-        })),
+        Json(ResetCodeSent {
+            status: PasswordStatus::SentIfAccountExists,
+            destination_hint: mask_email(&email),
+            length: config.length,
+            expires_at: now + config.ttl_s,
+        }),
     ))
 }
 
@@ -456,7 +447,7 @@ pub async fn reset_password(
     State(app): State<AppState>,
     caller: Caller,
     JsonBody(request): JsonBody<ResetRequest>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<PasswordReset>> {
     let email = email_of(&request.identifier)?;
     let policy = &app.config.password;
     let length = request.new_password.expose().chars().count();
@@ -542,9 +533,10 @@ pub async fn reset_password(
         )
         .await?;
     security::told(&app, "password_reset");
-    Ok(Json(
-        json!({"status": "password_changed", "sessions_revoked": true}),
-    ))
+    Ok(Json(PasswordReset {
+        status: PasswordStatus::PasswordChanged,
+        sessions_revoked: true,
+    }))
 }
 
 /// The events of a password reset: `password_reset` (its mail lists what was suspended) and,

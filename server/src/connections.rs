@@ -14,6 +14,7 @@
 //!
 //! A request in its handler (a long-poll) has no timeout here: the handler bounds it.
 
+use authcore_protocol::ErrorCode;
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -228,7 +229,7 @@ async fn serve_connection<I>(
                 if timed_out.load(Ordering::Relaxed) {
                     response = ApiError::new(
                         StatusCode::REQUEST_TIMEOUT,
-                        "request_timeout",
+                        ErrorCode::RequestTimeout,
                         "the request body did not arrive in time",
                     )
                     .into_response();

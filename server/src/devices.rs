@@ -2,21 +2,28 @@
 //! possession, the signed device API (challenges long-poll and decisions) and the user's device
 //! list. The canonical messages and signature checks are `authcore::device_protocol`.
 
+use authcore_protocol::ErrorCode;
 use std::time::Duration;
 
 use authcore::device_protocol::{
     self as protocol, ActivationCode, Decision, EnrollLink, RequestParts,
 };
+use authcore_protocol::account::Removed;
+use authcore_protocol::devices::{
+    Activated, ActivatedAccount, Challenges, DecisionAnswer, DecisionResult, DeviceView, Devices,
+    Enrollment as EnrollmentView, EnrollmentStarted, EnrollmentStatus, TestApproval,
+};
+use authcore_protocol::signin::EnrollmentCode;
 use axum::extract::{FromRequest, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Bearer, Caller, MAX_BODY};
-use crate::push::{self, challenge_json, wait_param, wait_until};
+use crate::push::{self, wait_param, wait_until};
 use crate::secrets::{constant_time_eq, random_bytes};
 use crate::security::{self, Change, Origin};
 use crate::step_up::{stepped_up, SteppedUp};
@@ -30,7 +37,7 @@ use crate::AppState;
 fn unknown_device() -> ApiError {
     ApiError::new(
         StatusCode::UNAUTHORIZED,
-        "unknown_device",
+        ErrorCode::UnknownDevice,
         "this device is not registered or was removed; enroll it again",
     )
 }
@@ -38,7 +45,7 @@ fn unknown_device() -> ApiError {
 fn invalid_signature() -> ApiError {
     ApiError::new(
         StatusCode::UNAUTHORIZED,
-        "invalid_signature",
+        ErrorCode::InvalidSignature,
         "the request signature does not verify with this device's key",
     )
 }
@@ -46,7 +53,7 @@ fn invalid_signature() -> ApiError {
 fn unknown_request() -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
-        "unknown_request",
+        ErrorCode::UnknownRequest,
         "no such push request for this device",
     )
 }
@@ -66,12 +73,12 @@ fn account_label(app: &AppState, user: &User) -> String {
     format!("{issuer}: {}", user.email)
 }
 
-/// Starts an enrollment and returns its id and the payload a screen shows (QR, typed code).
+/// Starts an enrollment: what a screen shows (QR, typed code).
 pub(crate) async fn start_enrollment(
     app: &AppState,
     user: &User,
     auth_session_id: Option<i64>,
-) -> ApiResult<(i64, Value)> {
+) -> ApiResult<EnrollmentStarted> {
     let now = app.clock.now();
     let code = ActivationCode::generate();
     let expires_at = now + app.config.push.activation_ttl_s;
@@ -102,17 +109,17 @@ pub(crate) async fn start_enrollment(
         activation_code: code,
         label: Some(label.clone()),
     };
-    Ok((
-        id,
-        json!({
-            "enrollment_id": id.to_string(),
-            "qr_payload": link.to_uri(),
-            "activation_code": link.activation_code.grouped(),
-            "server_url": app.issuer,
-            "label": label,
-            "expires_at": expires_at,
-        }),
-    ))
+    Ok(EnrollmentStarted {
+        enrollment_id: id.to_string(),
+        code: EnrollmentCode {
+            qr_payload: link.to_uri(),
+            activation_code: link.activation_code.grouped(),
+            server_url: app.issuer.clone(),
+            label,
+        },
+        expires_at,
+        status: EnrollmentStatus::WaitingForDevice,
+    })
 }
 
 async fn bearer_user(app: &AppState, bearer: &Bearer) -> ApiResult<User> {
@@ -129,12 +136,11 @@ pub async fn new_authenticator(
     bearer: Bearer,
 ) -> ApiResult<impl IntoResponse> {
     let SteppedUp { user, .. } = stepped_up(&app, &bearer).await?;
-    let (_, mut payload) = start_enrollment(&app, &user, None).await?;
-    payload["status"] = json!("waiting_for_device");
+    let started = start_enrollment(&app, &user, None).await?;
     Ok((
         StatusCode::CREATED,
         [(header::CACHE_CONTROL, "no-store")],
-        Json(payload),
+        Json(started),
     ))
 }
 
@@ -238,9 +244,15 @@ pub async fn authenticator_status(
     bearer: Bearer,
     Path(id): Path<String>,
     Query(query): Query<WaitQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<EnrollmentView>> {
     let user = bearer_user(&app, &bearer).await?;
-    let not_found = || ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such enrollment");
+    let not_found = || {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            ErrorCode::NotFound,
+            "no such enrollment",
+        )
+    };
     let id: i64 = id.parse().map_err(|_| not_found())?;
     let enrollment = app
         .store
@@ -251,25 +263,32 @@ pub async fn authenticator_status(
     let wait = wait_param(&app, query.wait.as_deref())?;
     let known = query.status.as_deref().unwrap_or("waiting_for_device");
     let (enrollment, state) = wait_for_enrollment(&app, enrollment, wait, known).await?;
-    let mut body = json!({
-        "enrollment_id": enrollment.id.to_string(),
-        "expires_at": enrollment.expires_at,
-        "device_id": enrollment.device_id,
-    });
+    let mut view = EnrollmentView {
+        enrollment_id: enrollment.id.to_string(),
+        expires_at: enrollment.expires_at,
+        device_id: enrollment.device_id,
+        status: EnrollmentStatus::WaitingForDevice,
+        test: None,
+        reason: None,
+    };
     match state {
-        EnrollmentState::WaitingForDevice => body["status"] = json!("waiting_for_device"),
+        EnrollmentState::WaitingForDevice => {}
         EnrollmentState::ApproveTest(test) => {
-            body["status"] = json!("approve_test");
-            body["test"] = json!({"request_id": test.id.to_string(), "number": test.number, "expires_at": test.expires_at});
+            view.status = EnrollmentStatus::ApproveTest;
+            view.test = Some(TestApproval {
+                request_id: test.id.to_string(),
+                number: test.number,
+                expires_at: test.expires_at,
+            });
         }
-        EnrollmentState::Completed => body["status"] = json!("completed"),
+        EnrollmentState::Completed => view.status = EnrollmentStatus::Completed,
         EnrollmentState::Failed(reason) => {
-            body["status"] = json!("failed");
-            body["reason"] = json!(reason);
+            view.status = EnrollmentStatus::Failed;
+            view.reason = Some(reason.to_owned());
         }
-        EnrollmentState::Expired => body["status"] = json!("expired"),
+        EnrollmentState::Expired => view.status = EnrollmentStatus::Expired,
     }
-    Ok(Json(body))
+    Ok(Json(view))
 }
 
 /// A device API request as received: what its signature covers.
@@ -293,7 +312,7 @@ impl<S: Send + Sync> FromRequest<S> for DeviceCall {
         let too_large = || {
             ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                "invalid_request",
+                ErrorCode::InvalidRequest,
                 format!("the body is larger than {MAX_BODY} bytes"),
             )
         };
@@ -316,7 +335,7 @@ impl<S: Send + Sync> FromRequest<S> for DeviceCall {
             if !json {
                 return Err(ApiError::new(
                     StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "invalid_request",
+                    ErrorCode::InvalidRequest,
                     "the body must be application/json",
                 ));
             }
@@ -391,10 +410,10 @@ impl DeviceCall {
         if timestamp.abs_diff(now) > protocol::MAX_CLOCK_SKEW_S {
             return Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
-                "stale_request",
+                ErrorCode::StaleRequest,
                 "the request time is more than 5 minutes from the server's; check the phone's clock",
             )
-            .with("server_time", now));
+            .server_time(now));
         }
         let message = protocol::request_message(&RequestParts {
             method: &self.method,
@@ -430,7 +449,7 @@ impl DeviceCall {
         {
             return Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
-                "replayed_request",
+                ErrorCode::ReplayedRequest,
                 "this request was already received (its nonce was used before)",
             ));
         }
@@ -506,7 +525,7 @@ pub async fn activate(
     let code = ActivationCode::parse(request.activation_code.expose()).map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
-            "invalid_activation_code",
+            ErrorCode::InvalidActivationCode,
             e.to_string(),
         )
     })?;
@@ -596,7 +615,7 @@ pub async fn activate(
             }
             Err(ActivationError::Unknown | ActivationError::Used) => return Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
-                "invalid_activation_code",
+                ErrorCode::InvalidActivationCode,
                 "the activation code is not valid or was already used; start the enrollment again",
             )),
         };
@@ -610,26 +629,29 @@ pub async fn activate(
     let user = app.store.user(activated.user_id).await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({
-            "device_id": activated.device_id,
-            "enrollment_id": activated.enrollment_id.to_string(),
-            "account": {
-                "name": user.as_ref().map(|u| u.email.clone()),
-                "label": user.as_ref().map(|u| account_label(&app, u)),
-                "server_url": app.issuer,
-            },
-            "test_request_id": activated.test_request_id.to_string(),
-            "status": "approve_test",
-            "attested": attested,
+        Json(Activated {
+            device_id: activated.device_id,
+            enrollment_id: activated.enrollment_id.to_string(),
+            test_request_id: activated.test_request_id.to_string(),
+            status: EnrollmentStatus::ApproveTest,
+            attested,
             // Whether phone sign-in will reach this device: the app can tell the user.
-            "passwordless": passwordless(&app, user_verification, attested),
-        })),
+            passwordless: passwordless(&app, user_verification, attested),
+            account: ActivatedAccount {
+                name: user.as_ref().map(|u| u.email.clone()),
+                label: user.as_ref().map(|u| account_label(&app, u)),
+                server_url: app.issuer.clone(),
+            },
+        }),
     ))
 }
 
 /// `GET /v1/devices/challenges?wait=N` (signed): the pending requests this device may answer,
 /// waiting up to `wait` seconds for one to arrive.
-pub async fn challenges(State(app): State<AppState>, call: DeviceCall) -> ApiResult<Json<Value>> {
+pub async fn challenges(
+    State(app): State<AppState>,
+    call: DeviceCall,
+) -> ApiResult<Json<Challenges>> {
     let wait = call.target.split_once('?').map(|(_, q)| q).and_then(|q| {
         form_urlencoded::parse(q.as_bytes())
             .find(|(k, _)| k == "wait")
@@ -654,10 +676,10 @@ pub async fn challenges(State(app): State<AppState>, call: DeviceCall) -> ApiRes
     )
     .await;
     let pending = pending?;
-    Ok(Json(json!({
-        "challenges": pending.iter().map(challenge_json).collect::<Vec<_>>(),
-        "server_time": app.clock.now(),
-    })))
+    Ok(Json(Challenges {
+        challenges: pending.iter().map(push::challenge).collect(),
+        server_time: app.clock.now(),
+    }))
 }
 
 #[derive(Deserialize)]
@@ -673,7 +695,7 @@ pub async fn decide(
     State(app): State<AppState>,
     Path(id): Path<String>,
     call: DeviceCall,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<DecisionAnswer>> {
     let (device, timestamp) = call.authenticate(&app).await?;
     let body: DecisionRequest = call.json()?;
     let decision = Decision::parse(&body.decision).ok_or_else(|| {
@@ -799,50 +821,58 @@ pub async fn decide(
     }
     match result {
         "number_mismatch" => Err(push::number_mismatch()),
-        "approved" => Ok(Json(json!({"request_id": id, "result": "approved"}))),
-        "denied" => Ok(Json(json!({"request_id": id, "result": "denied"}))),
-        _ => Ok(Json(json!({
-            "request_id": id,
-            "result": "fraud_reported",
-            "pushes_blocked_until": now + app.config.push.fraud_block_s,
-        }))),
+        "approved" => Ok(Json(DecisionAnswer {
+            request_id: id,
+            result: DecisionResult::Approved,
+            pushes_blocked_until: None,
+        })),
+        "denied" => Ok(Json(DecisionAnswer {
+            request_id: id,
+            result: DecisionResult::Denied,
+            pushes_blocked_until: None,
+        })),
+        _ => Ok(Json(DecisionAnswer {
+            request_id: id,
+            result: DecisionResult::FraudReported,
+            pushes_blocked_until: Some(now + app.config.push.fraud_block_s),
+        })),
     }
 }
 
 fn already_answered() -> ApiError {
     ApiError::new(
         StatusCode::CONFLICT,
-        "already_answered",
+        ErrorCode::AlreadyAnswered,
         "this push request was already answered",
     )
 }
 
-fn device_json(device: &Device) -> Value {
-    json!({
-        "device_id": device.id,
-        "display_name": device.display_name,
-        "platform": device.platform,
-        "user_verification": device.user_verification,
-        "attested": device.attested,
-        "push_enabled": device.has_push_token,
-        "state": device.state,
-        "created_at": device.created_at,
-        "activated_at": device.activated_at,
-        "last_seen_at": device.last_seen_at,
-    })
+fn device_view(device: &Device) -> DeviceView {
+    DeviceView {
+        device_id: device.id.clone(),
+        display_name: device.display_name.clone(),
+        platform: device.platform.clone(),
+        user_verification: device.user_verification,
+        attested: device.attested,
+        push_enabled: device.has_push_token,
+        state: device.state.clone(),
+        created_at: device.created_at,
+        activated_at: device.activated_at,
+        last_seen_at: device.last_seen_at,
+    }
 }
 
 fn no_such_device() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such device")
+    ApiError::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, "no such device")
 }
 
 /// `GET /v1/me/devices` (Bearer)
-pub async fn list_devices(State(app): State<AppState>, bearer: Bearer) -> ApiResult<Json<Value>> {
+pub async fn list_devices(State(app): State<AppState>, bearer: Bearer) -> ApiResult<Json<Devices>> {
     let user = bearer_user(&app, &bearer).await?;
     let devices = app.store.devices(user.id).await?;
-    Ok(Json(
-        json!({"devices": devices.iter().map(device_json).collect::<Vec<_>>()}),
-    ))
+    Ok(Json(Devices {
+        devices: devices.iter().map(device_view).collect(),
+    }))
 }
 
 async fn own_device(app: &AppState, user: &User, id: &str) -> ApiResult<Device> {
@@ -858,9 +888,9 @@ pub async fn get_device(
     State(app): State<AppState>,
     bearer: Bearer,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<DeviceView>> {
     let user = bearer_user(&app, &bearer).await?;
-    Ok(Json(device_json(&own_device(&app, &user, &id).await?)))
+    Ok(Json(device_view(&own_device(&app, &user, &id).await?)))
 }
 
 #[derive(Deserialize)]
@@ -882,7 +912,7 @@ pub async fn patch_device(
     bearer: Bearer,
     Path(id): Path<String>,
     crate::extract::JsonBody(patch): crate::extract::JsonBody<DevicePatch>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<DeviceView>> {
     let user = bearer_user(&app, &bearer).await?;
     let display_name = match patch.display_name {
         Some(name) => {
@@ -912,7 +942,7 @@ pub async fn patch_device(
     {
         return Err(no_such_device());
     }
-    Ok(Json(device_json(&own_device(&app, &user, &id).await?)))
+    Ok(Json(device_view(&own_device(&app, &user, &id).await?)))
 }
 
 /// `POST /v1/me/devices/{id}/confirm` (stepped up): keeps a device a password reset suspended;
@@ -922,7 +952,7 @@ pub async fn confirm_device(
     bearer: Bearer,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<DeviceView>> {
     let SteppedUp { user, auth, .. } = stepped_up(&app, &bearer).await?;
     let device = own_device(&app, &user, &id).await?;
     let noted = security::note(
@@ -947,7 +977,7 @@ pub async fn confirm_device(
         return Err(ApiError::invalid_request("this device is not suspended"));
     }
     security::told(&app, "factor_confirmed");
-    Ok(Json(device_json(&own_device(&app, &user, &id).await?)))
+    Ok(Json(device_view(&own_device(&app, &user, &id).await?)))
 }
 
 /// `DELETE /v1/me/devices/{id}` (Bearer): the device can no longer answer anything.
@@ -956,7 +986,7 @@ pub async fn delete_device(
     bearer: Bearer,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Removed>> {
     let SteppedUp { user, auth, .. } = stepped_up(&app, &bearer).await?;
     let device = own_device(&app, &user, &id).await?;
     let noted = security::note(
@@ -981,5 +1011,5 @@ pub async fn delete_device(
         return Err(no_such_device());
     }
     security::told(&app, "device_removed");
-    Ok(Json(json!({"removed": true})))
+    Ok(Json(Removed { removed: true }))
 }

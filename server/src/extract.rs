@@ -2,6 +2,7 @@
 //! content-type checks, form parameters (OAuth style: unknown ones ignored, repeated ones refused),
 //! JSON bodies, bearer tokens and the caller's address.
 
+use authcore_protocol::ErrorCode;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
@@ -30,14 +31,14 @@ async fn body_of(req: Request, expected: &str) -> Result<axum::body::Bytes, ApiE
     if essence != expected {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "invalid_request",
+            ErrorCode::InvalidRequest,
             format!("the body must be {expected}"),
         ));
     }
     let too_large = || {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "invalid_request",
+            ErrorCode::InvalidRequest,
             format!("the body is larger than {MAX_BODY} bytes"),
         )
     };

@@ -32,6 +32,9 @@ pub mod store;
 mod throttle;
 mod tokens;
 
+use authcore_protocol::discovery::Discovery;
+use authcore_protocol::paths;
+use authcore_protocol::ErrorCode;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -44,7 +47,6 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde_json::json;
 
 pub use config::{Config, ConfigError};
 pub use error::ApiError;
@@ -328,48 +330,48 @@ fn tls_config(
 
 fn router(app: AppState) -> Router {
     let mut router = Router::new()
-        .route("/.well-known/openid-configuration", get(discovery))
-        .route("/openapi.json", get(openapi::document))
-        .route("/v1/login/methods", post(signin::login_methods))
-        .route("/v1/authorize-challenge", post(signin::authorize_challenge))
-        .route("/v1/token", post(tokens::token))
-        .route("/v1/revoke", post(tokens::revoke))
-        .route("/v1/logout", post(tokens::logout))
-        .route("/v1/logout-all", post(tokens::logout_all))
-        .route("/v1/userinfo", get(account::userinfo))
-        .route("/v1/me/sign-ins", get(account::sign_ins))
-        .route("/v1/me/security-events", get(security::security_events))
+        .route(paths::DISCOVERY, get(discovery))
+        .route(paths::OPENAPI, get(openapi::document))
+        .route(paths::LOGIN_METHODS, post(signin::login_methods))
         .route(
-            "/v1/me/totp",
+            paths::AUTHORIZE_CHALLENGE,
+            post(signin::authorize_challenge),
+        )
+        .route(paths::TOKEN, post(tokens::token))
+        .route(paths::REVOKE, post(tokens::revoke))
+        .route(paths::LOGOUT, post(tokens::logout))
+        .route(paths::LOGOUT_ALL, post(tokens::logout_all))
+        .route(paths::USERINFO, get(account::userinfo))
+        .route(paths::SIGN_INS, get(account::sign_ins))
+        .route(paths::SECURITY_EVENTS, get(security::security_events))
+        .route(
+            paths::TOTP,
             post(account::start_totp).delete(account::remove_totp),
         )
-        .route("/v1/me/password", post(account::change_password))
-        .route("/v1/me/totp/confirm", post(account::confirm_totp))
-        .route("/v1/me/backup-codes", post(account::new_backup_codes))
-        .route("/v1/password/forgot", post(account::forgot_password))
-        .route("/v1/password/reset", post(account::reset_password))
-        .route("/v1/me/authenticators", post(devices::new_authenticator))
+        .route(paths::PASSWORD, post(account::change_password))
+        .route(paths::TOTP_CONFIRM, post(account::confirm_totp))
+        .route(paths::BACKUP_CODES, post(account::new_backup_codes))
+        .route(paths::PASSWORD_FORGOT, post(account::forgot_password))
+        .route(paths::PASSWORD_RESET, post(account::reset_password))
+        .route(paths::AUTHENTICATORS, post(devices::new_authenticator))
+        .route(paths::AUTHENTICATOR, get(devices::authenticator_status))
+        .route(paths::DEVICES, get(devices::list_devices))
         .route(
-            "/v1/me/authenticators/{id}",
-            get(devices::authenticator_status),
-        )
-        .route("/v1/me/devices", get(devices::list_devices))
-        .route(
-            "/v1/me/devices/{id}",
+            paths::DEVICE,
             get(devices::get_device)
                 .patch(devices::patch_device)
                 .delete(devices::delete_device),
         )
-        .route("/v1/me/devices/{id}/confirm", post(devices::confirm_device))
+        .route(paths::DEVICE_CONFIRM, post(devices::confirm_device))
         .route(
-            "/v1/me/totp/confirm-suspended",
+            paths::TOTP_CONFIRM_SUSPENDED,
             post(account::confirm_suspended_totp),
         )
-        .route("/v1/devices/activate", post(devices::activate))
-        .route("/v1/devices/challenges", get(devices::challenges))
-        .route("/v1/devices/challenges/{id}", post(devices::decide));
+        .route(paths::DEVICE_ACTIVATE, post(devices::activate))
+        .route(paths::DEVICE_CHALLENGES, get(devices::challenges))
+        .route(paths::DEVICE_CHALLENGE, post(devices::decide));
     if app.dev {
-        router = router.route("/dev/outbox", get(outbox::dev_outbox));
+        router = router.route(paths::DEV_OUTBOX, get(outbox::dev_outbox));
     }
     router
         .fallback(|| async { ApiError::not_found() })
@@ -389,10 +391,7 @@ async fn log_and_shape(request: Request, next: Next) -> Response {
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "(unmatched)".to_owned(), |p| p.as_str().to_owned());
-    let public = matches!(
-        request.uri().path(),
-        "/.well-known/openid-configuration" | "/openapi.json"
-    );
+    let public = matches!(request.uri().path(), paths::DISCOVERY | paths::OPENAPI);
     let request_id = data_encoding::HEXLOWER.encode(&secrets::random_bytes(8));
     let span = tracing::info_span!("request", request_id = %request_id);
     async move {
@@ -410,7 +409,10 @@ async fn log_and_shape(request: Request, next: Next) -> Response {
             );
         }
         let status = response.status();
-        let error = response.extensions().get::<error::ErrorCode>().map(|e| e.0);
+        let error = response
+            .extensions()
+            .get::<error::LoggedError>()
+            .map(|e| e.0.as_str());
         if let Some(event) = security_event(&method, &route, status, error) {
             tracing::info!(
                 event,
@@ -463,7 +465,7 @@ async fn json_refusal(response: Response, method: &axum::http::Method) -> Respon
         }
         _ => "the request is malformed (path, query or body)".to_owned(),
     };
-    let mut shaped = ApiError::new(status, "invalid_request", description).into_response();
+    let mut shaped = ApiError::new(status, ErrorCode::InvalidRequest, description).into_response();
     if let Some(allow) = response.headers().get(axum::http::header::ALLOW) {
         shaped
             .headers_mut()
@@ -500,25 +502,25 @@ fn security_event(
     }
     let ok = status.is_success();
     let event = match (method, route) {
-        (&Method::POST, "/v1/authorize-challenge") if ok => "sign_in_completed",
-        (&Method::POST, "/v1/token") if !ok => "token_refused",
-        (&Method::POST, "/v1/revoke") if ok => "token_revoked",
-        (&Method::POST, "/v1/logout") if ok => "signed_out",
-        (&Method::POST, "/v1/logout-all") if ok => "signed_out_everywhere",
-        (&Method::POST, "/v1/me/totp") if ok => "totp_enrollment_started",
-        (&Method::POST, "/v1/me/totp/confirm") if ok => "totp_added",
-        (&Method::POST, "/v1/me/totp/confirm") => "totp_confirmation_refused",
-        (&Method::POST, "/v1/me/backup-codes") if ok => "backup_codes_regenerated",
-        (&Method::POST, "/v1/password/forgot") if ok => "password_reset_requested",
-        (&Method::POST, "/v1/password/reset") if ok => "password_reset",
-        (&Method::POST, "/v1/password/reset") => "password_reset_refused",
-        (&Method::POST, "/v1/me/authenticators") if ok => "authenticator_enrollment_started",
-        (&Method::POST, "/v1/devices/activate") if ok => "authenticator_activated",
-        (&Method::POST, "/v1/devices/activate") => "authenticator_activation_refused",
-        (&Method::DELETE, "/v1/me/devices/{id}") if ok => "device_removed",
-        (&Method::PATCH, "/v1/me/devices/{id}") if ok => "device_renamed",
-        (&Method::POST, "/v1/devices/challenges/{id}") if ok => "push_answered",
-        (&Method::POST, "/v1/devices/challenges/{id}") => "push_answer_refused",
+        (&Method::POST, paths::AUTHORIZE_CHALLENGE) if ok => "sign_in_completed",
+        (&Method::POST, paths::TOKEN) if !ok => "token_refused",
+        (&Method::POST, paths::REVOKE) if ok => "token_revoked",
+        (&Method::POST, paths::LOGOUT) if ok => "signed_out",
+        (&Method::POST, paths::LOGOUT_ALL) if ok => "signed_out_everywhere",
+        (&Method::POST, paths::TOTP) if ok => "totp_enrollment_started",
+        (&Method::POST, paths::TOTP_CONFIRM) if ok => "totp_added",
+        (&Method::POST, paths::TOTP_CONFIRM) => "totp_confirmation_refused",
+        (&Method::POST, paths::BACKUP_CODES) if ok => "backup_codes_regenerated",
+        (&Method::POST, paths::PASSWORD_FORGOT) if ok => "password_reset_requested",
+        (&Method::POST, paths::PASSWORD_RESET) if ok => "password_reset",
+        (&Method::POST, paths::PASSWORD_RESET) => "password_reset_refused",
+        (&Method::POST, paths::AUTHENTICATORS) if ok => "authenticator_enrollment_started",
+        (&Method::POST, paths::DEVICE_ACTIVATE) if ok => "authenticator_activated",
+        (&Method::POST, paths::DEVICE_ACTIVATE) => "authenticator_activation_refused",
+        (&Method::DELETE, paths::DEVICE) if ok => "device_removed",
+        (&Method::PATCH, paths::DEVICE) if ok => "device_renamed",
+        (&Method::POST, paths::DEVICE_CHALLENGE) if ok => "push_answered",
+        (&Method::POST, paths::DEVICE_CHALLENGE) => "push_answer_refused",
         _ => return None,
     };
     Some(event)
@@ -548,33 +550,6 @@ pub async fn shutdown_signal() {
     tracing::info!("shutting down: letting in-flight requests finish");
 }
 
-async fn discovery(State(app): State<AppState>) -> Json<serde_json::Value> {
-    let base = &app.issuer;
-    Json(json!({
-        "issuer": base,
-        "token_endpoint": format!("{base}/v1/token"),
-        "revocation_endpoint": format!("{base}/v1/revoke"),
-        "userinfo_endpoint": format!("{base}/v1/userinfo"),
-        "login_methods_endpoint": format!("{base}/v1/login/methods"),
-        "authorization_challenge_endpoint": format!("{base}/v1/authorize-challenge"),
-        "end_session_endpoint": format!("{base}/v1/logout"),
-        "logout_all_endpoint": format!("{base}/v1/logout-all"),
-        "sign_in_history_endpoint": format!("{base}/v1/me/sign-ins"),
-        "security_events_endpoint": format!("{base}/v1/me/security-events"),
-        "password_change_endpoint": format!("{base}/v1/me/password"),
-        "password_forgot_endpoint": format!("{base}/v1/password/forgot"),
-        "password_reset_endpoint": format!("{base}/v1/password/reset"),
-        "totp_enrollment_endpoint": format!("{base}/v1/me/totp"),
-        "backup_codes_endpoint": format!("{base}/v1/me/backup-codes"),
-        "authenticator_enrollment_endpoint": format!("{base}/v1/me/authenticators"),
-        "devices_endpoint": format!("{base}/v1/me/devices"),
-        "device_activation_endpoint": format!("{base}/v1/devices/activate"),
-        "device_challenges_endpoint": format!("{base}/v1/devices/challenges"),
-        "openapi_url": format!("{base}/openapi.json"),
-        "grant_types_supported": ["authorization_code", "refresh_token"],
-        "code_challenge_methods_supported": ["S256"],
-        "acr_values_supported": ["mfa"],
-        "token_endpoint_auth_methods_supported": ["none"],
-        "response_types_supported": ["code"],
-    }))
+async fn discovery(State(app): State<AppState>) -> Json<Discovery> {
+    Json(Discovery::for_issuer(&app.issuer))
 }

@@ -6,13 +6,13 @@
 
 use std::time::Duration;
 
+use authcore_protocol::delivery::{DevMessage, DevOutbox, SmsWebhook};
 use axum::extract::{Query, State};
 use axum::Json;
 use lettre::message::header::ContentType;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde::Deserialize;
-use serde_json::{json, Value};
 
 use crate::config::{SmsWebhookConfig, SmtpConfig, SmtpSecurity};
 use crate::error::ApiResult;
@@ -102,10 +102,10 @@ impl Senders {
                 let Some((client, config)) = &self.sms else {
                     return Ok(Sent::NoSender);
                 };
-                let mut request = client.post(&config.url).json(&json!({
-                    "to": message.recipient,
-                    "body": message.body.expose(),
-                }));
+                let mut request = client.post(&config.url).json(&SmsWebhook {
+                    to: message.recipient.clone(),
+                    body: message.body.expose().to_owned(),
+                });
                 if let Some(token) = &config.bearer_token {
                     request = request.bearer_auth(token.expose());
                 }
@@ -200,24 +200,22 @@ pub struct OutboxQuery {
 pub async fn dev_outbox(
     State(app): State<AppState>,
     Query(query): Query<OutboxQuery>,
-) -> ApiResult<Json<Value>> {
-    let messages: Vec<Value> = app
+) -> ApiResult<Json<DevOutbox>> {
+    let messages: Vec<DevMessage> = app
         .store
         .messages(query.to.as_deref(), 200)
         .await?
         .into_iter()
-        .map(|m| {
-            json!({
-                "id": m.id,
-                "channel": m.channel,
-                "to": m.recipient,
-                "subject": m.subject,
-                "body": m.body.expose(),
-                "created_at": m.created_at,
-                "sent_at": m.sent_at,
-                "attempts": m.attempts,
-            })
+        .map(|m| DevMessage {
+            id: m.id,
+            body: m.body.expose().to_owned(),
+            channel: m.channel,
+            to: m.recipient,
+            subject: m.subject,
+            created_at: m.created_at,
+            sent_at: m.sent_at,
+            attempts: m.attempts,
         })
         .collect();
-    Ok(Json(json!({ "messages": messages })))
+    Ok(Json(DevOutbox { messages }))
 }

@@ -2,12 +2,14 @@
 //! changes, the `PushSender`s that wake devices, number picking, the short user-agent shown on
 //! the phone, and the protocol errors of a push.
 
+use authcore_protocol::ErrorCode;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use authcore_protocol::devices::{Challenge, ChallengeContext, ChallengeMode, Wake};
+use authcore_protocol::signin::{Next, PushStep};
 use axum::http::StatusCode;
-use serde_json::{json, Value};
 use tokio::sync::Notify;
 
 use crate::config::{NumberMode, PushSenderConfig};
@@ -190,45 +192,43 @@ pub fn describe_user_agent(ua: &str) -> String {
 }
 
 /// `next` of a sign-in waiting for a push approval.
-pub fn push_next(app: &AppState, request: &PushRequest) -> Value {
-    json!({
-        "type": "push",
-        "request_id": request.id.to_string(),
-        "number": request.number,
-        "expires_at": request.expires_at,
-        "interval": app.config.push.poll_interval_s,
+pub fn push_next(app: &AppState, request: &PushRequest) -> Next {
+    Next::Push(PushStep {
+        request_id: request.id.to_string(),
+        number: request.number.clone(),
+        expires_at: request.expires_at,
+        interval: app.config.push.poll_interval_s,
     })
 }
 
 /// The phone's view of a request (never the number in `enter` mode).
-pub fn challenge_json(request: &PushRequest) -> Value {
-    let mode = if request.choices.is_some() {
-        "choose"
-    } else {
-        "enter"
-    };
-    json!({
-        "request_id": request.id.to_string(),
-        "kind": request.kind,
-        "mode": mode,
-        "number_length": request.number.len(),
-        "choices": request.choices,
-        "context": {
-            "app": request.app_name,
-            "ip": request.ip,
-            "user_agent": request.user_agent,
-            "location": request.location,
-            "time": request.created_at,
+pub fn challenge(request: &PushRequest) -> Challenge {
+    Challenge {
+        request_id: request.id.to_string(),
+        kind: request.kind.clone(),
+        mode: if request.choices.is_some() {
+            ChallengeMode::Choose
+        } else {
+            ChallengeMode::Enter
         },
-        "created_at": request.created_at,
-        "expires_at": request.expires_at,
-    })
+        number_length: request.number.len(),
+        choices: request.choices.clone(),
+        context: ChallengeContext {
+            app: request.app_name.clone(),
+            ip: request.ip.clone(),
+            user_agent: request.user_agent.clone(),
+            location: request.location.clone(),
+            time: request.created_at,
+        },
+        created_at: request.created_at,
+        expires_at: request.expires_at,
+    }
 }
 
 pub fn number_mismatch() -> ApiError {
     ApiError::new(
         StatusCode::BAD_REQUEST,
-        "number_mismatch",
+        ErrorCode::NumberMismatch,
         "the number entered on the phone did not match the one shown; the request was denied",
     )
 }
@@ -237,27 +237,27 @@ pub fn access_denied(fraud: bool) -> ApiError {
     if fraud {
         ApiError::new(
             StatusCode::BAD_REQUEST,
-            "access_denied",
+            ErrorCode::AccessDenied,
             "the request was reported as fraud on the phone",
         )
-        .with("reason", "fraud_reported")
+        .reason("fraud_reported")
     } else {
         ApiError::new(
             StatusCode::BAD_REQUEST,
-            "access_denied",
+            ErrorCode::AccessDenied,
             "the request was denied on the phone",
         )
-        .with("reason", "denied")
+        .reason("denied")
     }
 }
 
 pub fn push_blocked(retry_after: u64) -> ApiError {
     ApiError::new(
         StatusCode::FORBIDDEN,
-        "push_blocked",
+        ErrorCode::PushBlocked,
         "a push request to this account was reported as fraud; pushes are blocked for a while",
     )
-    .with("retry_after", retry_after.max(1))
+    .retry_after(retry_after)
 }
 
 pub fn push_expired() -> ApiError {
@@ -313,10 +313,10 @@ pub struct WebhookSender {
 #[async_trait::async_trait]
 impl PushSender for WebhookSender {
     async fn wake(&self, device_id: &str, request_id: i64) -> Result<(), String> {
-        let mut request = self.client.post(&self.url).json(&json!({
-            "device_id": device_id,
-            "request_id": request_id.to_string(),
-        }));
+        let mut request = self.client.post(&self.url).json(&Wake {
+            device_id: device_id.to_owned(),
+            request_id: request_id.to_string(),
+        });
         if let Some(token) = &self.bearer {
             request = request.bearer_auth(token.expose());
         }

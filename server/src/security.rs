@@ -3,9 +3,9 @@
 //! factors suspended by a reset or confirmed) is recorded (`GET /v1/me/security-events`, also in
 //! the sign-in history) and notified by email through the outbox. Neither carries a secret.
 
+use authcore_protocol::account::{SecurityEvent as EventView, SecurityEvents};
 use axum::extract::State;
 use axum::Json;
-use serde::Serialize;
 
 use crate::error::ApiResult;
 use crate::extract::{Bearer, Caller};
@@ -118,28 +118,14 @@ pub(crate) fn told(app: &AppState, kind: &str) {
     tracing::info!(kind, "security event");
 }
 
-#[derive(Serialize)]
-struct EventView {
-    at: u64,
-    kind: String,
-    detail: String,
-    ip: String,
-    user_agent: String,
-}
-
-#[derive(Serialize)]
-pub(crate) struct EventsView {
-    events: Vec<EventView>,
-}
-
 /// `GET /v1/me/security-events` (Bearer): newest first, at most 100.
 pub async fn security_events(
     State(app): State<AppState>,
     bearer: Bearer,
-) -> ApiResult<Json<EventsView>> {
+) -> ApiResult<Json<SecurityEvents>> {
     let session = session_of(&app, &bearer).await?;
     let events = app.store.security_events(session.user_id, 100).await?;
-    Ok(Json(EventsView {
+    Ok(Json(SecurityEvents {
         events: events
             .into_iter()
             .map(|e| EventView {

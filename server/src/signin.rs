@@ -3,11 +3,14 @@
 //! server-side state machine; each request may carry one credential, and the answer is either an
 //! authorization code or `insufficient_authorization` with the `next` step to show.
 
+use authcore_protocol::signin::{
+    AuthorizationCode, Channel, CodeStep, IdentifierType, LoginMethod, LoginMethods,
+    LoginMethodsRequest, Next, Organization, SecondFactor,
+};
+use authcore_protocol::ErrorCode;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use serde::Deserialize;
-use serde_json::{json, Value};
 
 use crate::config::{Method, Mfa, OrgConfig};
 use crate::error::{ApiError, ApiResult};
@@ -118,42 +121,41 @@ fn methods_for<'a>(
     }
 }
 
-fn method_json(method: &Method, identifier: &Identifier) -> Value {
+fn login_method(method: &Method, identifier: &Identifier) -> LoginMethod {
     match method {
-        Method::Password => json!({"type": "password"}),
-        Method::EmailCode => json!({
-            "type": "email_code",
-            "destination_hint": mask_email(identifier.as_str()),
-        }),
-        Method::SmsCode => json!({
-            "type": "sms_code",
-            "destination_hint": mask_phone(identifier.as_str()),
-        }),
+        Method::Password => LoginMethod::Password,
+        Method::EmailCode => LoginMethod::EmailCode {
+            destination_hint: mask_email(identifier.as_str()),
+        },
+        Method::SmsCode => LoginMethod::SmsCode {
+            destination_hint: mask_phone(identifier.as_str()),
+        },
         Method::Federated {
             provider,
             display_name,
-        } => json!({"type": "federated", "provider": provider, "display_name": display_name}),
+        } => LoginMethod::Federated {
+            provider: provider.clone(),
+            display_name: display_name.clone(),
+        },
         Method::Sso {
             provider,
             display_name,
-        } => json!({"type": "sso", "provider": provider, "display_name": display_name}),
+        } => LoginMethod::Sso {
+            provider: provider.clone(),
+            display_name: display_name.clone(),
+        },
     }
-}
-
-#[derive(Deserialize)]
-pub struct MethodsRequest {
-    identifier: String,
 }
 
 /// `POST /v1/login/methods`: depends only on the identifier's form and domain, never on whether
 /// an account exists, so known and unknown identifiers get the same shape and the same work.
 pub async fn login_methods(
     State(app): State<AppState>,
-    JsonBody(request): JsonBody<MethodsRequest>,
-) -> ApiResult<Json<Value>> {
+    JsonBody(request): JsonBody<LoginMethodsRequest>,
+) -> ApiResult<Json<LoginMethods>> {
     let identifier = Identifier::parse(&request.identifier)?;
     let (methods, org) = methods_for(&app, &identifier);
-    let methods: Vec<Value> = methods
+    let mut methods: Vec<LoginMethod> = methods
         .iter()
         .filter(|m| {
             !matches!(
@@ -162,20 +164,36 @@ pub async fn login_methods(
                     | (Identifier::Email { .. }, Method::SmsCode)
             )
         })
-        .map(|m| method_json(m, &identifier))
+        .map(|m| login_method(m, &identifier))
         .collect();
-    let mut methods = methods;
     if org.is_some_and(|o| o.passwordless_push) {
         // Phone sign-in: a push approved on a device registered with user verification.
-        methods.push(json!({"type": "push"}));
+        methods.push(LoginMethod::Push);
     }
-    Ok(Json(json!({
-        "identifier": identifier.as_str(),
-        "identifier_type": match identifier { Identifier::Email { .. } => "email", Identifier::Phone(_) => "phone" },
-        "organization": org.map(|o| json!({"name": o.name, "domain": o.domain})),
-        "methods": methods,
-        "sign_in_host": org.and_then(|o| o.sign_in_host.clone()),
-    })))
+    Ok(Json(LoginMethods {
+        identifier: identifier.as_str().to_owned(),
+        identifier_type: match identifier {
+            Identifier::Email { .. } => IdentifierType::Email,
+            Identifier::Phone(_) => IdentifierType::Phone,
+        },
+        organization: org.map(|o| Organization {
+            name: o.name.clone(),
+            domain: o.domain.clone(),
+        }),
+        methods,
+        sign_in_host: org.and_then(|o| o.sign_in_host.clone()),
+    }))
+}
+
+/// The protocol's name of a second factor the flow offers.
+fn second_factor(name: &str) -> Option<SecondFactor> {
+    [
+        SecondFactor::Push,
+        SecondFactor::Totp,
+        SecondFactor::BackupCode,
+    ]
+    .into_iter()
+    .find(|f| f.as_str() == name)
 }
 
 /// The step a sign-in needs next.
@@ -210,13 +228,13 @@ struct Flow<'a> {
     backup_codes_left: u32,
 }
 
-fn insufficient(next: Value) -> ApiError {
+fn insufficient(next: Next) -> ApiError {
     ApiError::new(
         StatusCode::BAD_REQUEST,
-        "insufficient_authorization",
+        ErrorCode::InsufficientAuthorization,
         "more is needed to sign in; `next` says what",
     )
-    .with("next", next)
+    .next(next)
 }
 
 /// `POST /v1/authorize-challenge`
@@ -224,7 +242,7 @@ pub async fn authorize_challenge(
     State(app): State<AppState>,
     caller: Caller,
     params: Params,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<AuthorizationCode>> {
     let now = app.clock.now();
     let client_id = params
         .get("client_id")
@@ -274,12 +292,12 @@ pub async fn authorize_challenge(
     }
     result.map_err(|e| {
         if matches!(
-            e.error,
-            "invalid_client" | "invalid_session" | "invalid_request"
+            e.code(),
+            ErrorCode::InvalidClient | ErrorCode::InvalidSession | ErrorCode::InvalidRequest
         ) {
             e
         } else {
-            e.with("auth_session", token)
+            e.auth_session(token)
         }
     })
 }
@@ -467,7 +485,7 @@ impl Flow<'_> {
         Ok(Step::SecondFactor(factors))
     }
 
-    async fn advance(&mut self) -> ApiResult<Json<Value>> {
+    async fn advance(&mut self) -> ApiResult<Json<AuthorizationCode>> {
         self.resume().await?;
         loop {
             match self.next_step().await? {
@@ -537,16 +555,15 @@ impl Flow<'_> {
             Method::Federated { provider, .. } | Method::Sso { provider, .. } => {
                 Err(ApiError::new(
                     StatusCode::BAD_REQUEST,
-                    "redirect_to_web",
+                    ErrorCode::RedirectToWeb,
                     "this method signs in through the browser",
                 )
-                .with("method", chosen.name())
-                .with("provider", provider.as_str()))
+                .web_method(chosen.name(), provider.as_str()))
             }
             Method::Password => {
                 if self.params.get("password").is_none() || self.consumed {
                     self.session.step = "password".into();
-                    return Err(insufficient(json!({"type": "password"})));
+                    return Err(insufficient(Next::Password));
                 }
                 let password = self.take("password").unwrap_or_default();
                 self.check_password(&password).await?;
@@ -589,7 +606,7 @@ impl Flow<'_> {
         };
         let Some(password) = password else {
             self.session.step = STEP_UP_PASSWORD.into();
-            return Err(insufficient(json!({"type": "password"})));
+            return Err(insufficient(Next::Password));
         };
         self.check_password(&password).await?;
         self.session.second_factor = Some("password".into());
@@ -695,16 +712,24 @@ impl Flow<'_> {
         Err(insufficient(self.code_next(step, channel, &hint, self.now)))
     }
 
-    fn code_next(&self, step: &str, channel: &str, hint: &str, sent_at: u64) -> Value {
+    fn code_next(&self, step: &str, channel: &str, hint: &str, sent_at: u64) -> Next {
         let config = &self.app.config.codes;
-        json!({
-            "type": step,
-            "channel": channel,
-            "destination_hint": hint,
-            "length": config.length,
-            "expires_at": sent_at + config.ttl_s,
-            "resend_after": (sent_at + config.resend_after_s).saturating_sub(self.now),
-        })
+        let code = CodeStep {
+            channel: if channel == "sms" {
+                Channel::Sms
+            } else {
+                Channel::Email
+            },
+            destination_hint: hint.to_owned(),
+            length: config.length,
+            expires_at: sent_at + config.ttl_s,
+            resend_after: (sent_at + config.resend_after_s).saturating_sub(self.now),
+        };
+        match step {
+            "sms_code" => Next::SmsCode(code),
+            "verify_device" => Next::VerifyDevice(code),
+            _ => Next::EmailCode(code),
+        }
     }
 
     async fn check_code(&self, code_id: i64, code: &str) -> ApiResult<CodeOutcome> {
@@ -797,9 +822,9 @@ impl Flow<'_> {
             (_, [only]) => (*only).to_owned(),
             _ => {
                 self.session.step = "choose_second_factor".into();
-                return Err(insufficient(
-                    json!({"type": "choose_second_factor", "factors": factors}),
-                ));
+                return Err(insufficient(Next::ChooseSecondFactor {
+                    factors: factors.iter().filter_map(|f| second_factor(f)).collect(),
+                }));
             }
         };
         if choice == "push" {
@@ -810,9 +835,11 @@ impl Flow<'_> {
         let Some(code) = code else {
             self.session.step = choice.clone();
             let next = if choice == "totp" {
-                json!({"type": "totp", "length": 6})
+                Next::Totp { length: 6 }
             } else {
-                json!({"type": "backup_code", "remaining": self.backup_codes_left})
+                Next::BackupCode {
+                    remaining: self.backup_codes_left,
+                }
             };
             return Err(insufficient(next));
         };
@@ -852,15 +879,15 @@ impl Flow<'_> {
                     let refusal = self
                         .reject_attempt(reservation, "code", "replayed_code")
                         .await?;
-                    if refusal.error == "locked" {
+                    if refusal.code() == ErrorCode::Locked {
                         return Err(refusal);
                     }
                     Err(ApiError::new(
                         StatusCode::BAD_REQUEST,
-                        "wrong_credential",
+                        ErrorCode::WrongCredential,
                         "this code was already used; wait for the next one",
                     )
-                    .with("reason", "replayed"))
+                    .reason("replayed"))
                 }
             }
             Err(_) => Err(self
@@ -887,7 +914,7 @@ impl Flow<'_> {
         }
     }
 
-    async fn complete(&mut self) -> ApiResult<Json<Value>> {
+    async fn complete(&mut self) -> ApiResult<Json<AuthorizationCode>> {
         let Some(user_id) = self.user.as_ref().map(|u| u.id) else {
             return Err(ApiError::invalid_session());
         };
@@ -924,7 +951,9 @@ impl Flow<'_> {
             )
             .await?;
         self.session.step = "done".into();
-        Ok(Json(json!({"authorization_code": code.expose()})))
+        Ok(Json(AuthorizationCode {
+            authorization_code: code.expose().to_owned(),
+        }))
     }
 }
 

@@ -1,11 +1,12 @@
 //! The token endpoint (authorization code + PKCE, refresh rotation with reuse detection),
 //! revocation and logout of one or every session.
 
+use authcore_protocol::tokens::{LoggedOut, LoggedOutEverywhere, RecentDevice, Revoked, Tokens};
+use authcore_protocol::ErrorCode;
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::{json, Value};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Bearer, Params};
@@ -49,7 +50,8 @@ fn mint(app: &AppState, now: u64, started: u64) -> Minted {
     }
 }
 
-fn no_store(body: Value) -> Response {
+/// A JSON answer with `Cache-Control: no-store` (it carries a token or a secret).
+pub(crate) fn no_store(body: impl serde::Serialize) -> Response {
     let mut response = Json(body).into_response();
     response
         .headers_mut()
@@ -156,25 +158,22 @@ pub async fn token(State(app): State<AppState>, params: Params) -> ApiResult<Res
         }
         _ => Err(ApiError::new(
             StatusCode::BAD_REQUEST,
-            "unsupported_grant_type",
+            ErrorCode::UnsupportedGrantType,
             "grant_type must be authorization_code or refresh_token",
         )),
     }
 }
 
 fn token_response(session: &Session, minted: &Minted, device: bool) -> Response {
-    let mut body = json!({
-        "access_token": minted.access.expose(),
-        "token_type": "Bearer",
-        "expires_in": minted.hashes.access_expires_at.saturating_sub(minted.now),
-        "refresh_token": minted.refresh.expose(),
-        "refresh_token_expires_in": minted.hashes.refresh_expires_at.saturating_sub(minted.now),
-        "session_id": session.id.to_string(),
-    });
-    if device {
-        body["device_token"] = Value::from(minted.device.expose());
-    }
-    no_store(body)
+    no_store(Tokens {
+        access_token: minted.access.expose().to_owned(),
+        token_type: "Bearer".to_owned(),
+        expires_in: minted.hashes.access_expires_at.saturating_sub(minted.now),
+        refresh_token: minted.refresh.expose().to_owned(),
+        refresh_token_expires_in: minted.hashes.refresh_expires_at.saturating_sub(minted.now),
+        session_id: session.id.to_string(),
+        device_token: device.then(|| minted.device.expose().to_owned()),
+    })
 }
 
 /// `POST /v1/revoke` (RFC 7009): 200 for a token of this client or an unknown one; a token
@@ -195,7 +194,7 @@ pub async fn revoke(State(app): State<AppState>, params: Params) -> ApiResult<Re
         ));
     }
     app.store.revoke_token(&hash, app.clock.now()).await?;
-    Ok(no_store(json!({})))
+    Ok(no_store(Revoked {}))
 }
 
 pub(crate) async fn session_of(app: &AppState, bearer: &Bearer) -> ApiResult<Session> {
@@ -215,7 +214,9 @@ pub async fn logout(State(app): State<AppState>, bearer: Bearer) -> ApiResult<Re
     app.store
         .revoke_session(session.id, app.clock.now())
         .await?;
-    Ok(no_store(json!({"revoked_sessions": 1})))
+    Ok(no_store(LoggedOut {
+        revoked_sessions: 1,
+    }))
 }
 
 /// `POST /v1/logout-all`: ends every session of the user, on every device.
@@ -230,20 +231,19 @@ pub async fn logout_all(State(app): State<AppState>, bearer: Bearer) -> ApiResul
     let revoked = app.store.revoke_all_sessions(session.user_id, now).await?;
     // Devices added in the review window: the app offers "remove these".
     let since = crate::account::review_since(now, app.config.security.reset_review_days);
-    let recent: Vec<Value> = app
+    let recent: Vec<RecentDevice> = app
         .store
         .devices_added_since(session.user_id, since)
         .await?
         .into_iter()
-        .map(|d| {
-            json!({
-                "device_id": d.id,
-                "display_name": d.display_name,
-                "created_at": d.created_at,
-            })
+        .map(|d| RecentDevice {
+            device_id: d.id,
+            display_name: d.display_name,
+            created_at: d.created_at,
         })
         .collect();
-    Ok(no_store(
-        json!({"revoked_sessions": revoked, "recent_devices": recent}),
-    ))
+    Ok(no_store(LoggedOutEverywhere {
+        revoked_sessions: revoked,
+        recent_devices: recent,
+    }))
 }

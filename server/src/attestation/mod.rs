@@ -10,8 +10,6 @@ mod android;
 mod apple;
 mod x509;
 
-use serde::Deserialize;
-
 use crate::config::AttestationConfig;
 
 /// Why an attestation did not verify: a sentence for the `invalid_attestation` answer (it
@@ -30,16 +28,7 @@ pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// The `attestation` member of an activation, as sent.
-#[derive(Debug, Deserialize)]
-#[serde(tag = "format", deny_unknown_fields)]
-pub enum Attestation {
-    /// The Keystore certificate chain of the device key, leaf first, each base64url DER.
-    #[serde(rename = "android-key")]
-    AndroidKey { certificates: Vec<String> },
-    /// `DCAppAttestService.attestKey`'s object (base64url CBOR) and the App Attest key id.
-    #[serde(rename = "apple-appattest")]
-    AppleAppAttest { object: String, key_id: String },
-}
+pub use authcore_protocol::devices::Attestation;
 
 /// The trust roots and app ids loaded from `[attestation]` at start.
 #[derive(Debug, Clone)]

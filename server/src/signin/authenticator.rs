@@ -2,8 +2,9 @@
 //! and the "authenticator required" enrollment prompt with "Skip for now" and enrollment inside
 //! the flow.
 
+use authcore_protocol::signin::{ActivateStep, EnrollmentCode, Next, PushStep};
+use authcore_protocol::ErrorCode;
 use axum::http::StatusCode;
-use serde_json::{json, Value};
 
 use super::{insufficient, methods_for, Flow, Step};
 use crate::devices::{start_enrollment, wait_for_enrollment, EnrollmentState};
@@ -21,7 +22,7 @@ const APPROVE_TEST: &str = "approve_test_push";
 fn enrollment_required() -> ApiError {
     ApiError::new(
         StatusCode::FORBIDDEN,
-        "enrollment_required",
+        ErrorCode::EnrollmentRequired,
         "your organisation requires an authenticator app and no skip is left; set it up now",
     )
 }
@@ -223,11 +224,10 @@ impl Flow<'_> {
 
     fn enroll_prompt(&mut self, skips_left: u32, mandatory: bool) -> ApiError {
         self.session.step = ENROLL.into();
-        insufficient(json!({
-            "type": ENROLL,
-            "skips_left": skips_left,
-            "mandatory": mandatory,
-        }))
+        insufficient(Next::EnrollAuthenticator {
+            skips_left,
+            mandatory,
+        })
     }
 
     /// "Protect your account": `method=skip_enrollment` or `method=enroll_authenticator`.
@@ -253,9 +253,13 @@ impl Flow<'_> {
             }
             Some("enroll_authenticator") => {
                 self.save_new().await?;
-                let (_, payload) = start_enrollment(self.app, &user, Some(self.session.id)).await?;
+                let started = start_enrollment(self.app, &user, Some(self.session.id)).await?;
                 self.session.step = ACTIVATE.into();
-                Err(insufficient(self.activate_next(payload)))
+                Err(insufficient(self.activate_next(
+                    started.enrollment_id,
+                    Some(started.code),
+                    started.expires_at,
+                )))
             }
             Some(other) => Err(ApiError::invalid_request(format!(
                 "`{other}` is not offered now: enroll_authenticator or skip_enrollment"
@@ -267,10 +271,18 @@ impl Flow<'_> {
         }
     }
 
-    fn activate_next(&self, mut payload: Value) -> Value {
-        payload["type"] = json!(ACTIVATE);
-        payload["interval"] = json!(self.app.config.push.poll_interval_s);
-        payload
+    fn activate_next(
+        &self,
+        enrollment_id: String,
+        code: Option<EnrollmentCode>,
+        expires_at: u64,
+    ) -> Next {
+        Next::ActivateAuthenticator(ActivateStep {
+            enrollment_id,
+            code,
+            expires_at,
+            interval: self.app.config.push.poll_interval_s,
+        })
     }
 
     /// Enrollment inside the sign-in: waiting for the device to activate, then for the test
@@ -293,19 +305,19 @@ impl Flow<'_> {
         match state {
             EnrollmentState::WaitingForDevice => {
                 self.session.step = ACTIVATE.into();
-                Err(insufficient(self.activate_next(json!({
-                    "enrollment_id": enrollment.id.to_string(),
-                    "expires_at": enrollment.expires_at,
-                }))))
+                Err(insufficient(self.activate_next(
+                    enrollment.id.to_string(),
+                    None,
+                    enrollment.expires_at,
+                )))
             }
             EnrollmentState::ApproveTest(test) => {
                 self.session.step = APPROVE_TEST.into();
-                Err(insufficient(json!({
-                    "type": APPROVE_TEST,
-                    "request_id": test.id.to_string(),
-                    "number": test.number,
-                    "expires_at": test.expires_at,
-                    "interval": self.app.config.push.poll_interval_s,
+                Err(insufficient(Next::ApproveTestPush(PushStep {
+                    request_id: test.id.to_string(),
+                    number: test.number.clone(),
+                    expires_at: test.expires_at,
+                    interval: self.app.config.push.poll_interval_s,
                 })))
             }
             EnrollmentState::Completed => {

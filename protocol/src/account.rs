@@ -1,0 +1,133 @@
+//! The signed-in user's endpoints (Bearer): userinfo, sign-in history, security events, TOTP,
+//! backup codes, the password change, and password recovery (no token).
+
+use serde::{Deserialize, Serialize};
+
+/// `GET /v1/userinfo`.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct UserInfo {
+    pub sub: String,
+    pub email: String,
+    pub email_verified: bool,
+    pub name: String,
+    /// Null when the user has no phone number.
+    pub phone_number: Option<String>,
+}
+
+/// `GET /v1/me/sign-ins`: newest first, at most 100.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct SignIns {
+    pub sign_ins: Vec<SignInEntry>,
+}
+
+/// One entry of the history. `kind` is `sign_in`, `identity_verification`, `enrollment`,
+/// `password_change` or `security_event` (then `event` and `detail` are present).
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct SignInEntry {
+    pub at: u64,
+    pub kind: String,
+    pub method: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    pub factors: Vec<String>,
+    pub ip: String,
+    pub user_agent: String,
+    pub result: String,
+}
+
+/// `GET /v1/me/security-events`: newest first, at most 100.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct SecurityEvents {
+    pub events: Vec<SecurityEvent>,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct SecurityEvent {
+    pub at: u64,
+    pub kind: String,
+    pub detail: String,
+    pub ip: String,
+    pub user_agent: String,
+}
+
+/// `POST /v1/me/totp`: a pending credential, active once confirmed.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq)]
+pub struct TotpEnrollment {
+    pub otpauth_uri: String,
+    pub secret: String,
+    pub digits: u32,
+    pub period: u64,
+    pub algorithm: String,
+    pub confirmed: bool,
+}
+
+/// `POST /v1/me/totp/confirm` body.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq)]
+pub struct CodeRequest {
+    pub code: String,
+}
+
+/// `{"confirmed": true}`: `/v1/me/totp/confirm`, `/v1/me/totp/confirm-suspended`.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Confirmed {
+    pub confirmed: bool,
+}
+
+/// `{"removed": true}`: `DELETE /v1/me/totp`, `DELETE /v1/me/devices/{id}`.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Removed {
+    pub removed: bool,
+}
+
+/// `POST /v1/me/backup-codes`: shown once.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq)]
+pub struct BackupCodes {
+    pub codes: Vec<String>,
+}
+
+/// The `status` of the password answers.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum PasswordStatus {
+    PasswordChanged,
+    SentIfAccountExists,
+}
+
+/// `POST /v1/me/password` body.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq)]
+pub struct ChangePasswordRequest {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// `POST /v1/me/password`: every other session of the user ended.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct PasswordChanged {
+    pub status: PasswordStatus,
+    pub revoked_sessions: u64,
+}
+
+/// `202` of `/v1/password/forgot`: the same whether or not the account exists.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct ResetCodeSent {
+    pub status: PasswordStatus,
+    pub destination_hint: String,
+    pub length: u32,
+    pub expires_at: u64,
+}
+
+/// `200` of `/v1/password/reset`.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct PasswordReset {
+    pub status: PasswordStatus,
+    pub sessions_revoked: bool,
+}
+
+crate::redacted_debug!(
+    TotpEnrollment,
+    CodeRequest,
+    BackupCodes,
+    ChangePasswordRequest
+);

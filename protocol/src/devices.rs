@@ -1,0 +1,217 @@
+//! Authenticator devices (docs/protocol.md, "Authenticator devices and push approval"):
+//! enrollment when signed in, activation, the device list, and the signed device API's
+//! challenges and decisions.
+
+use serde::{Deserialize, Serialize};
+
+use crate::signin::EnrollmentCode;
+
+/// `POST /v1/me/authenticators` (`201`): the QR code and the typed code of a new enrollment.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct EnrollmentStarted {
+    pub enrollment_id: String,
+    #[serde(flatten)]
+    pub code: EnrollmentCode,
+    pub expires_at: u64,
+    pub status: EnrollmentStatus,
+}
+
+/// Where an enrollment stands.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum EnrollmentStatus {
+    WaitingForDevice,
+    ApproveTest,
+    Completed,
+    Failed,
+    Expired,
+}
+
+impl EnrollmentStatus {
+    /// The name on the wire (also the `status=` a screen long-polls with).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EnrollmentStatus::WaitingForDevice => "waiting_for_device",
+            EnrollmentStatus::ApproveTest => "approve_test",
+            EnrollmentStatus::Completed => "completed",
+            EnrollmentStatus::Failed => "failed",
+            EnrollmentStatus::Expired => "expired",
+        }
+    }
+}
+
+/// `GET /v1/me/authenticators/{enrollment_id}`: the enrollment screen's view.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct Enrollment {
+    pub enrollment_id: String,
+    pub expires_at: u64,
+    /// Null until a device activated.
+    pub device_id: Option<String>,
+    pub status: EnrollmentStatus,
+    /// `approve_test`: the number to show.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test: Option<TestApproval>,
+    /// `failed`: `denied`, `number_mismatch`, `fraud_reported`, `expired` or `replaced`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq)]
+pub struct TestApproval {
+    pub request_id: String,
+    pub number: String,
+    pub expires_at: u64,
+}
+
+/// `POST /v1/devices/activate` body (signed by the key being registered).
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq)]
+pub struct ActivateRequest {
+    pub activation_code: String,
+    /// base64url SPKI DER of the P-256 key.
+    pub public_key: String,
+    pub display_name: String,
+    pub platform: String,
+    #[serde(default)]
+    pub push_token: Option<String>,
+    #[serde(default)]
+    pub user_verification: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attestation: Option<Attestation>,
+}
+
+/// The `attestation` of an activation: the platform's proof of the key.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(tag = "format", deny_unknown_fields)]
+pub enum Attestation {
+    /// The Keystore certificate chain of the device key, leaf first, each base64url DER.
+    #[serde(rename = "android-key")]
+    AndroidKey { certificates: Vec<String> },
+    /// `DCAppAttestService.attestKey`'s object (base64url CBOR) and the App Attest key id.
+    #[serde(rename = "apple-appattest")]
+    AppleAppAttest { object: String, key_id: String },
+}
+
+/// `201` of `/v1/devices/activate`: the device is pending until its test approval.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct Activated {
+    pub device_id: String,
+    pub enrollment_id: String,
+    pub test_request_id: String,
+    /// Always `approve_test`.
+    pub status: EnrollmentStatus,
+    /// The attestation verified.
+    pub attested: bool,
+    /// Phone sign-in (without a password) will reach this device.
+    pub passwordless: bool,
+    pub account: ActivatedAccount,
+}
+
+/// The account a device joined, for the authenticator's list.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct ActivatedAccount {
+    pub name: Option<String>,
+    pub label: Option<String>,
+    pub server_url: String,
+}
+
+/// `GET /v1/me/devices`.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct Devices {
+    pub devices: Vec<DeviceView>,
+}
+
+/// One device of the user (`GET`, `PATCH`, `POST …/confirm` of `/v1/me/devices/{id}` too).
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct DeviceView {
+    pub device_id: String,
+    pub display_name: String,
+    pub platform: String,
+    pub user_verification: bool,
+    pub attested: bool,
+    pub push_enabled: bool,
+    /// `pending`, `active` or `suspended`.
+    pub state: String,
+    pub created_at: u64,
+    pub activated_at: Option<u64>,
+    pub last_seen_at: Option<u64>,
+}
+
+/// `GET /v1/devices/challenges` (signed): the requests this device may answer, oldest first.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct Challenges {
+    pub challenges: Vec<Challenge>,
+    pub server_time: u64,
+}
+
+/// A push request as the phone sees it (never the number in `enter` mode).
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq)]
+pub struct Challenge {
+    pub request_id: String,
+    /// `sign_in` or `test`.
+    pub kind: String,
+    pub mode: ChallengeMode,
+    pub number_length: usize,
+    /// `choose` mode: three distinct numbers, one right; null in `enter` mode.
+    pub choices: Option<Vec<String>>,
+    pub context: ChallengeContext,
+    pub created_at: u64,
+    pub expires_at: u64,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ChallengeMode {
+    /// The user types the number the sign-in screen shows.
+    Enter,
+    /// The user picks it among `choices`.
+    Choose,
+}
+
+/// Who asked: shown on the phone.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct ChallengeContext {
+    pub app: String,
+    pub ip: String,
+    pub user_agent: String,
+    pub location: Option<String>,
+    pub time: u64,
+}
+
+/// `POST /v1/devices/challenges/{request_id}` body (signed).
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq)]
+pub struct DecisionRequest {
+    /// `approve`, `deny` or `report_fraud` ([`crate::device::Decision`]).
+    pub decision: String,
+    /// With `approve`: the number entered or chosen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<String>,
+    /// base64url DER signature over the canonical decision message.
+    pub signature: String,
+}
+
+/// The answer to a decision.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct DecisionAnswer {
+    pub request_id: String,
+    pub result: DecisionResult,
+    /// `fraud_reported`: pushes to the user are blocked until then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pushes_blocked_until: Option<u64>,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionResult {
+    Approved,
+    Denied,
+    FraudReported,
+}
+
+/// What `[push_sender] type = "webhook"` POSTs to wake a device: no number, no secret.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct Wake {
+    pub device_id: String,
+    pub request_id: String,
+}
+
+crate::redacted_debug!(TestApproval, ActivateRequest, Challenge, DecisionRequest);

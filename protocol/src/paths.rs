@@ -1,0 +1,61 @@
+//! Every endpoint path of docs/protocol.md. Path parameters are written as the server's router
+//! names them (`{id}`); [`with_id`] fills one in for a client.
+
+pub const DISCOVERY: &str = "/.well-known/openid-configuration";
+pub const OPENAPI: &str = "/openapi.json";
+
+pub const LOGIN_METHODS: &str = "/v1/login/methods";
+pub const AUTHORIZE_CHALLENGE: &str = "/v1/authorize-challenge";
+pub const TOKEN: &str = "/v1/token";
+pub const REVOKE: &str = "/v1/revoke";
+pub const LOGOUT: &str = "/v1/logout";
+pub const LOGOUT_ALL: &str = "/v1/logout-all";
+pub const USERINFO: &str = "/v1/userinfo";
+
+pub const PASSWORD_FORGOT: &str = "/v1/password/forgot";
+pub const PASSWORD_RESET: &str = "/v1/password/reset";
+
+pub const SIGN_INS: &str = "/v1/me/sign-ins";
+pub const SECURITY_EVENTS: &str = "/v1/me/security-events";
+pub const PASSWORD: &str = "/v1/me/password";
+pub const TOTP: &str = "/v1/me/totp";
+pub const TOTP_CONFIRM: &str = "/v1/me/totp/confirm";
+pub const TOTP_CONFIRM_SUSPENDED: &str = "/v1/me/totp/confirm-suspended";
+pub const BACKUP_CODES: &str = "/v1/me/backup-codes";
+pub const AUTHENTICATORS: &str = "/v1/me/authenticators";
+/// `{id}`: the enrollment id.
+pub const AUTHENTICATOR: &str = "/v1/me/authenticators/{id}";
+pub const DEVICES: &str = "/v1/me/devices";
+/// `{id}`: the device id.
+pub const DEVICE: &str = "/v1/me/devices/{id}";
+/// `{id}`: the device id.
+pub const DEVICE_CONFIRM: &str = "/v1/me/devices/{id}/confirm";
+
+/// The device API (signed requests).
+pub const DEVICE_ACTIVATE: &str = "/v1/devices/activate";
+pub const DEVICE_CHALLENGES: &str = "/v1/devices/challenges";
+/// `{id}`: the push request id.
+pub const DEVICE_CHALLENGE: &str = "/v1/devices/challenges/{id}";
+
+/// The `--dev` outbox (absent without `--dev`).
+pub const DEV_OUTBOX: &str = "/dev/outbox";
+
+/// `path` with its `{id}` parameter replaced by `id` (ids are `A-Z a-z 0-9 - _`, nothing to
+/// escape).
+pub fn with_id(path: &str, id: &str) -> String {
+    path.replacen("{id}", id, 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_fill_the_parameter() {
+        assert_eq!(
+            with_id(DEVICE_CONFIRM, "dv_a"),
+            "/v1/me/devices/dv_a/confirm"
+        );
+        assert_eq!(with_id(DEVICE_CHALLENGE, "42"), "/v1/devices/challenges/42");
+    }
+}
