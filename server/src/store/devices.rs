@@ -230,8 +230,6 @@ pub trait DeviceStore: Send + Sync + 'static {
         display_name: Option<String>,
         push_token: Option<Option<String>>,
     ) -> StoreResult<bool>;
-    /// Removes a device: it can no longer sign requests; its nonces go. False if unknown.
-    async fn remove_device(&self, user_id: i64, device_id: &str, now: u64) -> StoreResult<bool>;
 
     /// Creates a push request unless pushes to the user are blocked or capped (sign-in pushes of
     /// known users only; the limits do not apply to `user_id: None`). Passwordless pushes

@@ -133,8 +133,8 @@ pub trait SecurityStore: Send + Sync + 'static {
         now: u64,
         noted: Noted,
     ) -> StoreResult<()>;
-    /// [`super::DeviceStore::remove_device`] and `noted`, atomically; false (nothing written)
-    /// when the device is unknown.
+    /// Removes a device (it can no longer sign requests; its nonces go) and records `noted`,
+    /// atomically; false (nothing written) when the device is unknown.
     async fn remove_device_noted(
         &self,
         user_id: i64,

@@ -1395,20 +1395,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<()> {
         let mut conn = self.write().await?;
         let mut tx = conn.begin().await?;
-        sqlx::query("DELETE FROM backup_codes WHERE user_id = ?")
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
-        for hash in hashes {
-            sqlx::query(
-                "INSERT OR IGNORE INTO backup_codes (user_id, hash, created_at) VALUES (?, ?, ?)",
-            )
-            .bind(user_id)
-            .bind(hash)
-            .bind(ts(now))
-            .execute(&mut *tx)
-            .await?;
-        }
+        write_backup_codes(&mut tx, user_id, hashes, now).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -1562,6 +1549,30 @@ async fn insert_sign_in_event<'c>(
     .bind(&e.result)
     .execute(db)
     .await?;
+    Ok(())
+}
+
+/// Replaces the user's backup codes with `hashes`, inside `tx`.
+pub(super) async fn write_backup_codes(
+    tx: &mut Tx<'_>,
+    user_id: i64,
+    hashes: Vec<Vec<u8>>,
+    now: u64,
+) -> StoreResult<()> {
+    sqlx::query("DELETE FROM backup_codes WHERE user_id = ?")
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await?;
+    for hash in hashes {
+        sqlx::query(
+            "INSERT OR IGNORE INTO backup_codes (user_id, hash, created_at) VALUES (?, ?, ?)",
+        )
+        .bind(user_id)
+        .bind(hash)
+        .bind(ts(now))
+        .execute(&mut **tx)
+        .await?;
+    }
     Ok(())
 }
 

@@ -431,28 +431,6 @@ impl DeviceStore for SqliteStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn remove_device(&self, user_id: i64, device_id: &str, now: u64) -> StoreResult<bool> {
-        let mut conn = self.write().await?;
-        let mut tx = conn.begin().await?;
-        let done = sqlx::query(
-            "UPDATE devices SET removed_at = ?, push_token = NULL WHERE id = ? AND user_id = ? AND removed_at IS NULL",
-        )
-        .bind(ts(now))
-        .bind(device_id)
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Ok(false);
-        }
-        sqlx::query("DELETE FROM device_nonces WHERE device_id = ?")
-            .bind(device_id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(true)
-    }
-
     async fn create_push_request(
         &self,
         r: NewPushRequest,

@@ -7,7 +7,7 @@ use super::super::devices::{Device, NewEnrollment};
 use super::super::security::*;
 use super::super::StoreResult;
 use super::devices::{device_of, DEVICE_COLUMNS};
-use super::{join, split, ts, un, SqliteStore, Tx};
+use super::{join, split, ts, un, write_backup_codes, SqliteStore, Tx};
 
 #[async_trait]
 impl SecurityStore for SqliteStore {
@@ -254,20 +254,7 @@ impl SecurityStore for SqliteStore {
     ) -> StoreResult<()> {
         let mut conn = self.write().await?;
         let mut tx = conn.begin().await?;
-        sqlx::query("DELETE FROM backup_codes WHERE user_id = ?")
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
-        for hash in hashes {
-            sqlx::query(
-                "INSERT OR IGNORE INTO backup_codes (user_id, hash, created_at) VALUES (?, ?, ?)",
-            )
-            .bind(user_id)
-            .bind(hash)
-            .bind(ts(now))
-            .execute(&mut *tx)
-            .await?;
-        }
+        write_backup_codes(&mut tx, user_id, hashes, now).await?;
         insert_noted(&mut tx, &noted, self).await?;
         tx.commit().await?;
         Ok(())
