@@ -166,14 +166,15 @@ async fn story() -> Result<(), String> {
 
     part("4. Sign-in history");
     for entry in session.sign_in_history().await.map_err(|e| e.to_string())? {
+        // A security event's `method` is its kind (`authenticator_added`); it has no factors.
+        let what = if entry.factors.is_empty() {
+            entry.method.clone()
+        } else {
+            format!("{:<8} factors {}", entry.method, entry.factors.join("+"))
+        };
         println!(
-            "  │ {:<22} {:<8} factors {:<40} {} from {} ({})",
-            entry.kind,
-            entry.method,
-            entry.factors.join("+"),
-            entry.result,
-            entry.ip,
-            entry.user_agent
+            "  │ {:<22} {:<56} {} from {} ({})",
+            entry.kind, what, entry.result, entry.ip, entry.user_agent
         );
     }
 
