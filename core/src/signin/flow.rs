@@ -35,6 +35,15 @@ pub(super) struct Flow {
 type Fields = Vec<(String, String)>;
 
 impl Flow {
+    /// `action` does not apply at the current state (`Gesture::applies` checks this before a
+    /// gesture reaches its handler; the handlers answer it too rather than panic).
+    fn not_now(&self, action: &'static str) -> ClientError {
+        ClientError::InvalidAction {
+            action,
+            state: self.state.name(),
+        }
+    }
+
     pub fn new(app: App, listener: SharedListener, step_up: Option<StepUp>) -> Flow {
         Flow {
             api: app.api.clone(),
@@ -128,7 +137,7 @@ impl Flow {
 
     async fn choose_method(&mut self, method: SignInMethod) -> Result<(), ClientError> {
         let SignInState::ChooseMethod { methods, .. } = &self.state else {
-            unreachable!("checked by Gesture::applies");
+            return Err(self.not_now("choose_method"));
         };
         if !methods.contains(&method) {
             return Err(ClientError::InvalidInput {
@@ -201,7 +210,7 @@ impl Flow {
             purpose, channel, ..
         } = self.state
         else {
-            unreachable!("checked by Gesture::applies");
+            return Err(self.not_now("resend_code"));
         };
         let method = match (purpose, channel) {
             (CodePurpose::PasswordReset, _) => {
@@ -220,7 +229,7 @@ impl Flow {
 
     async fn choose_second_factor(&mut self, factor: SecondFactor) -> Result<(), ClientError> {
         let SignInState::ChooseSecondFactor { options } = &self.state else {
-            unreachable!("checked by Gesture::applies");
+            return Err(self.not_now("choose_second_factor"));
         };
         if !options.iter().any(|o| o.kind == factor) {
             return Err(ClientError::InvalidInput {
@@ -250,7 +259,7 @@ impl Flow {
             SignInState::ApprovePush { expires_at, .. }
             | SignInState::ActivateAuthenticator { expires_at, .. }
             | SignInState::ApproveTestPush { expires_at, .. } => *expires_at,
-            _ => unreachable!("checked by Gesture::applies"),
+            _ => return Err(self.not_now("wait_for_phone")),
         };
         let waiting = self.state.clone();
         loop {
