@@ -54,7 +54,7 @@ pub use error::ApiError;
 use passwords::Passwords;
 use secrets::CodeHasher;
 use store::sqlite::SqliteStore;
-use store::Store;
+use store::{OutboxStore, Store};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]

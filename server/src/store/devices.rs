@@ -1,5 +1,6 @@
 //! The storage boundary for authenticator devices, enrollment and push requests (schema version
-//! 2). [`super::Store`] includes [`DeviceStore`]; each method is one atomic operation.
+//! 2). [`super::Store`] includes [`DeviceStore`] and [`PushStore`]; each method is one atomic
+//! operation.
 
 use async_trait::async_trait;
 
@@ -231,9 +232,25 @@ pub trait DeviceStore: Send + Sync + 'static {
         push_token: Option<Option<String>>,
     ) -> StoreResult<bool>;
 
+    /// "Skip for now" used so far by the user.
+    async fn enrollment_skips(&self, user_id: i64) -> StoreResult<u32>;
+    /// Whether the user skipped enrollment in this sign-in.
+    async fn enrollment_skipped(&self, auth_session_id: i64) -> StoreResult<bool>;
+    /// Counts one skip for this sign-in; `None` when no skip is left (nothing changes).
+    async fn skip_enrollment(
+        &self,
+        user_id: i64,
+        auth_session_id: i64,
+        max_skips: u32,
+    ) -> StoreResult<Option<u32>>;
+}
+
+/// Push requests: created within their caps, looked up, listed for a device, answered once.
+#[async_trait]
+pub trait PushStore: Send + Sync + 'static {
     /// Creates a push request unless pushes to the user are blocked or capped (sign-in pushes of
     /// known users only; the limits do not apply to `user_id: None`). Passwordless pushes
-    /// ([`DeviceStore::create_passwordless_push_request`]) are not counted toward this cap.
+    /// ([`PushStore::create_passwordless_push_request`]) are not counted toward this cap.
     async fn create_push_request(
         &self,
         request: NewPushRequest,
@@ -243,7 +260,7 @@ pub trait DeviceStore: Send + Sync + 'static {
     /// Creates the push request of an unauthenticated phone sign-in (passwordless) within its
     /// own budget: at most `budget.max_outstanding` unapproved ones per `budget.window_s` for the
     /// identifier `key`, counted alike whether an account exists (`user_id: None`) or not. These
-    /// never count toward the user's cap of [`DeviceStore::create_push_request`], so they cannot
+    /// never count toward the user's cap of [`PushStore::create_push_request`], so they cannot
     /// block a push after a correct password. A fraud block of a known user still applies.
     async fn create_passwordless_push_request(
         &self,
@@ -267,16 +284,4 @@ pub trait DeviceStore: Send + Sync + 'static {
     /// (anything else) its device and completes or fails its enrollment.
     async fn answer_push_request(&self, answer: PushAnswer)
         -> StoreResult<Result<(), AnswerError>>;
-
-    /// "Skip for now" used so far by the user.
-    async fn enrollment_skips(&self, user_id: i64) -> StoreResult<u32>;
-    /// Whether the user skipped enrollment in this sign-in.
-    async fn enrollment_skipped(&self, auth_session_id: i64) -> StoreResult<bool>;
-    /// Counts one skip for this sign-in; `None` when no skip is left (nothing changes).
-    async fn skip_enrollment(
-        &self,
-        user_id: i64,
-        auth_session_id: i64,
-        max_skips: u32,
-    ) -> StoreResult<Option<u32>>;
 }

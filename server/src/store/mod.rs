@@ -42,7 +42,7 @@ pub struct FailureState {
     pub locked_until: Option<u64>,
 }
 
-/// The answer to [`Store::reserve_attempt`].
+/// The answer to [`SignInStore::reserve_attempt`].
 #[derive(Debug, Clone, Copy)]
 pub enum Attempt {
     /// Counted before the check (as a failure until it proves right): the run now has `failures`
@@ -232,8 +232,20 @@ pub struct OutboxRecord {
     pub attempts: u32,
 }
 
+/// The account (users, their sign-in history, their second factors) and, as supertraits, the
+/// store of every other aggregate: what the handlers see.
 #[async_trait]
-pub trait Store: DeviceStore + SecurityStore + Send + Sync + 'static {
+pub trait Store:
+    DeviceStore
+    + PushStore
+    + SecurityStore
+    + SignInStore
+    + TokenStore
+    + OutboxStore
+    + Send
+    + Sync
+    + 'static
+{
     /// The key codes are HMACed with: derived from the server key outside the database (see
     /// `keys.rs`), never stored in it in the clear.
     async fn server_key(&self) -> StoreResult<Vec<u8>>;
@@ -244,13 +256,45 @@ pub trait Store: DeviceStore + SecurityStore + Send + Sync + 'static {
     /// Creates the user unless the email exists (seeding is idempotent); returns its id.
     async fn ensure_user(&self, user: NewUser) -> StoreResult<i64>;
 
+    async fn record_sign_in_event(&self, event: SignInEvent) -> StoreResult<()>;
+    async fn sign_in_events(&self, user_id: i64, limit: u32) -> StoreResult<Vec<SignInEvent>>;
+
+    async fn totp(&self, user_id: i64) -> StoreResult<Option<TotpCredential>>;
+    /// The second factors the user can use now, in one look-up.
+    async fn second_factors(&self, user_id: i64) -> StoreResult<SecondFactors>;
+    /// Replaces any unconfirmed credential with a new pending one (a confirmed one stays active).
+    async fn start_totp(&self, user_id: i64, secret: &[u8], now: u64) -> StoreResult<()>;
+    /// Activates the pending credential, recording `step` as used.
+    async fn confirm_totp(&self, user_id: i64, step: u64) -> StoreResult<bool>;
+    /// Records `step` as used if it is newer than the last accepted one (replay guard).
+    async fn accept_totp_step(&self, user_id: i64, step: u64) -> StoreResult<bool>;
+    /// Installs an active credential directly (dev seeding).
+    async fn seed_totp(&self, user_id: i64, secret: &[u8], now: u64) -> StoreResult<()>;
+
+    /// Replaces every backup code of the user.
+    async fn replace_backup_codes(
+        &self,
+        user_id: i64,
+        hashes: Vec<Vec<u8>>,
+        now: u64,
+    ) -> StoreResult<()>;
+    async fn backup_codes_left(&self, user_id: i64) -> StoreResult<u32>;
+    /// Uses a backup code once; false when unknown or already used.
+    async fn use_backup_code(&self, user_id: i64, hash: &[u8], now: u64) -> StoreResult<bool>;
+}
+
+/// A sign-in in progress: the failed-attempt lockout, auth sessions, one-time codes, and the
+/// authorization code that ends it.
+#[async_trait]
+pub trait SignInStore: Send + Sync + 'static {
     async fn clear_password_failures(&self, key: &str) -> StoreResult<()>;
     /// Counts one attempt for `key` *before* its credential is checked, atomically (one write
     /// transaction): `Locked` while `key` is locked; `Busy` when the run already holds `max`
     /// attempts and some are still being checked (none is refused for good on their account);
-    /// otherwise counted. A right credential then ends the run ([`Store::clear_password_failures`]),
-    /// a wrong one is settled with [`Store::settle_wrong_attempt`]; a reservation never settled
-    /// stays counted and, after [`RESERVATION_TIMEOUT_S`], locks like a wrong one.
+    /// otherwise counted. A right credential then ends the run
+    /// ([`SignInStore::clear_password_failures`]), a wrong one is settled with
+    /// [`SignInStore::settle_wrong_attempt`]; a reservation never settled stays counted and,
+    /// after [`RESERVATION_TIMEOUT_S`], locks like a wrong one.
     async fn reserve_attempt(
         &self,
         key: &str,
@@ -304,15 +348,18 @@ pub trait Store: DeviceStore + SecurityStore + Send + Sync + 'static {
     /// When the last code for `key`/`purpose` was sent.
     async fn last_code_sent_at(&self, key: &str, purpose: &str) -> StoreResult<Option<u64>>;
 
-    async fn record_sign_in_event(&self, event: SignInEvent) -> StoreResult<()>;
-    async fn sign_in_events(&self, user_id: i64, limit: u32) -> StoreResult<Vec<SignInEvent>>;
-
     /// Ends an auth session with an authorization code and a history entry, atomically.
     async fn complete_sign_in(
         &self,
         code: NewAuthorizationCode,
         event: SignInEvent,
     ) -> StoreResult<()>;
+}
+
+/// Sessions and their tokens: authorization codes exchanged, refresh tokens rotated, access
+/// tokens looked up, revocation, device tokens.
+#[async_trait]
+pub trait TokenStore: Send + Sync + 'static {
     /// Exchanges an authorization code for a new session, atomically; also says whether the
     /// request's device token was stored (the code asked for one).
     async fn redeem_authorization_code(
@@ -338,36 +385,18 @@ pub trait Store: DeviceStore + SecurityStore + Send + Sync + 'static {
     /// Refuses every authorization code of the user not exchanged yet (a logout-all or a
     /// password reset: a code issued before it must not open a new session). Returns how many.
     async fn revoke_unused_authorization_codes(&self, user_id: i64, now: u64) -> StoreResult<u64>;
-    /// Whether this authorization code was refused by [`Store::revoke_unused_authorization_codes`].
+    /// Whether this authorization code was refused by
+    /// [`TokenStore::revoke_unused_authorization_codes`].
     async fn authorization_code_revoked(&self, code_hash: &[u8]) -> StoreResult<bool>;
     /// When the session of a refresh token began (its sign-in), whatever the token's state.
     async fn refresh_token_session_start(&self, hash: &[u8]) -> StoreResult<Option<u64>>;
     /// The client an access or refresh token was issued to.
     async fn token_client(&self, hash: &[u8]) -> StoreResult<Option<String>>;
+}
 
-    async fn totp(&self, user_id: i64) -> StoreResult<Option<TotpCredential>>;
-    /// The second factors the user can use now, in one look-up.
-    async fn second_factors(&self, user_id: i64) -> StoreResult<SecondFactors>;
-    /// Replaces any unconfirmed credential with a new pending one (a confirmed one stays active).
-    async fn start_totp(&self, user_id: i64, secret: &[u8], now: u64) -> StoreResult<()>;
-    /// Activates the pending credential, recording `step` as used.
-    async fn confirm_totp(&self, user_id: i64, step: u64) -> StoreResult<bool>;
-    /// Records `step` as used if it is newer than the last accepted one (replay guard).
-    async fn accept_totp_step(&self, user_id: i64, step: u64) -> StoreResult<bool>;
-    /// Installs an active credential directly (dev seeding).
-    async fn seed_totp(&self, user_id: i64, secret: &[u8], now: u64) -> StoreResult<()>;
-
-    /// Replaces every backup code of the user.
-    async fn replace_backup_codes(
-        &self,
-        user_id: i64,
-        hashes: Vec<Vec<u8>>,
-        now: u64,
-    ) -> StoreResult<()>;
-    async fn backup_codes_left(&self, user_id: i64) -> StoreResult<u32>;
-    /// Uses a backup code once; false when unknown or already used.
-    async fn use_backup_code(&self, user_id: i64, hash: &[u8], now: u64) -> StoreResult<bool>;
-
+/// Messages waiting to be mailed or texted.
+#[async_trait]
+pub trait OutboxStore: Send + Sync + 'static {
     async fn pending_messages(&self, limit: u32) -> StoreResult<Vec<OutboxRecord>>;
     /// Marks messages delivered; they are deleted unless `keep_body` (dev mode, for /dev/outbox).
     async fn mark_messages_sent(&self, ids: &[i64], now: u64, keep_body: bool) -> StoreResult<()>;

@@ -1,0 +1,73 @@
+//! An organisation's sign-in policy: the methods it offers, whether MFA is required, unrecognised
+//! devices, enrollment and passwordless push.
+
+use serde::Deserialize;
+
+/// A sign-in method an organisation offers, in the order it is listed.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Method {
+    Password,
+    EmailCode,
+    SmsCode,
+    Federated {
+        provider: String,
+        display_name: String,
+    },
+    Sso {
+        provider: String,
+        display_name: String,
+    },
+}
+
+impl Method {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Method::Password => "password",
+            Method::EmailCode => "email_code",
+            Method::SmsCode => "sms_code",
+            Method::Federated { .. } => "federated",
+            Method::Sso { .. } => "sso",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Mfa {
+    /// A second factor is asked for only when the user enrolled one.
+    #[default]
+    Optional,
+    /// Every sign-in needs a second factor.
+    Required,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrgConfig {
+    pub domain: String,
+    pub name: String,
+    pub methods: Vec<Method>,
+    /// The organisation's own sign-in host, when it requires one.
+    #[serde(default)]
+    pub sign_in_host: Option<String>,
+    #[serde(default)]
+    pub mfa: Mfa,
+    /// Ask for an email code when the device has no valid device token.
+    #[serde(default)]
+    pub verify_unrecognised_devices: bool,
+    /// Every user must enroll an authenticator device; until then each sign-in asks, and the
+    /// user may skip `max_skips` times.
+    #[serde(default)]
+    pub authenticator_required: bool,
+    #[serde(default = "default_max_skips")]
+    pub max_skips: u32,
+    /// Passwordless phone sign-in: a push approved on a device registered with user
+    /// verification is the whole sign-in.
+    #[serde(default)]
+    pub passwordless_push: bool,
+}
+
+fn default_max_skips() -> u32 {
+    3
+}

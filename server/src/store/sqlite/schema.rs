@@ -1,0 +1,87 @@
+//! The schema and its migrations, applied in one transaction on open (versions 1 to 6; 7 is
+//! the sealing of secrets at rest, `sealing`).
+
+use sqlx::Connection;
+
+use super::*;
+
+const SCHEMA_V1: &str = include_str!("../schema.sql");
+const SCHEMA_V2: &str = include_str!("../schema_v2.sql");
+const SCHEMA_V4: &str = include_str!("../schema_v4.sql");
+
+/// Version 3: indexes that keep the hot queries from
+/// growing with history. The outbox worker's pending look-up scanned every message ever sent;
+/// killing a key's live codes visited every code it ever had; the send cap counted them all.
+const SCHEMA_V3: &str = "
+CREATE INDEX outbox_pending ON outbox(id) WHERE sent_at IS NULL AND attempts < 5;
+CREATE INDEX codes_live ON codes(key, purpose) WHERE dead = 0;
+CREATE INDEX codes_sends ON codes(key, created_at);
+";
+
+/// Version 5: whether a device's platform attestation verified at activation (Android Key
+/// Attestation, Apple App Attest); passwordless push needs it (`push.require_attestation`).
+const SCHEMA_V5: &str = "ALTER TABLE devices ADD COLUMN attested INTEGER NOT NULL DEFAULT 0;";
+
+/// Version 6: limits (issue 10). When the last attempt of a failure run was reserved (attempts
+/// are counted before they are checked); unauthenticated phone sign-ins get their own push
+/// budget per identifier; authorization codes refused by a logout-all or a password reset.
+const SCHEMA_V6: &str = "
+ALTER TABLE password_failures ADD COLUMN reserved_at INTEGER;
+CREATE TABLE passwordless_pushes (
+    push_request_id INTEGER PRIMARY KEY REFERENCES push_requests(id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX passwordless_pushes_by_key ON passwordless_pushes(key, created_at);
+CREATE TABLE revoked_authorization_codes (
+    hash BLOB PRIMARY KEY REFERENCES authorization_codes(hash) ON DELETE CASCADE,
+    revoked_at INTEGER NOT NULL
+);
+";
+
+impl SqliteStore {
+    pub(super) async fn migrate(&self) -> StoreResult<()> {
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin().await?;
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+        )
+        .execute(&mut *tx)
+        .await?;
+        let applied: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM schema_migrations")
+            .fetch_one(&mut *tx)
+            .await?;
+        if applied.unwrap_or(0) < 1 {
+            sqlx::raw_sql(SCHEMA_V1).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES (1, strftime('%s','now'))")
+                .execute(&mut *tx)
+                .await?;
+        }
+        Self::apply_once(&mut tx, 2, SCHEMA_V2).await?;
+        Self::apply_once(&mut tx, 3, SCHEMA_V3).await?;
+        Self::apply_once(&mut tx, 4, SCHEMA_V4).await?;
+        Self::apply_once(&mut tx, 5, SCHEMA_V5).await?;
+        Self::apply_once(&mut tx, 6, SCHEMA_V6).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Applies migration `version` unless it is recorded (versions need not arrive in order).
+    async fn apply_once(tx: &mut Tx<'_>, version: i64, sql: &str) -> StoreResult<()> {
+        let applied: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?)")
+                .bind(version)
+                .fetch_one(&mut **tx)
+                .await?;
+        if !applied {
+            sqlx::raw_sql(sql).execute(&mut **tx).await?;
+            sqlx::query(
+                "INSERT INTO schema_migrations (version, applied_at) VALUES (?, strftime('%s','now'))",
+            )
+            .bind(version)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Ok(())
+    }
+}
