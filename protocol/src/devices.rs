@@ -25,6 +25,9 @@ pub enum EnrollmentStatus {
     Completed,
     Failed,
     Expired,
+    /// A status of a newer server this version does not know. Never sent.
+    #[serde(other)]
+    Unknown,
 }
 
 impl EnrollmentStatus {
@@ -36,6 +39,7 @@ impl EnrollmentStatus {
             EnrollmentStatus::Completed => "completed",
             EnrollmentStatus::Failed => "failed",
             EnrollmentStatus::Expired => "expired",
+            EnrollmentStatus::Unknown => "unknown",
         }
     }
 }
@@ -136,6 +140,25 @@ pub struct DeviceView {
     pub last_seen_at: Option<u64>,
 }
 
+/// `PATCH /v1/me/devices/{id}` body: what to change; an absent field stays as it is.
+#[derive(Serialize, Deserialize, Clone, Default, PartialEq, Eq)]
+pub struct DevicePatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// `Some(None)` (`null`) clears the push token; `None` (absent) leaves it.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    pub push_token: Option<Option<String>>,
+}
+
+/// A field that is present, even as `null`.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
 /// `GET /v1/devices/challenges` (signed): the requests this device may answer, oldest first.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct Challenges {
@@ -214,4 +237,10 @@ pub struct Wake {
     pub request_id: String,
 }
 
-crate::redacted_debug!(TestApproval, ActivateRequest, Challenge, DecisionRequest);
+crate::redacted_debug!(
+    TestApproval,
+    ActivateRequest,
+    Challenge,
+    DecisionRequest,
+    DevicePatch
+);

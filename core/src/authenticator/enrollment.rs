@@ -2,10 +2,12 @@
 //! activation code registers this phone with the server under a new device key. Its test approval
 //! then waits in [`Authenticator::pending_approvals`].
 
+use authcore_protocol::devices::ActivateRequest;
+use authcore_protocol::paths;
 use data_encoding::BASE64URL_NOPAD;
 use ring::rand::{SecureRandom, SystemRandom};
 use serde::Deserialize;
-use serde_json::json;
+use zeroize::Zeroizing;
 
 use super::channel::{expect, Signer};
 use super::{Added, Authenticator, AuthenticatorError, PushAccount};
@@ -92,17 +94,16 @@ impl Authenticator {
                 return Err(error.into());
             }
         };
-        let mut body = json!({
-            "activation_code": link.activation_code.expose(),
-            "public_key": BASE64URL_NOPAD.encode(&spki),
-            "display_name": self.config.device_name,
-            "platform": self.config.platform,
-            "push_token": self.config.push_token,
-            "user_verification": self.config.user_verification,
-        });
-        if let Some(attestation) = &attestation {
-            body["attestation"] = attestation.to_json();
-        }
+        let body = ActivateRequest {
+            activation_code: link.activation_code.expose().to_owned(),
+            public_key: BASE64URL_NOPAD.encode(&spki),
+            display_name: self.config.device_name.clone(),
+            platform: self.config.platform.clone(),
+            push_token: self.config.push_token.clone(),
+            user_verification: self.config.user_verification,
+            attestation: attestation.as_ref().map(|a| a.to_wire()),
+        };
+        let body = Zeroizing::new(serde_json::to_vec(&body).unwrap_or_default());
         let server = link.server_url.trim_end_matches('/').to_owned();
         let signer = Signer {
             server_url: &server,
@@ -111,8 +112,8 @@ impl Authenticator {
         };
         let answer = self
             .channel
-            .send(signer, Method::Post, "/v1/devices/activate", |_| {
-                Ok(Some(body.clone()))
+            .send(signer, Method::Post, paths::DEVICE_ACTIVATE, |_| {
+                Ok(Some(body.to_vec()))
             })
             .await
             .and_then(|r| expect::<Activated>(&r, 201));
