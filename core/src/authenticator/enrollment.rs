@@ -2,11 +2,10 @@
 //! activation code registers this phone with the server under a new device key. Its test approval
 //! then waits in [`Authenticator::pending_approvals`].
 
-use authcore_protocol::devices::ActivateRequest;
+use authcore_protocol::devices::{ActivateRequest, Activated};
 use authcore_protocol::paths;
 use data_encoding::BASE64URL_NOPAD;
 use ring::rand::{SecureRandom, SystemRandom};
-use serde::Deserialize;
 use zeroize::Zeroizing;
 
 use super::channel::{expect, Signer};
@@ -14,23 +13,6 @@ use super::{Added, Authenticator, AuthenticatorError, PushAccount};
 use crate::device_protocol::{self as protocol, ActivationCode, EnrollLink};
 use crate::http::Method;
 use crate::vault::VaultError;
-
-/// `POST /v1/devices/activate` → `201`.
-#[derive(Deserialize)]
-struct Activated {
-    device_id: String,
-    account: Option<AccountInfo>,
-    #[serde(default)]
-    attested: bool,
-    /// Absent from servers before attestation: they trusted user_verification.
-    passwordless: Option<bool>,
-}
-
-#[derive(Deserialize)]
-struct AccountInfo {
-    label: Option<String>,
-    server_url: Option<String>,
-}
 
 impl Authenticator {
     /// A scanned QR code: `otpauth://`, `otpauth-migration://` (a batch; the answer tells which
@@ -127,20 +109,11 @@ impl Authenticator {
         let info = activated.account;
         let account = PushAccount {
             device_id: activated.device_id,
-            label: info
-                .as_ref()
-                .and_then(|a| a.label.clone())
-                .or(link.label)
-                .unwrap_or_else(|| server.clone()),
-            server_url: info
-                .and_then(|a| a.server_url)
-                .map(|u| u.trim_end_matches('/').to_owned())
-                .unwrap_or(server),
+            label: info.label.or(link.label).unwrap_or_else(|| server.clone()),
+            server_url: info.server_url.trim_end_matches('/').to_owned(),
             user_verification: self.config.user_verification,
             attested: activated.attested,
-            passwordless: activated
-                .passwordless
-                .unwrap_or(self.config.user_verification),
+            passwordless: activated.passwordless,
             key_alias: alias,
         };
         self.add_push_account(account.clone())?;
