@@ -29,6 +29,13 @@ impl GrantType {
             GrantType::RefreshToken => "refresh_token",
         }
     }
+
+    /// The grant type named `value` (`unsupported_grant_type` otherwise).
+    pub fn parse(value: &str) -> Option<GrantType> {
+        [GrantType::AuthorizationCode, GrantType::RefreshToken]
+            .into_iter()
+            .find(|g| g.as_str() == value)
+    }
 }
 
 /// The token answer (authorization code and refresh grants alike).

@@ -12,8 +12,8 @@ use std::pin::Pin;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use authcore_protocol::devices::{DecisionAnswer, DecisionRequest};
-use authcore_protocol::paths::{self, query};
+use authcore_protocol::devices::{DecisionAnswer, DecisionRequest, WaitQuery};
+use authcore_protocol::paths;
 use serde::Deserialize;
 
 use super::channel::expect;
@@ -214,16 +214,11 @@ impl Authenticator {
         account: &PushAccount,
         wait_s: u32,
     ) -> Result<Vec<ApprovalRequest>, AuthenticatorError> {
-        let path = if wait_s > 0 {
-            format!(
-                "{}?{}={}",
-                paths::DEVICE_CHALLENGES,
-                query::WAIT,
-                wait_s.min(30)
-            )
-        } else {
-            paths::DEVICE_CHALLENGES.to_owned()
+        let query = WaitQuery {
+            wait: (wait_s > 0).then(|| wait_s.min(30).to_string()),
+            status: None,
         };
+        let path = format!("{}{}", paths::DEVICE_CHALLENGES, query.to_query());
         let response = self
             .channel
             .send(account.signer(), Method::Get, &path, |_| Ok(None))

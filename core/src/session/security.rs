@@ -6,8 +6,8 @@ use authcore_protocol::account::{
     BackupCodes as WireBackupCodes, ChangePasswordRequest, CodeRequest, Confirmed, PasswordChanged,
     Removed, TotpEnrollment as WireTotpEnrollment,
 };
-use authcore_protocol::devices::{DeviceView, Enrollment, EnrollmentStarted};
-use authcore_protocol::paths::{self, query};
+use authcore_protocol::devices::{DeviceView, Enrollment, EnrollmentStarted, WaitQuery};
+use authcore_protocol::paths;
 use zeroize::Zeroizing;
 
 use super::{
@@ -155,13 +155,11 @@ impl Session {
     ) -> Result<EnrollmentStatus, ClientError> {
         let mut path = paths::with_id(paths::AUTHENTICATOR, enrollment_id);
         if wait_s > 0 {
-            path.push_str(&format!(
-                "?{}={}&{}={}",
-                query::WAIT,
-                wait_s.min(30),
-                query::STATUS,
-                shown.wire().as_str()
-            ));
+            let query = WaitQuery {
+                wait: Some(wait_s.min(30).to_string()),
+                status: Some(shown.wire().as_str().to_owned()),
+            };
+            path.push_str(&query.to_query());
         }
         let url = self.inner.api.url(&path);
         let answer: Enrollment = self.authorized(|| Request::get(url.clone()), 200).await?;
