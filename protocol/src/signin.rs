@@ -87,16 +87,6 @@ impl SecondFactor {
             SecondFactor::Unknown => "unknown",
         }
     }
-
-    /// The `method` that chooses this factor.
-    pub fn method(self) -> Method {
-        match self {
-            SecondFactor::Push => Method::Push,
-            SecondFactor::Totp => Method::Totp,
-            SecondFactor::BackupCode => Method::BackupCode,
-            SecondFactor::Unknown => Method::Unknown,
-        }
-    }
 }
 
 /// The `method` parameter of `POST /v1/authorize-challenge`: a sign-in method, a second factor,
