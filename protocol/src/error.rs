@@ -124,6 +124,8 @@ impl std::fmt::Display for ErrorCode {
 #[derive(Serialize, Deserialize, Clone, PartialEq, Eq)]
 pub struct ErrorBody {
     pub error: ErrorCode,
+    /// Always sent; a client reads a body without one as empty.
+    #[serde(default)]
     pub error_description: String,
     /// `wrong_credential`: tries left on this code or before the lockout.
     #[serde(default, skip_serializing_if = "Option::is_none")]
