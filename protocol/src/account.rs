@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// `GET /v1/userinfo`.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserInfo {
     pub sub: String,
     pub email: String,
@@ -16,6 +17,7 @@ pub struct UserInfo {
 
 /// `GET /v1/me/sign-ins`: newest first, at most 100.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignIns {
     pub sign_ins: Vec<SignInEntry>,
 }
@@ -23,6 +25,7 @@ pub struct SignIns {
 /// One entry of the history. `kind` is `sign_in`, `identity_verification`, `enrollment`,
 /// `password_change` or `security_event` (then `event` and `detail` are present).
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignInEntry {
     pub at: u64,
     pub kind: String,
@@ -39,11 +42,13 @@ pub struct SignInEntry {
 
 /// `GET /v1/me/security-events`: newest first, at most 100.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SecurityEvents {
     pub events: Vec<SecurityEvent>,
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SecurityEvent {
     pub at: u64,
     pub kind: String,
@@ -54,6 +59,7 @@ pub struct SecurityEvent {
 
 /// `POST /v1/me/totp`: a pending credential, active once confirmed.
 #[derive(Serialize, Deserialize, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TotpEnrollment {
     pub otpauth_uri: String,
     pub secret: String,
@@ -65,30 +71,35 @@ pub struct TotpEnrollment {
 
 /// `POST /v1/me/totp/confirm` body.
 #[derive(Serialize, Deserialize, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CodeRequest {
     pub code: String,
 }
 
 /// `{"confirmed": true}`: `/v1/me/totp/confirm`, `/v1/me/totp/confirm-suspended`.
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Confirmed {
     pub confirmed: bool,
 }
 
 /// `{"removed": true}`: `DELETE /v1/me/totp`, `DELETE /v1/me/devices/{id}`.
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Removed {
     pub removed: bool,
 }
 
 /// `POST /v1/me/backup-codes`: shown once.
 #[derive(Serialize, Deserialize, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BackupCodes {
     pub codes: Vec<String>,
 }
 
 /// The `status` of the password answers.
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PasswordStatus {
     PasswordChanged,
@@ -97,6 +108,7 @@ pub enum PasswordStatus {
 
 /// `POST /v1/me/password` body.
 #[derive(Serialize, Deserialize, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChangePasswordRequest {
     pub current_password: String,
     pub new_password: String,
@@ -104,6 +116,7 @@ pub struct ChangePasswordRequest {
 
 /// `POST /v1/me/password`: every other session of the user ended.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PasswordChanged {
     pub status: PasswordStatus,
     pub revoked_sessions: u64,
@@ -111,6 +124,7 @@ pub struct PasswordChanged {
 
 /// `202` of `/v1/password/forgot`: the same whether or not the account exists.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ResetCodeSent {
     pub status: PasswordStatus,
     pub destination_hint: String,
@@ -120,6 +134,7 @@ pub struct ResetCodeSent {
 
 /// `200` of `/v1/password/reset`.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PasswordReset {
     pub status: PasswordStatus,
     pub sessions_revoked: bool,

@@ -8,6 +8,7 @@ use crate::signin::EnrollmentCode;
 
 /// `POST /v1/me/authenticators` (`201`): the QR code and the typed code of a new enrollment.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnrollmentStarted {
     pub enrollment_id: String,
     #[serde(flatten)]
@@ -18,6 +19,7 @@ pub struct EnrollmentStarted {
 
 /// Where an enrollment stands.
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum EnrollmentStatus {
     WaitingForDevice,
@@ -42,6 +44,7 @@ impl EnrollmentStatus {
 
 /// `GET /v1/me/authenticators/{enrollment_id}`: the enrollment screen's view.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Enrollment {
     pub enrollment_id: String,
     pub expires_at: u64,
@@ -57,6 +60,7 @@ pub struct Enrollment {
 }
 
 #[derive(Serialize, Deserialize, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TestApproval {
     pub request_id: String,
     pub number: String,
@@ -65,6 +69,7 @@ pub struct TestApproval {
 
 /// `POST /v1/devices/activate` body (signed by the key being registered).
 #[derive(Serialize, Deserialize, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ActivateRequest {
     pub activation_code: String,
     /// base64url SPKI DER of the P-256 key.
@@ -81,6 +86,7 @@ pub struct ActivateRequest {
 
 /// The `attestation` of an activation: the platform's proof of the key.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "format", deny_unknown_fields)]
 pub enum Attestation {
     /// The Keystore certificate chain of the device key, leaf first, each base64url DER.
@@ -93,6 +99,7 @@ pub enum Attestation {
 
 /// `201` of `/v1/devices/activate`: the device is pending until its test approval.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Activated {
     pub device_id: String,
     pub enrollment_id: String,
@@ -108,6 +115,7 @@ pub struct Activated {
 
 /// The account a device joined, for the authenticator's list.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ActivatedAccount {
     pub name: Option<String>,
     pub label: Option<String>,
@@ -116,12 +124,14 @@ pub struct ActivatedAccount {
 
 /// `GET /v1/me/devices`.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Devices {
     pub devices: Vec<DeviceView>,
 }
 
 /// One device of the user (`GET`, `PATCH`, `POST …/confirm` of `/v1/me/devices/{id}` too).
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeviceView {
     pub device_id: String,
     pub display_name: String,
@@ -138,6 +148,7 @@ pub struct DeviceView {
 
 /// `GET /v1/devices/challenges` (signed): the requests this device may answer, oldest first.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Challenges {
     pub challenges: Vec<Challenge>,
     pub server_time: u64,
@@ -145,6 +156,7 @@ pub struct Challenges {
 
 /// A push request as the phone sees it (never the number in `enter` mode).
 #[derive(Serialize, Deserialize, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Challenge {
     pub request_id: String,
     /// `sign_in` or `test`.
@@ -159,6 +171,7 @@ pub struct Challenge {
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ChallengeMode {
     /// The user types the number the sign-in screen shows.
@@ -169,6 +182,7 @@ pub enum ChallengeMode {
 
 /// Who asked: shown on the phone.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChallengeContext {
     pub app: String,
     pub ip: String,
@@ -179,6 +193,7 @@ pub struct ChallengeContext {
 
 /// `POST /v1/devices/challenges/{request_id}` body (signed).
 #[derive(Serialize, Deserialize, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DecisionRequest {
     /// `approve`, `deny` or `report_fraud` ([`crate::device::Decision`]).
     pub decision: String,
@@ -191,6 +206,7 @@ pub struct DecisionRequest {
 
 /// The answer to a decision.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DecisionAnswer {
     pub request_id: String,
     pub result: DecisionResult,
@@ -200,6 +216,7 @@ pub struct DecisionAnswer {
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DecisionResult {
     Approved,
@@ -209,6 +226,7 @@ pub enum DecisionResult {
 
 /// What `[push_sender] type = "webhook"` POSTs to wake a device: no number, no secret.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Wake {
     pub device_id: String,
     pub request_id: String,

@@ -7,6 +7,7 @@ use crate::signin::Next;
 
 /// Every `error` value of docs/protocol.md's errors table.
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     InvalidRequest,
@@ -122,6 +123,7 @@ impl std::fmt::Display for ErrorCode {
 /// An error answer. Fields other than `error` and `error_description` are absent unless the
 /// code carries them.
 #[derive(Serialize, Deserialize, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub error: ErrorCode,
     pub error_description: String,

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// The token answer (authorization code and refresh grants alike).
 #[derive(Serialize, Deserialize, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Tokens {
     pub access_token: String,
     /// Always `Bearer`.
@@ -20,10 +21,12 @@ pub struct Tokens {
 
 /// `200 {}` of `/v1/revoke`.
 #[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Revoked {}
 
 /// `POST /v1/logout`.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoggedOut {
     pub revoked_sessions: u64,
 }
@@ -31,12 +34,14 @@ pub struct LoggedOut {
 /// `POST /v1/logout-all`: the sessions ended and the devices of the review window, so the app
 /// can offer "remove these".
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoggedOutEverywhere {
     pub revoked_sessions: u64,
     pub recent_devices: Vec<RecentDevice>,
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecentDevice {
     pub device_id: String,
     pub display_name: String,
