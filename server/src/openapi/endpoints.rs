@@ -116,7 +116,7 @@ const REVOKE: &[Field] = &[
     (
         "token_type_hint",
         false,
-        "`access_token` or `refresh_token`.",
+        "`access_token` or `refresh_token`; not needed, either kind is found.",
     ),
 ];
 
@@ -162,7 +162,7 @@ pub(super) fn endpoints() -> Vec<Endpoint> {
         post(paths::REVOKE, "Token revocation (RFC 7009): revokes the session of an access or refresh token")
             .body(Body::Fields(Media::Form, REVOKE))
             .answers(200, wire::<Revoked>())
-            .errors(&[InvalidRequest, InvalidClient]),
+            .errors(&[InvalidRequest, InvalidClient, UnauthorizedClient]),
         post(paths::LOGOUT, "Ends the session of the presented access token")
             .auth(Bearer)
             .answers(200, wire::<LoggedOut>())
