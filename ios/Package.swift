@@ -2,7 +2,9 @@
 // The authcore Swift package: the uniffi-generated bindings (`Authcore`) and the iOS platform glue
 // (`AuthcorePlatform`: Keychain SecureStore, Secure Enclave DeviceKeys, LocalAuthentication,
 // APNs forwarding). Generate the bindings first: scripts/bindings.sh (Swift into ios/Generated;
-// Sources/Authcore/Authcore.swift and Sources/AuthcoreFFI/AuthcoreFFI.h link there).
+// Sources/Authcore/{Authcore,AuthcoreCore}.swift and Sources/AuthcoreFFI/{AuthcoreFFI,
+// AuthcoreCoreFFI}.h link there: the two uniffi crates of the library, authcore_ffi and the core's
+// authcore, compiled into the one `Authcore` module).
 //
 // Where the Rust library comes from:
 // - iOS (Xcode): Frameworks/AuthcoreFFI.xcframework, made by scripts/build-ios.sh on a Mac

@@ -43,11 +43,12 @@ if [ "$mode" = xcframework ]; then
   export IPHONEOS_DEPLOYMENT_TARGET=$deployment
   device=$(staticlib aarch64-apple-ios)
   simulator=$(staticlib aarch64-apple-ios-sim)
-  # The header and module map the XCFramework exports as the `AuthcoreFFI` module.
+  # The headers (authcore_ffi's and authcore's) and module map the XCFramework exports as the
+  # `AuthcoreFFI` module.
   headers=$target_dir/ios-headers
   rm -rf "$headers" && mkdir -p "$headers"
   scripts/bindings.sh --release --no-kotlin --swift-dir ios/Generated >/dev/null
-  cp ios/Generated/AuthcoreFFI.h "$headers/"
+  cp ios/Generated/AuthcoreFFI.h ios/Generated/AuthcoreCoreFFI.h "$headers/"
   cp ios/Generated/AuthcoreFFI.modulemap "$headers/module.modulemap"
   out=ios/Frameworks/AuthcoreFFI.xcframework
   rm -rf "$out"

@@ -1,5 +1,6 @@
 // The library module apps depend on. Its bindings are generated, not written:
-//   src/main/kotlin/com/example/authcore/authcore_ffi.kt   scripts/bindings.sh
+//   src/main/kotlin/com/example/authcore/authcore_ffi.kt   scripts/bindings.sh (crate authcore_ffi)
+//   src/main/kotlin/com/example/authcore/core/authcore.kt  scripts/bindings.sh (the core's types)
 //   src/main/jniLibs/<abi>/libauthcore_ffi.so              cargo ndk (README "Use it from Android")
 // Written here: the platform glue in src/main/kotlin/com/example/authcore/platform/ (Keystore
 // SecureStore and DeviceKeys, BiometricPrompt UserVerification, Logcat Logger).

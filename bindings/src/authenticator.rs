@@ -6,11 +6,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use authcore::authenticator::{
-    Account as CoreAccount, Added as CoreAdded, ApprovalKind as CoreKind,
-    ApprovalRequest as CoreRequest, NumberPrompt as CorePrompt, PushAccount as CorePushAccount,
+    Account as CoreAccount, Added as CoreAdded, ApprovalRequest, PushAccount as CorePushAccount,
 };
-use authcore::otp::{OtpKind as CoreOtpKind, OtpWarning as CoreWarning};
-use authcore::vault::{AccountId, QrImport as CoreImport};
+use authcore::vault::{AccountCode, AccountId, AccountSummary, QrImport};
 
 use crate::client::http_config;
 use crate::errors::AuthenticatorError;
@@ -55,73 +53,11 @@ pub struct PushAccount {
     pub passwordless: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
-pub enum OtpKind {
-    Totp { period: u32 },
-    Hotp { counter: u64 },
-}
-
-/// A TOTP/HOTP account of the code list.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct OtpAccount {
-    pub id: String,
-    pub issuer: Option<String>,
-    /// The account name within the issuer ("alice@acme.example").
-    pub name: String,
-    pub kind: OtpKind,
-    pub digits: u8,
-}
-
 /// One line of the account list: push accounts first, then code accounts in their order.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
 pub enum Account {
     Push { account: PushAccount },
-    Otp { account: OtpAccount },
-}
-
-/// The current code of a TOTP account.
-#[derive(Clone, PartialEq, Eq, uniffi::Record)]
-pub struct AccountCode {
-    pub id: String,
-    pub code: String,
-    pub seconds_left: u32,
-    pub period: u32,
-}
-
-impl std::fmt::Debug for AccountCode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AccountCode")
-            .field("id", &self.id)
-            .field("seconds_left", &self.seconds_left)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Something odd about a scanned account, accepted anyway.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
-pub enum OtpWarning {
-    /// The secret is shorter than 128 bits.
-    WeakSecret { bits: u32 },
-    /// The label's issuer and the `issuer` parameter differ; the parameter was used.
-    IssuerMismatch { label: String, parameter: String },
-}
-
-/// A batch of a Google Authenticator export ("batch 2 of 3").
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct BatchProgress {
-    pub description: String,
-    /// Zero-based indexes of the batches not scanned yet.
-    pub missing: Vec<u32>,
-}
-
-/// What a scanned code account QR (or an imported backup) added.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct QrImport {
-    pub added: Vec<String>,
-    /// Accounts already in the list, skipped.
-    pub duplicates: u32,
-    pub warnings: Vec<OtpWarning>,
-    pub batch: Option<BatchProgress>,
+    Otp { account: AccountSummary },
 }
 
 /// What scanning a QR code added.
@@ -134,47 +70,6 @@ pub enum Added {
     Otp {
         import: QrImport,
     },
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
-pub enum ApprovalKind {
-    SignIn,
-    /// The test approval that finishes an enrollment.
-    Test,
-}
-
-/// How the user answers: type the number the sign-in screen shows, or pick it among choices.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
-pub enum NumberPrompt {
-    Enter { length: u32 },
-    Choose { choices: Vec<String> },
-}
-
-/// Where the sign-in comes from, shown with the number prompt.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct ApprovalContext {
-    /// "Authcore Demo"
-    pub app: String,
-    pub ip: String,
-    /// "Chrome on macOS"
-    pub user_agent: String,
-    pub location: Option<String>,
-    /// Unix seconds.
-    pub time: u64,
-}
-
-/// A sign-in waiting for this phone; answer it by its `id` with `approve`, `deny` or
-/// `report_fraud`.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct ApprovalRequest {
-    pub id: String,
-    /// The push account (device id) it is for.
-    pub account: String,
-    pub account_label: String,
-    pub kind: ApprovalKind,
-    pub prompt: NumberPrompt,
-    pub context: ApprovalContext,
-    pub expires_at: u64,
 }
 
 /// The authenticator app over the app's store, device keys and biometric prompt.
@@ -220,36 +115,14 @@ impl Authenticator {
                 CoreAccount::Push(push) => Account::Push {
                     account: push_account(push),
                 },
-                CoreAccount::Otp(otp) => Account::Otp {
-                    account: OtpAccount {
-                        id: otp.id.0,
-                        issuer: otp.issuer,
-                        name: otp.account,
-                        kind: match otp.kind {
-                            CoreOtpKind::Totp { period } => OtpKind::Totp {
-                                period: period.seconds(),
-                            },
-                            CoreOtpKind::Hotp { counter } => OtpKind::Hotp { counter },
-                        },
-                        digits: otp.digits,
-                    },
-                },
+                CoreAccount::Otp(account) => Account::Otp { account },
             })
             .collect()
     }
 
     /// The code of every TOTP account at `now` (unix seconds), with the seconds it has left.
     pub fn codes(&self, now: u64) -> Vec<AccountCode> {
-        self.core
-            .codes(now)
-            .into_iter()
-            .map(|c| AccountCode {
-                id: c.id.0,
-                code: c.code.as_str().to_owned(),
-                seconds_left: c.seconds_left,
-                period: c.period,
-            })
-            .collect()
+        self.core.codes(now)
     }
 
     /// The next code of an HOTP account (advances its counter).
@@ -267,9 +140,7 @@ impl Authenticator {
             CoreAdded::Push(account) => Added::Push {
                 account: push_account(account),
             },
-            CoreAdded::Otp(import) => Added::Otp {
-                import: qr_import(import),
-            },
+            CoreAdded::Otp(import) => Added::Otp { import },
         })
     }
 
@@ -292,8 +163,7 @@ impl Authenticator {
         wait_seconds: u32,
     ) -> Result<Vec<ApprovalRequest>, AuthenticatorError> {
         let core = self.core.clone();
-        let requests = run(async move { core.pending_approvals(wait_seconds).await }).await?;
-        Ok(requests.into_iter().map(approval_request).collect())
+        Ok(run(async move { core.pending_approvals(wait_seconds).await }).await?)
     }
 
     /// An OS push arrived (its data: `device_id`, `request_id`): fetches that request over TLS.
@@ -303,8 +173,7 @@ impl Authenticator {
         payload: HashMap<String, String>,
     ) -> Result<Option<ApprovalRequest>, AuthenticatorError> {
         let core = self.core.clone();
-        let request = run(async move { core.handle_push_payload(&payload).await }).await?;
-        Ok(request.map(approval_request))
+        Ok(run(async move { core.handle_push_payload(&payload).await }).await?)
     }
 
     /// "Approve" the request `request_id` (one `pending_approvals` or `handle_push_payload`
@@ -357,8 +226,7 @@ impl Authenticator {
     ) -> Result<QrImport, AuthenticatorError> {
         let core = self.core.clone();
         let passphrase = zeroize::Zeroizing::new(passphrase);
-        let import = run_blocking(move || core.import_backup(&backup, &passphrase)).await?;
-        Ok(qr_import(import))
+        Ok(run_blocking(move || core.import_backup(&backup, &passphrase)).await?)
     }
 }
 
@@ -370,52 +238,5 @@ fn push_account(account: CorePushAccount) -> PushAccount {
         user_verification: account.user_verification,
         attested: account.attested,
         passwordless: account.passwordless,
-    }
-}
-
-fn qr_import(import: CoreImport) -> QrImport {
-    QrImport {
-        added: import.added.into_iter().map(|id| id.0).collect(),
-        duplicates: import.duplicates.try_into().unwrap_or(u32::MAX),
-        warnings: import
-            .warnings
-            .into_iter()
-            .map(|w| match w {
-                CoreWarning::WeakSecret { bits } => OtpWarning::WeakSecret {
-                    bits: bits.try_into().unwrap_or(u32::MAX),
-                },
-                CoreWarning::IssuerMismatch { label, parameter } => {
-                    OtpWarning::IssuerMismatch { label, parameter }
-                }
-            })
-            .collect(),
-        batch: import.batch.map(|b| BatchProgress {
-            description: b.description,
-            missing: b.missing,
-        }),
-    }
-}
-
-fn approval_request(request: CoreRequest) -> ApprovalRequest {
-    ApprovalRequest {
-        id: request.id,
-        account: request.account,
-        account_label: request.account_label,
-        kind: match request.kind {
-            CoreKind::SignIn => ApprovalKind::SignIn,
-            CoreKind::Test => ApprovalKind::Test,
-        },
-        prompt: match request.prompt {
-            CorePrompt::Enter { length } => NumberPrompt::Enter { length },
-            CorePrompt::Choose { choices } => NumberPrompt::Choose { choices },
-        },
-        context: ApprovalContext {
-            app: request.context.app,
-            ip: request.context.ip,
-            user_agent: request.context.user_agent,
-            location: request.context.location,
-            time: request.context.time,
-        },
-        expires_at: request.expires_at,
     }
 }

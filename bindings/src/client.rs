@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use authcore::http::HttpConfig;
 use authcore::session::{
-    EndReason as CoreEndReason, EnrollmentStatus as CoreEnrollmentStatus,
-    SessionState as CoreSessionState,
+    Device, EnrollmentStatus, LoggedOutEverywhere, SecurityEvent, SessionState, SignInRecord,
+    UserInfo,
 };
 
 use crate::errors::ClientError;
@@ -94,59 +94,6 @@ impl AuthClient {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
-pub enum EndReason {
-    /// `logout()` or `logout_everywhere()` on this device.
-    LoggedOut,
-    /// Revoked elsewhere, its refresh token reused, or expired.
-    Revoked,
-    /// A step-up sign-in (`step_up()`) finished: use the session it ended in.
-    Replaced,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
-pub enum SessionState {
-    Active,
-    Ended { reason: EndReason },
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct UserInfo {
-    pub sub: String,
-    pub email: String,
-    pub name: String,
-    pub phone_number: Option<String>,
-}
-
-/// One line of "Recent sign-ins".
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct SignInRecord {
-    /// Unix seconds.
-    pub at: u64,
-    /// `sign_in`, `identity_verification`, `enrollment`.
-    pub kind: String,
-    pub method: String,
-    pub factors: Vec<String>,
-    pub ip: String,
-    pub user_agent: String,
-    /// `success`, `wrong_password`, `wrong_code`, `locked`...
-    pub result: String,
-}
-
-/// One change to the account's security information ("Security activity").
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct SecurityEvent {
-    /// Unix seconds.
-    pub at: u64,
-    /// `authenticator_added`, `device_removed`, `totp_added`, `totp_removed`,
-    /// `backup_codes_regenerated`, `password_changed`, `password_reset`...
-    pub kind: String,
-    /// What changed, in words ("Dave's Pixel"); may be empty.
-    pub detail: String,
-    pub ip: String,
-    pub user_agent: String,
-}
-
 /// An authenticator enrollment started by `Session.add_authenticator()`: the QR code to show,
 /// and for "Can't scan image?" the activation code and the server URL.
 #[derive(Debug, uniffi::Record)]
@@ -158,87 +105,6 @@ pub struct AuthenticatorEnrollment {
     pub label: String,
     /// Unix seconds.
     pub expires_at: u64,
-}
-
-/// Where an enrollment started by `Session.add_authenticator()` is.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
-pub enum EnrollmentStatus {
-    WaitingForDevice,
-    /// Show `number`; the user enters it on the new phone.
-    ApproveTest {
-        number: String,
-        expires_at: u64,
-    },
-    Completed {
-        device_id: String,
-    },
-    /// `denied`, `number_mismatch`, `fraud_reported`, `expired` or `replaced`.
-    Failed {
-        reason: String,
-    },
-    Expired,
-}
-
-impl From<CoreEnrollmentStatus> for EnrollmentStatus {
-    fn from(status: CoreEnrollmentStatus) -> Self {
-        match status {
-            CoreEnrollmentStatus::WaitingForDevice => EnrollmentStatus::WaitingForDevice,
-            CoreEnrollmentStatus::ApproveTest { number, expires_at } => {
-                EnrollmentStatus::ApproveTest { number, expires_at }
-            }
-            CoreEnrollmentStatus::Completed { device_id } => {
-                EnrollmentStatus::Completed { device_id }
-            }
-            CoreEnrollmentStatus::Failed { reason } => EnrollmentStatus::Failed { reason },
-            CoreEnrollmentStatus::Expired => EnrollmentStatus::Expired,
-        }
-    }
-}
-
-impl From<EnrollmentStatus> for CoreEnrollmentStatus {
-    fn from(status: EnrollmentStatus) -> Self {
-        match status {
-            EnrollmentStatus::WaitingForDevice => CoreEnrollmentStatus::WaitingForDevice,
-            EnrollmentStatus::ApproveTest { number, expires_at } => {
-                CoreEnrollmentStatus::ApproveTest { number, expires_at }
-            }
-            EnrollmentStatus::Completed { device_id } => {
-                CoreEnrollmentStatus::Completed { device_id }
-            }
-            EnrollmentStatus::Failed { reason } => CoreEnrollmentStatus::Failed { reason },
-            EnrollmentStatus::Expired => CoreEnrollmentStatus::Expired,
-        }
-    }
-}
-
-/// What "log out everywhere" answered, with the authenticators added in the last days.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct LoggedOutEverywhere {
-    pub revoked_sessions: u64,
-    /// Offer "remove these" (from a new, stepped-up session) after a suspected takeover.
-    pub recent_devices: Vec<RecentDevice>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct RecentDevice {
-    pub device_id: String,
-    pub display_name: String,
-    /// Unix seconds.
-    pub created_at: u64,
-}
-
-/// An authenticator registered to the user.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct Device {
-    pub device_id: String,
-    pub display_name: String,
-    pub platform: String,
-    pub user_verification: bool,
-    /// `pending` (test approval not done), `active`, or `suspended` (by a password reset, until
-    /// confirmed or removed).
-    pub state: String,
-    pub created_at: u64,
-    pub last_seen_at: Option<u64>,
 }
 
 /// Signed in. Tokens stay in the app's `SecureStore` and in Rust, except `access_token()`.
@@ -260,16 +126,7 @@ impl Session {
     }
 
     pub fn state(&self) -> SessionState {
-        match self.core.state() {
-            CoreSessionState::Active => SessionState::Active,
-            CoreSessionState::Ended { reason } => SessionState::Ended {
-                reason: match reason {
-                    CoreEndReason::LoggedOut => EndReason::LoggedOut,
-                    CoreEndReason::Revoked => EndReason::Revoked,
-                    CoreEndReason::Replaced => EndReason::Replaced,
-                },
-            },
-        }
+        self.core.state()
     }
 
     /// A valid access token for the app's own API calls (refreshed when close to expiry).
@@ -280,30 +137,12 @@ impl Session {
 
     pub async fn user_info(&self) -> Result<UserInfo, ClientError> {
         let core = self.core.clone();
-        let info = run(async move { core.user_info().await }).await?;
-        Ok(UserInfo {
-            sub: info.sub,
-            email: info.email,
-            name: info.name,
-            phone_number: info.phone_number,
-        })
+        Ok(run(async move { core.user_info().await }).await?)
     }
 
     pub async fn sign_in_history(&self) -> Result<Vec<SignInRecord>, ClientError> {
         let core = self.core.clone();
-        let history = run(async move { core.sign_in_history().await }).await?;
-        Ok(history
-            .into_iter()
-            .map(|h| SignInRecord {
-                at: h.at,
-                kind: h.kind,
-                method: h.method,
-                factors: h.factors,
-                ip: h.ip,
-                user_agent: h.user_agent,
-                result: h.result,
-            })
-            .collect())
+        Ok(run(async move { core.sign_in_history().await }).await?)
     }
 
     /// New backup codes (the old ones stop working); show them once.
@@ -350,15 +189,13 @@ impl Session {
     /// The authenticators registered to the user.
     pub async fn devices(&self) -> Result<Vec<Device>, ClientError> {
         let core = self.core.clone();
-        let devices = run(async move { core.devices().await }).await?;
-        Ok(devices.into_iter().map(device).collect())
+        Ok(run(async move { core.devices().await }).await?)
     }
 
     /// Keeps a device a password reset suspended. Needs a recent step-up.
     pub async fn confirm_device(&self, device_id: String) -> Result<Device, ClientError> {
         let core = self.core.clone();
-        let d = run(async move { core.confirm_device(&device_id).await }).await?;
-        Ok(device(d))
+        Ok(run(async move { core.confirm_device(&device_id).await }).await?)
     }
 
     /// Keeps the TOTP credential a password reset suspended. Needs a recent step-up.
@@ -389,8 +226,8 @@ impl Session {
         let e = run(async move { core.add_authenticator().await }).await?;
         Ok(AuthenticatorEnrollment {
             enrollment_id: e.enrollment_id,
-            qr_payload: sensitive(&e.qr_payload),
-            activation_code: sensitive(&e.activation_code),
+            qr_payload: sensitive(e.qr_payload),
+            activation_code: sensitive(e.activation_code),
             server_url: e.server_url,
             label: e.label,
             expires_at: e.expires_at,
@@ -406,29 +243,17 @@ impl Session {
         wait_seconds: u64,
     ) -> Result<EnrollmentStatus, ClientError> {
         let core = self.core.clone();
-        let shown = CoreEnrollmentStatus::from(shown);
-        let status = run(async move {
+        Ok(run(async move {
             core.authenticator_enrollment(&enrollment_id, &shown, wait_seconds)
                 .await
         })
-        .await?;
-        Ok(status.into())
+        .await?)
     }
 
     /// Changes to the account's security information, newest first.
     pub async fn security_events(&self) -> Result<Vec<SecurityEvent>, ClientError> {
         let core = self.core.clone();
-        let events = run(async move { core.security_events().await }).await?;
-        Ok(events
-            .into_iter()
-            .map(|e| SecurityEvent {
-                at: e.at,
-                kind: e.kind,
-                detail: e.detail,
-                ip: e.ip,
-                user_agent: e.user_agent,
-            })
-            .collect())
+        Ok(run(async move { core.security_events().await }).await?)
     }
 
     /// Ends this session (locally always; on the server when it can be told).
@@ -446,30 +271,6 @@ impl Session {
     /// Ends every session of the user; answers how many, and the authenticators added recently.
     pub async fn logout_everywhere_and_review(&self) -> Result<LoggedOutEverywhere, ClientError> {
         let core = self.core.clone();
-        let answer = run(async move { core.logout_everywhere_and_review().await }).await?;
-        Ok(LoggedOutEverywhere {
-            revoked_sessions: answer.revoked_sessions,
-            recent_devices: answer
-                .recent_devices
-                .into_iter()
-                .map(|d| RecentDevice {
-                    device_id: d.device_id,
-                    display_name: d.display_name,
-                    created_at: d.created_at,
-                })
-                .collect(),
-        })
-    }
-}
-
-fn device(d: authcore::session::Device) -> Device {
-    Device {
-        device_id: d.device_id,
-        display_name: d.display_name,
-        platform: d.platform,
-        user_verification: d.user_verification,
-        state: d.state,
-        created_at: d.created_at,
-        last_seen_at: d.last_seen_at,
+        Ok(run(async move { core.logout_everywhere_and_review().await }).await?)
     }
 }

@@ -12,7 +12,10 @@
 //! [`errors`]. Every async method runs on the runtime this crate owns ([`runtime`]); cancelling
 //! the Kotlin coroutine or Swift task drops the Rust future and stops the work.
 //!
-//! The core knows nothing of FFI (CONVENTIONS.md 1): everything uniffi sees is mirrored here.
+//! The core's plain records and enums (methods, second factors, accounts, approval requests,
+//! session history...) cross as the core defines them: its optional `uniffi` feature, enabled
+//! here, derives uniffi's traits on them (CONVENTIONS.md 1). What is defined here is what cannot
+//! be plain core data: handles, the runtime, platform traits, errors and the values holding them.
 
 pub mod authenticator;
 pub mod client;

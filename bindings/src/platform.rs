@@ -6,7 +6,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use authcore::device_keys::KeyError;
+use authcore::device_keys::{Attestation as DeviceAttestation, KeyError};
 use authcore::store::StoreError;
 
 /// Small byte blobs under string keys, where only this app can read them (Keychain, Android
@@ -60,29 +60,6 @@ pub trait DeviceKeys: Send + Sync {
         alias: String,
         challenge: Vec<u8>,
     ) -> Result<Option<DeviceAttestation>, DeviceKeyError>;
-}
-
-/// What a platform says about a device key (docs/protocol.md "Device attestation").
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
-pub enum DeviceAttestation {
-    /// Android Key Attestation: the key's certificate chain, leaf first, each DER.
-    AndroidKey { certificates: Vec<Vec<u8>> },
-    /// Apple App Attest: `attestKey`'s attestation object and the App Attest key id (base64,
-    /// as `generateKey` answers it).
-    AppleAppAttest { key_id: String, object: Vec<u8> },
-}
-
-impl From<DeviceAttestation> for authcore::device_keys::Attestation {
-    fn from(attestation: DeviceAttestation) -> Self {
-        match attestation {
-            DeviceAttestation::AndroidKey { certificates } => {
-                authcore::device_keys::Attestation::AndroidKey { certificates }
-            }
-            DeviceAttestation::AppleAppAttest { key_id, object } => {
-                authcore::device_keys::Attestation::AppleAppAttest { key_id, object }
-            }
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
@@ -234,10 +211,9 @@ impl authcore::device_keys::DeviceKeys for KeysAdapter {
         &self,
         alias: &str,
         challenge: &[u8],
-    ) -> Result<Option<authcore::device_keys::Attestation>, KeyError> {
+    ) -> Result<Option<DeviceAttestation>, KeyError> {
         self.0
             .attestation(alias.to_owned(), challenge.to_vec())
-            .map(|found| found.map(Into::into))
             .map_err(|e| Self::error(alias, e))
     }
 }

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use authcore::signin::{
-    CodeChannel as CoreChannel, CodePurpose as CorePurpose, MethodKind as CoreMethodKind,
-    SecondFactor as CoreSecondFactor, SignIn, SignInMethod as CoreMethod, SignInState as CoreState,
+    CodeChannel, CodePurpose, SecondFactor, SecondFactorOption, SignIn, SignInMethod,
+    SignInState as CoreState,
 };
 use authcore::ClientError as CoreClientError;
 
@@ -15,80 +15,18 @@ use crate::runtime::run;
 
 /// A value the screen shows but logs must not (the activation code, a QR payload carrying one):
 /// its `toString()` / `description` stays redacted; [`Sensitive::expose`] gives the text.
-#[derive(uniffi::Object)]
-pub struct Sensitive(zeroize::Zeroizing<String>);
+#[derive(Debug, uniffi::Object)]
+pub struct Sensitive(authcore::signin::Sensitive);
 
 #[uniffi::export]
 impl Sensitive {
     pub fn expose(&self) -> String {
-        self.0.to_string()
+        self.0.expose().to_owned()
     }
 }
 
-impl std::fmt::Debug for Sensitive {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
-pub(crate) fn sensitive(value: &authcore::signin::Sensitive) -> Arc<Sensitive> {
-    Arc::new(Sensitive(zeroize::Zeroizing::new(
-        value.expose().to_owned(),
-    )))
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
-pub enum MethodKind {
-    Password,
-    EmailCode,
-    SmsCode,
-    /// Google, Microsoft...: the system browser.
-    Federated,
-    /// Enterprise single sign-on: the system browser.
-    Sso,
-    /// "Sign in with your phone": approve a number on the authenticator.
-    Push,
-}
-
-/// One entry of the method list, ready to show; hand it back to `choose_method`.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct SignInMethod {
-    pub kind: MethodKind,
-    /// "Password", "Email a code to a***@acme.example", "Google", "Globex SSO".
-    pub display_name: String,
-    /// For code methods: where the code goes, masked.
-    pub destination_hint: Option<String>,
-    /// For browser methods: the provider id (`google`, `globex-okta`).
-    pub provider: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
-pub enum CodePurpose {
-    /// The code instead of a password.
-    SignIn,
-    /// "Confirm it's you": the device is not recognised.
-    VerifyDevice,
-    PasswordReset,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
-pub enum CodeChannel {
-    Email,
-    Sms,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
-pub enum SecondFactor {
-    Push,
-    Totp,
-    BackupCode,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct SecondFactorOption {
-    pub kind: SecondFactor,
-    /// "Authenticator app code", "Backup code".
-    pub display_name: String,
+pub(crate) fn sensitive(value: authcore::signin::Sensitive) -> Arc<Sensitive> {
+    Arc::new(Sensitive(value))
 }
 
 /// What the screen shows now (docs/signin.md has the table of states and gestures).
@@ -170,30 +108,6 @@ pub enum SignInState {
     },
 }
 
-impl SignInState {
-    /// The variant's name, for logs (no data).
-    fn name(&self) -> &'static str {
-        match self {
-            SignInState::EnterIdentifier => "EnterIdentifier",
-            SignInState::UseSignInHost { .. } => "UseSignInHost",
-            SignInState::ChooseMethod { .. } => "ChooseMethod",
-            SignInState::EnterPassword { .. } => "EnterPassword",
-            SignInState::EnterCode { .. } => "EnterCode",
-            SignInState::ChooseSecondFactor { .. } => "ChooseSecondFactor",
-            SignInState::EnterTotp { .. } => "EnterTotp",
-            SignInState::EnterBackupCode { .. } => "EnterBackupCode",
-            SignInState::ApprovePush { .. } => "ApprovePush",
-            SignInState::EnrollAuthenticator { .. } => "EnrollAuthenticator",
-            SignInState::ActivateAuthenticator { .. } => "ActivateAuthenticator",
-            SignInState::ApproveTestPush { .. } => "ApproveTestPush",
-            SignInState::ChooseNewPassword { .. } => "ChooseNewPassword",
-            SignInState::OpenBrowser { .. } => "OpenBrowser",
-            SignInState::Done { .. } => "Done",
-            SignInState::Failed { .. } => "Failed",
-        }
-    }
-}
-
 impl From<CoreState> for SignInState {
     fn from(state: CoreState) -> Self {
         match state {
@@ -206,7 +120,7 @@ impl From<CoreState> for SignInState {
             } => SignInState::ChooseMethod {
                 identifier,
                 organization,
-                methods: methods.into_iter().map(SignInMethod::from).collect(),
+                methods,
             },
             CoreState::EnterPassword { identifier } => SignInState::EnterPassword { identifier },
             CoreState::EnterCode {
@@ -217,33 +131,16 @@ impl From<CoreState> for SignInState {
                 expires_at,
                 resend_after,
             } => SignInState::EnterCode {
-                purpose: match purpose {
-                    CorePurpose::SignIn => CodePurpose::SignIn,
-                    CorePurpose::VerifyDevice => CodePurpose::VerifyDevice,
-                    CorePurpose::PasswordReset => CodePurpose::PasswordReset,
-                },
-                channel: match channel {
-                    CoreChannel::Email => CodeChannel::Email,
-                    CoreChannel::Sms => CodeChannel::Sms,
-                },
+                purpose,
+                channel,
                 destination_hint,
                 length,
                 expires_at,
                 resend_after_seconds: resend_after,
             },
-            CoreState::ChooseSecondFactor { options } => SignInState::ChooseSecondFactor {
-                options: options
-                    .into_iter()
-                    .map(|o| SecondFactorOption {
-                        kind: match o.kind {
-                            CoreSecondFactor::Push => SecondFactor::Push,
-                            CoreSecondFactor::Totp => SecondFactor::Totp,
-                            CoreSecondFactor::BackupCode => SecondFactor::BackupCode,
-                        },
-                        display_name: o.display_name,
-                    })
-                    .collect(),
-            },
+            CoreState::ChooseSecondFactor { options } => {
+                SignInState::ChooseSecondFactor { options }
+            }
             CoreState::EnterTotp { length } => SignInState::EnterTotp { length },
             CoreState::EnterBackupCode { remaining } => SignInState::EnterBackupCode { remaining },
             CoreState::ApprovePush { number, expires_at } => {
@@ -263,8 +160,8 @@ impl From<CoreState> for SignInState {
                 label,
                 expires_at,
             } => SignInState::ActivateAuthenticator {
-                qr_payload: sensitive(&qr_payload),
-                activation_code: sensitive(&activation_code),
+                qr_payload: sensitive(qr_payload),
+                activation_code: sensitive(activation_code),
                 server_url,
                 label,
                 expires_at,
@@ -275,52 +172,13 @@ impl From<CoreState> for SignInState {
             CoreState::ChooseNewPassword { identifier } => {
                 SignInState::ChooseNewPassword { identifier }
             }
-            CoreState::OpenBrowser { method, url } => SignInState::OpenBrowser {
-                method: method.into(),
-                url,
-            },
+            CoreState::OpenBrowser { method, url } => SignInState::OpenBrowser { method, url },
             CoreState::Done { session } => SignInState::Done {
                 session: Session::new(session),
             },
             CoreState::Failed { reason } => SignInState::Failed {
                 reason: reason.into(),
             },
-        }
-    }
-}
-
-impl From<CoreMethod> for SignInMethod {
-    fn from(method: CoreMethod) -> Self {
-        SignInMethod {
-            kind: match method.kind {
-                CoreMethodKind::Password => MethodKind::Password,
-                CoreMethodKind::EmailCode => MethodKind::EmailCode,
-                CoreMethodKind::SmsCode => MethodKind::SmsCode,
-                CoreMethodKind::Federated => MethodKind::Federated,
-                CoreMethodKind::Sso => MethodKind::Sso,
-                CoreMethodKind::Push => MethodKind::Push,
-            },
-            display_name: method.display_name,
-            destination_hint: method.destination_hint,
-            provider: method.provider,
-        }
-    }
-}
-
-impl From<SignInMethod> for CoreMethod {
-    fn from(method: SignInMethod) -> Self {
-        CoreMethod {
-            kind: match method.kind {
-                MethodKind::Password => CoreMethodKind::Password,
-                MethodKind::EmailCode => CoreMethodKind::EmailCode,
-                MethodKind::SmsCode => CoreMethodKind::SmsCode,
-                MethodKind::Federated => CoreMethodKind::Federated,
-                MethodKind::Sso => CoreMethodKind::Sso,
-                MethodKind::Push => CoreMethodKind::Push,
-            },
-            display_name: method.display_name,
-            destination_hint: method.destination_hint,
-            provider: method.provider,
         }
     }
 }
@@ -336,9 +194,8 @@ struct ListenerAdapter(Arc<dyn SignInListener>);
 
 impl authcore::signin::SignInListener for ListenerAdapter {
     fn on_state_changed(&self, state: CoreState) {
-        let state = SignInState::from(state);
         tracing::debug!(state = state.name(), "sign-in state changed");
-        self.0.on_state_changed(state);
+        self.0.on_state_changed(state.into());
     }
 }
 
@@ -390,7 +247,6 @@ impl SignInFlow {
     }
 
     pub async fn choose_method(&self, method: SignInMethod) -> Result<SignInState, ClientError> {
-        let method = CoreMethod::from(method);
         self.gesture(|f| async move { f.choose_method(&method).await })
             .await
     }
@@ -417,11 +273,6 @@ impl SignInFlow {
         &self,
         factor: SecondFactor,
     ) -> Result<SignInState, ClientError> {
-        let factor = match factor {
-            SecondFactor::Push => CoreSecondFactor::Push,
-            SecondFactor::Totp => CoreSecondFactor::Totp,
-            SecondFactor::BackupCode => CoreSecondFactor::BackupCode,
-        };
         self.gesture(|f| async move { f.choose_second_factor(factor).await })
             .await
     }

@@ -35,6 +35,11 @@ pub enum KeyError {
 /// (docs/protocol.md "Device attestation"). Without one the server registers the key, but
 /// passwordless push (phone sign-in) does not reach it.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "uniffi",
+    derive(uniffi::Enum),
+    uniffi(name = "DeviceAttestation")
+)]
 pub enum Attestation {
     /// Android Key Attestation: `KeyStore.getCertificateChain(alias)` of a key generated with
     /// `setAttestationChallenge(challenge)`, leaf first, each certificate DER.

@@ -17,7 +17,9 @@
 //!   the [`signin::SignIn`] state machine, and the [`session::Session`] it ends in; every failure
 //!   is an [`error::ClientError`].
 //!
-//! The core does no FFI and owns no runtime; the bindings crate adds both.
+//! The core does no FFI and owns no runtime; the bindings crate adds both. Under the optional
+//! `uniffi` feature its plain data (states, records, enums) derives uniffi's traits, so the
+//! bindings export them without mirrors (docs/bindings.md).
 
 mod api;
 mod app;
@@ -41,3 +43,8 @@ pub use error::ClientError;
 pub use transport::TransportError;
 
 pub(crate) use authcore_protocol::echo;
+
+// The `uniffi` feature (enabled by the bindings crate, authcore-ffi) derives uniffi's traits on
+// the plain records, enums and custom types above; the bindings export them as they are.
+#[cfg(feature = "uniffi")]
+uniffi::setup_scaffolding!();

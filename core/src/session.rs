@@ -32,12 +32,14 @@ const REFRESH_MARGIN_S: u64 = 60;
 
 /// What the app can observe about a session.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum SessionState {
     Active,
     Ended { reason: EndReason },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum EndReason {
     /// `logout()` or `logout_everywhere()` on this device.
     LoggedOut,
@@ -50,6 +52,7 @@ pub enum EndReason {
 
 /// One entry of the sign-in history (`GET /v1/me/sign-ins`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SignInRecord {
     pub at: u64,
     /// `sign_in`, `identity_verification`, `enrollment` or `security_event` (then `method` is
@@ -70,6 +73,7 @@ pub struct SignInRecord {
 
 /// One change to the account's security information (`GET /v1/me/security-events`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SecurityEvent {
     /// Unix seconds.
     pub at: u64,
@@ -112,6 +116,7 @@ pub struct AuthenticatorEnrollment {
 
 /// Where an enrollment started with [`Session::add_authenticator`] is.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum EnrollmentStatus {
     /// The QR code is shown; the phone has not activated yet.
     WaitingForDevice,
@@ -183,6 +188,7 @@ impl WireEnrollment {
 
 /// `GET /v1/userinfo`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct UserInfo {
     pub sub: String,
     pub email: String,
@@ -192,6 +198,7 @@ pub struct UserInfo {
 
 /// An authenticator device registered to the user (`GET /v1/me/devices`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Device {
     pub device_id: String,
     pub display_name: String,
@@ -207,6 +214,7 @@ pub struct Device {
 /// What "log out everywhere" answered: how many sessions ended, and the authenticators added in
 /// the last days (`security.reset_review_days`), so the app can offer "remove these".
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct LoggedOutEverywhere {
     pub revoked_sessions: u64,
     #[serde(default)]
@@ -214,6 +222,7 @@ pub struct LoggedOutEverywhere {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct RecentDevice {
     pub device_id: String,
     pub display_name: String,

@@ -24,11 +24,24 @@ const ENTRY: &str = "vault/accounts";
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct AccountId(pub String);
 
+#[cfg(feature = "uniffi")]
+uniffi::custom_type!(AccountId, String, {
+    lower: |id| id.0,
+    try_lift: |id| Ok(AccountId(id)),
+});
+
 /// What a list screen shows of an account (no secret).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "uniffi",
+    derive(uniffi::Record),
+    uniffi(name = "OtpAccount")
+)]
 pub struct AccountSummary {
     pub id: AccountId,
     pub issuer: Option<String>,
+    /// The account name within the issuer ("alice@acme.example").
+    #[cfg_attr(feature = "uniffi", uniffi(name = "name"))]
     pub account: String,
     pub kind: OtpKind,
     pub digits: u8,
@@ -37,6 +50,7 @@ pub struct AccountSummary {
 /// A code ready to show: TOTP codes carry their countdown; HOTP accounts show no code until the
 /// user asks for the next one ([`Vault::next_hotp_code`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct AccountCode {
     pub id: AccountId,
     pub code: Code,
@@ -46,16 +60,18 @@ pub struct AccountCode {
 
 /// What scanning a QR code added.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct QrImport {
     pub added: Vec<AccountId>,
     /// Accounts already in the vault (same issuer, name and secret), not added twice.
-    pub duplicates: usize,
+    pub duplicates: u32,
     pub warnings: Vec<OtpWarning>,
     /// For a Google Authenticator export: which batch this was and which are still to scan.
     pub batch: Option<BatchProgress>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct BatchProgress {
     /// "batch 2 of 3"
     pub description: String,

@@ -22,6 +22,7 @@ use crate::http::Method;
 use crate::transport::TransportError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum ApprovalKind {
     SignIn,
     /// The test approval that finishes an enrollment.
@@ -30,6 +31,7 @@ pub enum ApprovalKind {
 
 /// How the user answers: type the number the sign-in screen shows, or pick it among three.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum NumberPrompt {
     Enter { length: u32 },
     Choose { choices: Vec<String> },
@@ -37,6 +39,7 @@ pub enum NumberPrompt {
 
 /// Where the sign-in comes from, shown with the number prompt.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ApprovalContext {
     /// "Authcore Demo"
     pub app: String,
@@ -50,6 +53,7 @@ pub struct ApprovalContext {
 
 /// A sign-in waiting for this phone; answer it by its `id`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ApprovalRequest {
     pub id: String,
     /// The push account (device id) it is for.

@@ -93,6 +93,19 @@ impl Code {
     }
 }
 
+// The bindings see a code as its digits and a period as seconds.
+#[cfg(feature = "uniffi")]
+uniffi::custom_type!(Code, String, {
+    lower: |code| code.as_str().to_owned(),
+    try_lift: |digits| Ok(Code(Zeroizing::new(digits))),
+});
+#[cfg(feature = "uniffi")]
+uniffi::custom_type!(Period, u32, {
+    lower: |period| period.seconds(),
+    try_lift: |seconds| Period::new(seconds)
+        .ok_or_else(|| uniffi::deps::anyhow::anyhow!("a period is 1 to 3600 seconds")),
+});
+
 impl fmt::Debug for Code {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Code(<redacted>)")

@@ -24,6 +24,7 @@ pub use secret::{Secret, SecretError};
 
 /// Whether an account counts time steps or events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum OtpKind {
     /// Time-based: a new code every `period`.
     Totp { period: Period },
@@ -75,9 +76,10 @@ impl OtpAccount {
 
 /// Something accepted but worth telling the user or the app about.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum OtpWarning {
     /// The secret is shorter than the 128 bits RFC 4226 asks for; accepted, not rejected.
-    WeakSecret { bits: usize },
+    WeakSecret { bits: u32 },
     /// The label's issuer prefix and the `issuer` parameter differ; the parameter was used.
     IssuerMismatch { label: String, parameter: String },
 }
@@ -111,7 +113,7 @@ impl std::fmt::Display for OtpWarning {
 /// The warnings every freshly read account gets checked for.
 fn secret_warnings(secret: &Secret) -> Option<OtpWarning> {
     (secret.bits() < Secret::RECOMMENDED_BITS).then(|| OtpWarning::WeakSecret {
-        bits: secret.bits(),
+        bits: u32::try_from(secret.bits()).unwrap_or(u32::MAX),
     })
 }
 

@@ -90,7 +90,8 @@ pub enum SignInState {
 }
 
 impl SignInState {
-    pub(crate) fn name(&self) -> &'static str {
+    /// The variant's name, for logs (no data).
+    pub fn name(&self) -> &'static str {
         match self {
             SignInState::EnterIdentifier => "EnterIdentifier",
             SignInState::UseSignInHost { .. } => "UseSignInHost",
@@ -113,6 +114,7 @@ impl SignInState {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum MethodKind {
     Password,
     /// A code by email instead of a password.
@@ -142,6 +144,7 @@ impl MethodKind {
 
 /// One entry of the method list, ready to show.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SignInMethod {
     pub kind: MethodKind,
     /// "Password", "Email a code to a***@acme.example", "Google", "Globex SSO".
@@ -153,6 +156,7 @@ pub struct SignInMethod {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum CodePurpose {
     /// The code instead of a password.
     SignIn,
@@ -162,12 +166,14 @@ pub enum CodePurpose {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum CodeChannel {
     Email,
     Sms,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum SecondFactor {
     /// Approve a request on the authenticator app.
     Push,
@@ -186,6 +192,7 @@ impl SecondFactor {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SecondFactorOption {
     pub kind: SecondFactor,
     /// "Authenticator app code", "Backup code".

@@ -1,9 +1,9 @@
 package com.example.authcore.tests
 
 import com.example.authcore.Account
-import com.example.authcore.ApprovalKind
-import com.example.authcore.MethodKind
-import com.example.authcore.SecondFactor
+import com.example.authcore.core.ApprovalKind
+import com.example.authcore.core.MethodKind
+import com.example.authcore.core.SecondFactor
 import com.example.authcore.SignInState
 import kotlinx.coroutines.async
 import kotlinx.coroutines.cancelAndJoin

@@ -3,7 +3,7 @@ package com.example.authcore.tests
 import com.example.authcore.Account
 import com.example.authcore.Added
 import com.example.authcore.AuthenticatorException
-import com.example.authcore.OtpKind
+import com.example.authcore.core.OtpKind
 import java.nio.ByteBuffer
 import java.security.SecureRandom
 import javax.crypto.Mac

@@ -1,11 +1,11 @@
 package com.example.authcore.tests
 
 import com.example.authcore.Added
-import com.example.authcore.ApprovalKind
+import com.example.authcore.core.ApprovalKind
 import com.example.authcore.AuthenticatorException
 import com.example.authcore.ClientException
-import com.example.authcore.CodePurpose
-import com.example.authcore.NumberPrompt
+import com.example.authcore.core.CodePurpose
+import com.example.authcore.core.NumberPrompt
 import com.example.authcore.SignInState
 import kotlinx.coroutines.runBlocking
 import org.junit.Assert.assertEquals
@@ -32,7 +32,7 @@ class PhoneApprovalTest {
         val flow = laptop.signIn()
         val methods = flow.start(dave)
         assertEquals(TestServer.globexUrl, flow.serverUrl())
-        flow.chooseMethod(methods.method(com.example.authcore.MethodKind.PASSWORD))
+        flow.chooseMethod(methods.method(com.example.authcore.core.MethodKind.PASSWORD))
         val confirm = flow.submitPassword(davePassword).expect<SignInState.EnterCode>()
         assertEquals(CodePurpose.VERIFY_DEVICE, confirm.purpose)
 

@@ -1,7 +1,7 @@
 package com.example.authcore.tests
 
 import com.example.authcore.DeviceKeyException
-import com.example.authcore.DeviceAttestation
+import com.example.authcore.core.DeviceAttestation
 import com.example.authcore.DeviceKeys
 import com.example.authcore.SecureStore
 import com.example.authcore.UserVerification

@@ -1,10 +1,10 @@
 package com.example.authcore.tests
 
-import com.example.authcore.MethodKind
+import com.example.authcore.core.MethodKind
 import com.example.authcore.Session
 import com.example.authcore.SignInFlow
 import com.example.authcore.SignInListener
-import com.example.authcore.SignInMethod
+import com.example.authcore.core.SignInMethod
 import com.example.authcore.SignInState
 import java.util.Collections
 import org.junit.Assert.fail

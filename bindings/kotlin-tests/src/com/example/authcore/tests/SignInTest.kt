@@ -3,11 +3,11 @@ package com.example.authcore.tests
 import com.example.authcore.AuthClient
 import com.example.authcore.ClientConfig
 import com.example.authcore.ClientException
-import com.example.authcore.CodeChannel
-import com.example.authcore.CodePurpose
-import com.example.authcore.EndReason
-import com.example.authcore.MethodKind
-import com.example.authcore.SessionState
+import com.example.authcore.core.CodeChannel
+import com.example.authcore.core.CodePurpose
+import com.example.authcore.core.EndReason
+import com.example.authcore.core.MethodKind
+import com.example.authcore.core.SessionState
 import com.example.authcore.SignInState
 import kotlinx.coroutines.runBlocking
 import org.junit.Assert.assertEquals

@@ -1,15 +1,15 @@
 package com.example.authcore.tests
 
 import com.example.authcore.Added
-import com.example.authcore.ApprovalKind
+import com.example.authcore.core.ApprovalKind
 import com.example.authcore.Authenticator
 import com.example.authcore.ClientException
-import com.example.authcore.CodePurpose
-import com.example.authcore.EndReason
-import com.example.authcore.EnrollmentStatus
-import com.example.authcore.MethodKind
+import com.example.authcore.core.CodePurpose
+import com.example.authcore.core.EndReason
+import com.example.authcore.core.EnrollmentStatus
+import com.example.authcore.core.MethodKind
 import com.example.authcore.Session
-import com.example.authcore.SessionState
+import com.example.authcore.core.SessionState
 import com.example.authcore.SignInState
 import kotlinx.coroutines.runBlocking
 import org.junit.Assert.assertEquals

@@ -6,7 +6,7 @@ import android.os.Build
 import android.security.keystore.KeyGenParameterSpec
 import android.security.keystore.KeyProperties
 import android.security.keystore.StrongBoxUnavailableException
-import com.example.authcore.DeviceAttestation
+import com.example.authcore.core.DeviceAttestation
 import com.example.authcore.DeviceKeyException
 import com.example.authcore.DeviceKeys
 import java.security.GeneralSecurityException

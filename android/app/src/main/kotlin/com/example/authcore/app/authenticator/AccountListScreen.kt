@@ -21,8 +21,8 @@ import androidx.compose.ui.text.font.FontFamily
 import androidx.compose.ui.unit.dp
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
 import com.example.authcore.Account
-import com.example.authcore.ApprovalRequest
-import com.example.authcore.OtpKind
+import com.example.authcore.core.ApprovalRequest
+import com.example.authcore.core.OtpKind
 
 /** Pending requests on top, then push accounts and code accounts with live codes. */
 @Composable

@@ -21,9 +21,9 @@ import androidx.compose.runtime.setValue
 import androidx.compose.ui.Modifier
 import androidx.compose.ui.text.input.KeyboardType
 import androidx.compose.ui.unit.dp
-import com.example.authcore.ApprovalKind
-import com.example.authcore.ApprovalRequest
-import com.example.authcore.NumberPrompt
+import com.example.authcore.core.ApprovalKind
+import com.example.authcore.core.ApprovalRequest
+import com.example.authcore.core.NumberPrompt
 import java.text.DateFormat
 import java.util.Date
 

@@ -8,7 +8,7 @@ import androidx.compose.runtime.remember
 import androidx.compose.runtime.setValue
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
 import androidx.lifecycle.viewmodel.compose.viewModel
-import com.example.authcore.ApprovalRequest
+import com.example.authcore.core.ApprovalRequest
 import com.example.authcore.Authenticator
 
 /** Where the authenticator tab is: the list, the scanner, manual entry, or one request. */

@@ -3,8 +3,8 @@ package com.example.authcore.app.authenticator
 import androidx.lifecycle.ViewModel
 import androidx.lifecycle.viewModelScope
 import com.example.authcore.Account
-import com.example.authcore.AccountCode
-import com.example.authcore.ApprovalRequest
+import com.example.authcore.core.AccountCode
+import com.example.authcore.core.ApprovalRequest
 import com.example.authcore.Authenticator
 import com.example.authcore.AuthenticatorException
 import kotlinx.coroutines.delay

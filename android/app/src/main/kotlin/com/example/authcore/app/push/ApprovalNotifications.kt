@@ -12,7 +12,7 @@ import android.os.Build
 import androidx.core.app.NotificationCompat
 import androidx.core.app.NotificationManagerCompat
 import androidx.core.content.ContextCompat
-import com.example.authcore.ApprovalRequest
+import com.example.authcore.core.ApprovalRequest
 import com.example.authcore.app.MainActivity
 
 /** "Are you trying to sign in?" notifications; tapping one opens the approval screen. */

@@ -10,7 +10,7 @@ import androidx.compose.runtime.mutableLongStateOf
 import androidx.compose.runtime.mutableStateOf
 import androidx.compose.runtime.remember
 import androidx.compose.runtime.setValue
-import com.example.authcore.CodePurpose
+import com.example.authcore.core.CodePurpose
 import com.example.authcore.SignInState
 import kotlinx.coroutines.delay
 

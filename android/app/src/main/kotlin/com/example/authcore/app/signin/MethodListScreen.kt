@@ -7,7 +7,7 @@ import androidx.compose.material3.TextButton
 import androidx.compose.foundation.clickable
 import androidx.compose.runtime.Composable
 import androidx.compose.ui.Modifier
-import com.example.authcore.MethodKind
+import com.example.authcore.core.MethodKind
 import com.example.authcore.SignInState
 
 /** The method list: the core's display names ("Email a code to a***@acme.example") as they come. */

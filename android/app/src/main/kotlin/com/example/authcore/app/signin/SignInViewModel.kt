@@ -4,10 +4,10 @@ import androidx.lifecycle.ViewModel
 import androidx.lifecycle.viewModelScope
 import com.example.authcore.AuthClient
 import com.example.authcore.ClientException
-import com.example.authcore.SecondFactor
+import com.example.authcore.core.SecondFactor
 import com.example.authcore.SignInFlow
 import com.example.authcore.SignInListener
-import com.example.authcore.SignInMethod
+import com.example.authcore.core.SignInMethod
 import com.example.authcore.SignInState
 import kotlinx.coroutines.Job
 import kotlinx.coroutines.cancelAndJoin
