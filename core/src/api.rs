@@ -2,9 +2,13 @@
 //! the one [`HttpClient`]; answers decode through [`crate::transport`]. Every answer the protocol
 //! does not allow becomes [`ClientError::Protocol`] or [`ClientError::Server`].
 
+use authcore_protocol::signin::{
+    param, AuthorizationCode, LoginMethods, LoginMethodsRequest, Next,
+};
+use authcore_protocol::tokens::{self, Revoked, Tokens};
+use authcore_protocol::{paths, ErrorCode};
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
-use serde_json::Value;
+use serde::Serialize;
 use zeroize::Zeroizing;
 
 use crate::error::ClientError;
@@ -20,34 +24,11 @@ pub(crate) struct Api {
     client_id: String,
 }
 
-/// `POST /v1/login/methods`.
-#[derive(Debug, Deserialize)]
-pub(crate) struct LoginMethods {
-    pub identifier: String,
-    pub organization: Option<Organization>,
-    pub methods: Vec<WireMethod>,
-    pub sign_in_host: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct Organization {
-    pub name: String,
-}
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct WireMethod {
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub destination_hint: Option<String>,
-    pub provider: Option<String>,
-    pub display_name: Option<String>,
-}
-
 /// What `/v1/authorize-challenge` answered.
 #[derive(Debug)]
 pub(crate) enum Challenge {
     Code(Zeroizing<String>),
-    Next { auth_session: String, next: Value },
+    Next { auth_session: String, next: Next },
     RedirectToWeb { method: String, provider: String },
 }
 
@@ -58,15 +39,8 @@ pub(crate) struct Refusal {
     pub auth_session: Option<String>,
 }
 
-/// `POST /v1/token`.
-#[derive(Deserialize)]
-pub(crate) struct TokenAnswer {
-    pub access_token: String,
-    pub expires_in: u64,
-    pub refresh_token: String,
-    pub session_id: String,
-    pub device_token: Option<String>,
-}
+/// Form parameters: a name of the protocol's [`param`] (or [`tokens::param`]) and its value.
+pub(crate) type Form = Vec<(&'static str, String)>;
 
 impl Api {
     pub fn new(http: HttpClient, base: &str, client_id: &str) -> Result<Api, ClientError> {
@@ -120,66 +94,73 @@ impl Api {
     }
 
     pub async fn login_methods(&self, identifier: &str) -> Result<LoginMethods, ClientError> {
-        let body = serde_json::json!({ "identifier": identifier }).to_string();
-        let mut request = Request::post_json(self.url("/v1/login/methods"), body.into_bytes());
+        let body = LoginMethodsRequest {
+            identifier: identifier.to_owned(),
+        };
+        let mut request = self.post_json(paths::LOGIN_METHODS, &body);
         request.idempotent = true; // a pure lookup
         let response = self.send(request).await?;
         expect_json(&response, 200)
     }
 
     /// One request to the authorization challenge endpoint; `client_id` is added.
-    pub async fn challenge(
-        &self,
-        mut fields: Vec<(String, String)>,
-    ) -> Result<Result<Challenge, Refusal>, ClientError> {
-        fields.insert(0, ("client_id".into(), self.client_id.clone()));
+    pub async fn challenge(&self, fields: Form) -> Result<Result<Challenge, Refusal>, ClientError> {
         let response = self
-            .send(Request::post_form(
-                self.url("/v1/authorize-challenge"),
-                fields,
-            ))
+            .send(self.post_form(paths::AUTHORIZE_CHALLENGE, fields))
             .await?;
         if response.status == 200 {
-            #[derive(Deserialize)]
-            struct Granted {
-                authorization_code: String,
-            }
-            let granted: Granted = expect_json::<_, ClientError>(&response, 200)?;
+            let granted: AuthorizationCode = expect_json::<_, ClientError>(&response, 200)?;
             return Ok(Ok(Challenge::Code(Zeroizing::new(
                 granted.authorization_code,
             ))));
         }
-        let answer = transport::refusal(&response)?;
-        match answer.error.as_str() {
-            "insufficient_authorization" => {
-                let auth_session = answer.auth_session.ok_or_else(|| {
+        let mut answer = transport::refusal(&response)?;
+        match answer.body.error {
+            ErrorCode::InsufficientAuthorization => {
+                let auth_session = answer.body.auth_session.ok_or_else(|| {
                     ClientError::protocol("insufficient_authorization without auth_session")
                 })?;
-                let next = answer.next.filter(|n| n.is_object()).ok_or_else(|| {
+                let next = answer.body.next.ok_or_else(|| {
                     ClientError::protocol("insufficient_authorization without next")
                 })?;
                 Ok(Ok(Challenge::Next { auth_session, next }))
             }
-            "redirect_to_web" => Ok(Ok(Challenge::RedirectToWeb {
-                method: answer.method.unwrap_or_default(),
-                provider: answer.provider.unwrap_or_default(),
+            ErrorCode::RedirectToWeb => Ok(Ok(Challenge::RedirectToWeb {
+                method: answer.body.method.unwrap_or_default(),
+                provider: answer.body.provider.unwrap_or_default(),
             })),
             _ => Ok(Err(Refusal {
-                auth_session: answer.auth_session.clone(),
+                auth_session: answer.body.auth_session.take(),
                 error: answer.into(),
             })),
         }
     }
 
-    pub async fn token(
-        &self,
-        mut fields: Vec<(String, String)>,
-    ) -> Result<TokenAnswer, ClientError> {
-        fields.insert(0, ("client_id".into(), self.client_id.clone()));
-        let response = self
-            .send(Request::post_form(self.url("/v1/token"), fields))
-            .await?;
+    pub async fn token(&self, fields: Form) -> Result<Tokens, ClientError> {
+        let response = self.send(self.post_form(paths::TOKEN, fields)).await?;
         expect_json(&response, 200)
+    }
+
+    /// Revokes `token` (RFC 7009), best-effort: the answer is not needed.
+    pub async fn revoke(&self, token: &str) -> Result<(), ClientError> {
+        let mut revoke = self.post_form(
+            paths::REVOKE,
+            vec![(tokens::param::TOKEN, token.to_owned())],
+        );
+        revoke.idempotent = true;
+        let _: Revoked = self.call(revoke, None, 200).await?;
+        Ok(())
+    }
+
+    /// A form POST to an OAuth endpoint; `client_id` comes first.
+    fn post_form(&self, path: &str, fields: Form) -> Request {
+        let mut form = vec![(param::CLIENT_ID.to_owned(), self.client_id.clone())];
+        form.extend(
+            fields
+                .into_iter()
+                .map(|(name, value)| (name.to_owned(), value)),
+        );
+        Request::post_form(self.url(path), form)
     }
 
     /// A JSON call outside the sign-in flow; `bearer` when the endpoint needs one.
@@ -196,8 +177,22 @@ impl Api {
         expect_json(&response, expected)
     }
 
-    pub fn post_json(&self, path: &str, body: &Value) -> Request {
-        Request::post_json(self.url(path), body.to_string().into_bytes())
+    /// A JSON POST of a protocol request body.
+    pub fn post_json(&self, path: &str, body: &impl Serialize) -> Request {
+        // A protocol type of plain fields always serializes.
+        let bytes = serde_json::to_vec(body).unwrap_or_default();
+        Request::post_json(self.url(path), bytes)
+    }
+
+    /// A bodiless POST (`{}`: the endpoint takes no fields).
+    pub fn post_empty(&self, path: &str) -> Request {
+        Request::post_json(self.url(path), b"{}".to_vec())
+    }
+
+    pub fn delete(&self, path: &str) -> Request {
+        let mut request = Request::get(self.url(path));
+        request.method = crate::http::Method::Delete;
+        request
     }
 }
 
@@ -211,6 +206,30 @@ mod tests {
             body: body.as_bytes().to_vec(),
             retry_after: None,
         }
+    }
+
+    use serde_json::Value;
+
+    #[test]
+    fn a_next_step_without_a_type_is_no_answer_to_continue_from() {
+        let typeless = answer(
+            400,
+            r#"{"error":"insufficient_authorization","auth_session":"as_1","next":{}}"#,
+        );
+        assert!(matches!(
+            transport::refusal(&typeless),
+            Err(TransportError::Server { status: 400 })
+        ));
+        let unknown = answer(
+            400,
+            r#"{"error":"insufficient_authorization","auth_session":"as_1","next":{"type":"teleport"}}"#,
+        );
+        assert_eq!(
+            transport::refusal(&unknown).unwrap().body.next,
+            Some(Next::Unknown {
+                kind: "teleport".into()
+            })
+        );
     }
 
     #[test]

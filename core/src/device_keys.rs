@@ -53,18 +53,20 @@ pub enum Attestation {
 
 impl Attestation {
     /// The `attestation` member of `POST /v1/devices/activate`.
-    pub fn to_json(&self) -> serde_json::Value {
+    pub fn to_wire(&self) -> authcore_protocol::devices::Attestation {
+        use authcore_protocol::devices::Attestation as Wire;
         use data_encoding::BASE64URL_NOPAD;
         match self {
-            Attestation::AndroidKey { certificates } => serde_json::json!({
-                "format": "android-key",
-                "certificates": certificates.iter().map(|c| BASE64URL_NOPAD.encode(c)).collect::<Vec<_>>(),
-            }),
-            Attestation::AppleAppAttest { key_id, object } => serde_json::json!({
-                "format": "apple-appattest",
-                "object": BASE64URL_NOPAD.encode(object),
-                "key_id": key_id,
-            }),
+            Attestation::AndroidKey { certificates } => Wire::AndroidKey {
+                certificates: certificates
+                    .iter()
+                    .map(|c| BASE64URL_NOPAD.encode(c))
+                    .collect(),
+            },
+            Attestation::AppleAppAttest { key_id, object } => Wire::AppleAppAttest {
+                object: BASE64URL_NOPAD.encode(object),
+                key_id: key_id.clone(),
+            },
         }
     }
 }

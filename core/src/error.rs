@@ -7,6 +7,8 @@
 //! sign-in screens and the bindings' `ClientException.Network`, `.Timeout`, … match on them);
 //! they are only ever built from a `TransportError`.
 
+use authcore_protocol::ErrorCode;
+
 use crate::http::HttpError;
 use crate::store::StoreError;
 use crate::transport::{ErrorAnswer, TransportError};
@@ -130,33 +132,36 @@ impl From<HttpError> for ClientError {
 impl From<ErrorAnswer> for ClientError {
     fn from(answer: ErrorAnswer) -> Self {
         let retry_after = answer.retry_after();
-        match answer.error.as_str() {
-            "wrong_credential" => ClientError::WrongCredential {
-                attempts_left: answer.attempts_left,
+        let body = answer.body;
+        match body.error {
+            ErrorCode::WrongCredential => ClientError::WrongCredential {
+                attempts_left: body.attempts_left,
             },
-            "expired" => ClientError::Expired,
-            "access_denied" => ClientError::PushDenied {
-                fraud_reported: answer.reason.as_deref() == Some("fraud_reported"),
+            ErrorCode::Expired => ClientError::Expired,
+            ErrorCode::AccessDenied => ClientError::PushDenied {
+                fraud_reported: body.reason.as_deref() == Some("fraud_reported"),
             },
-            "number_mismatch" => ClientError::NumberMismatch,
-            "push_blocked" => ClientError::PushBlocked { retry_after },
-            "enrollment_required" => ClientError::EnrollmentRequired,
+            ErrorCode::NumberMismatch => ClientError::NumberMismatch,
+            ErrorCode::PushBlocked => ClientError::PushBlocked { retry_after },
+            ErrorCode::EnrollmentRequired => ClientError::EnrollmentRequired,
             // RFC 9470: the sign-in behind this token is too old or too weak for the change.
-            "insufficient_user_authentication" => ClientError::StepUpRequired {
-                max_age_s: answer.max_age.unwrap_or(0),
+            ErrorCode::InsufficientUserAuthentication => ClientError::StepUpRequired {
+                max_age_s: body.max_age.unwrap_or(0),
             },
-            "slow_down" => ClientError::RateLimited { retry_after },
-            "locked" => ClientError::Locked { retry_after },
-            "invalid_session" => ClientError::SignInExpired,
-            "invalid_client" => ClientError::InvalidClient,
-            "invalid_grant" | "invalid_token" => ClientError::SessionEnded,
-            "weak_password" => ClientError::WeakPassword {
-                reason: answer.error_description.unwrap_or_default(),
+            ErrorCode::SlowDown => ClientError::RateLimited { retry_after },
+            ErrorCode::Locked => ClientError::Locked { retry_after },
+            ErrorCode::InvalidSession => ClientError::SignInExpired,
+            ErrorCode::InvalidClient => ClientError::InvalidClient,
+            ErrorCode::InvalidGrant | ErrorCode::InvalidToken => ClientError::SessionEnded,
+            ErrorCode::WeakPassword => ClientError::WeakPassword {
+                reason: body.error_description,
             },
-            "invalid_request" => ClientError::InvalidInput {
-                what: answer
-                    .error_description
-                    .unwrap_or_else(|| "the server refused the request as malformed".into()),
+            ErrorCode::InvalidRequest => ClientError::InvalidInput {
+                what: if body.error_description.is_empty() {
+                    "the server refused the request as malformed".into()
+                } else {
+                    body.error_description
+                },
             },
             _ => ClientError::Server {
                 status: answer.status,

@@ -1,12 +1,11 @@
 //! The one transport of every server call (sign-in, sessions, the authenticator): why a call got
 //! no usable answer ([`TransportError`], the one conversion from [`HttpError`]) and the decoding of
 //! JSON answers over [`Response`] (plain functions, CONVENTIONS.md 5). Each domain error embeds the
-//! transport error and maps the server's `error` codes ([`ErrorAnswer`]) to its own variants, as
-//! libsignal's `RequestError<E>` does.
+//! transport error and maps the server's `error` codes ([`ErrorAnswer`], the protocol's
+//! [`ErrorBody`]) to its own variants, as libsignal's `RequestError<E>` does.
 
+use authcore_protocol::ErrorBody;
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
-use serde_json::Value;
 
 use crate::http::{HttpError, Response};
 
@@ -58,35 +57,22 @@ impl From<HttpError> for TransportError {
     }
 }
 
-/// A refusal: a 4xx answer with a JSON `error` (docs/protocol.md "Errors"), with the fields some
-/// codes carry. Each domain error is built `From` it.
-#[derive(Debug, Deserialize)]
+/// A refusal: a 4xx answer with a JSON `error` (docs/protocol.md "Errors"), read into the
+/// protocol's [`ErrorBody`]. Each domain error is built `From` it.
 pub(crate) struct ErrorAnswer {
-    #[serde(skip)]
     pub status: u16,
     /// The `Retry-After` header, when the body has no `retry_after`.
-    #[serde(skip)]
     retry_after_header: Option<u64>,
-    pub error: String,
-    pub error_description: Option<String>,
-    pub attempts_left: Option<u32>,
-    retry_after: Option<u64>,
-    pub auth_session: Option<String>,
-    pub method: Option<String>,
-    pub provider: Option<String>,
-    pub reason: Option<String>,
-    /// `insufficient_user_authentication`: how recent the sign-in must be.
-    pub max_age: Option<u64>,
-    /// `insufficient_authorization`: the step to show.
-    pub next: Option<Value>,
-    /// `stale_request`: the server's clock.
-    pub server_time: Option<u64>,
+    pub body: ErrorBody,
 }
 
 impl ErrorAnswer {
     /// Seconds to wait: the body's `retry_after`, else the header, else 1.
     pub fn retry_after(&self) -> u64 {
-        self.retry_after.or(self.retry_after_header).unwrap_or(1)
+        self.body
+            .retry_after
+            .or(self.retry_after_header)
+            .unwrap_or(1)
     }
 }
 
@@ -116,10 +102,13 @@ pub(crate) fn refusal(response: &Response) -> Result<ErrorAnswer, TransportError
     if response.status >= 500 || response.status < 400 {
         return Err(server);
     }
-    let mut answer: ErrorAnswer = serde_json::from_slice(&response.body).map_err(|_| server)?;
-    answer.status = response.status;
-    answer.retry_after_header = response.retry_after;
-    Ok(answer)
+    // An unknown `error` code (or no JSON error object) is a failure, not a refusal.
+    let body: ErrorBody = serde_json::from_slice(&response.body).map_err(|_| server)?;
+    Ok(ErrorAnswer {
+        status: response.status,
+        retry_after_header: response.retry_after,
+        body,
+    })
 }
 
 fn classify_text(error: &serde_json::Error) -> &'static str {

@@ -9,8 +9,10 @@ use std::time::Instant;
 
 use authcore_protocol::account::BackupCodes;
 use authcore_protocol::paths;
-use authcore_protocol::signin::{AuthorizationCode, Next};
-use authcore_protocol::tokens::Tokens;
+use authcore_protocol::signin::{
+    param, AuthorizationCode, LoginMethodsRequest, Next, CODE_CHALLENGE_S256,
+};
+use authcore_protocol::tokens::{self, GrantType, Tokens};
 use authcore_protocol::ErrorBody;
 use clap::Args;
 use serde::de::DeserializeOwned;
@@ -32,6 +34,8 @@ pub struct ServerBenchArgs {
 }
 
 const PASSWORD: &str = "bench-password-1";
+/// The harness's client in demo.toml.
+const CLIENT_ID: &str = "authcore-harness";
 
 struct Client {
     base: String,
@@ -72,11 +76,11 @@ impl Client {
             .form(
                 paths::AUTHORIZE_CHALLENGE,
                 &[
-                    ("client_id", "authcore-harness"),
-                    ("identifier", user),
-                    ("code_challenge", &challenge),
-                    ("code_challenge_method", "S256"),
-                    ("password", PASSWORD),
+                    (param::CLIENT_ID, CLIENT_ID),
+                    (param::IDENTIFIER, user),
+                    (param::CODE_CHALLENGE, &challenge),
+                    (param::CODE_CHALLENGE_METHOD, CODE_CHALLENGE_S256),
+                    (param::PASSWORD, PASSWORD),
                 ],
             )
             .await?;
@@ -89,7 +93,10 @@ impl Client {
         extra: &[(&str, &str)],
     ) -> Result<AuthorizationCode, String> {
         let session = step.auth_session.as_deref().ok_or("no auth_session")?;
-        let mut form = vec![("client_id", "authcore-harness"), ("auth_session", session)];
+        let mut form = vec![
+            (param::CLIENT_ID, CLIENT_ID),
+            (param::AUTH_SESSION, session),
+        ];
         form.extend_from_slice(extra);
         let (status, body) = self.form(paths::AUTHORIZE_CHALLENGE, &form).await?;
         if status == 200 {
@@ -106,10 +113,13 @@ impl Client {
             .form(
                 paths::TOKEN,
                 &[
-                    ("grant_type", "authorization_code"),
-                    ("client_id", "authcore-harness"),
-                    ("code", code),
-                    ("code_verifier", verifier),
+                    (
+                        tokens::param::GRANT_TYPE,
+                        GrantType::AuthorizationCode.as_str(),
+                    ),
+                    (tokens::param::CLIENT_ID, CLIENT_ID),
+                    (tokens::param::CODE, code),
+                    (tokens::param::CODE_VERIFIER, verifier),
                 ],
             )
             .await?;
@@ -143,7 +153,9 @@ impl Client {
             .map(|m| m.body.expose().to_owned())
             .ok_or("no message")?;
         let at = body.find("code is ").ok_or("no code in message")? + 8;
-        let done = self.step(&first, &[("code", &body[at..at + 6])]).await?;
+        let done = self
+            .step(&first, &[(param::CODE, &body[at..at + 6])])
+            .await?;
         self.exchange(&done, &verifier).await
     }
 
@@ -152,7 +164,7 @@ impl Client {
         if !matches!(first.next, Some(Next::BackupCode { .. })) {
             return Err(format!("expected a backup code step, got {:?}", first.next));
         }
-        let done = self.step(&first, &[("code", code)]).await?;
+        let done = self.step(&first, &[(param::CODE, code)]).await?;
         self.exchange(&done, &verifier).await
     }
 }
@@ -235,8 +247,8 @@ async fn methods_timing(args: &ServerBenchArgs) -> Result<[(f64, f64); 2], Strin
         let started = Instant::now();
         let response = client
             .http
-            .post(format!("{}/v1/login/methods", client.base))
-            .json(&serde_json::json!({ "identifier": identifier }))
+            .post(format!("{}{}", client.base, paths::LOGIN_METHODS))
+            .json(&LoginMethodsRequest { identifier })
             .send()
             .await
             .map_err(|e| e.to_string())?;
@@ -377,7 +389,8 @@ pub fn server(args: ServerBenchArgs) -> Result<(), String> {
     }
     let [known, unknown] = runtime.block_on(methods_timing(&args))?;
     println!(
-        "  /v1/login/methods latency, {} requests each, sequential:",
+        "  {} latency, {} requests each, sequential:",
+        paths::LOGIN_METHODS,
         args.sign_ins
     );
     println!(

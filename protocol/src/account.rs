@@ -26,17 +26,24 @@ pub struct SignIns {
 /// `password_change` or `security_event` (then `event` and `detail` are present).
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+/// A client reads an entry without the sign-in fields (a security event may have none) as
+/// empty ones.
 pub struct SignInEntry {
     pub at: u64,
     pub kind: String,
+    #[serde(default)]
     pub method: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    #[serde(default)]
     pub factors: Vec<String>,
+    #[serde(default)]
     pub ip: String,
+    #[serde(default)]
     pub user_agent: String,
+    #[serde(default)]
     pub result: String,
 }
 
@@ -52,9 +59,22 @@ pub struct SecurityEvents {
 pub struct SecurityEvent {
     pub at: u64,
     pub kind: String,
+    /// What changed, in words. A client reads `null` as empty and any other value as its JSON
+    /// text.
+    #[serde(default, deserialize_with = "text_or_null")]
     pub detail: String,
+    #[serde(default)]
     pub ip: String,
+    #[serde(default)]
     pub user_agent: String,
+}
+
+fn text_or_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Null => String::new(),
+        serde_json::Value::String(text) => text,
+        other => other.to_string(),
+    })
 }
 
 /// `POST /v1/me/totp`: a pending credential, active once confirmed.
@@ -114,6 +134,22 @@ pub struct ChangePasswordRequest {
     pub new_password: String,
 }
 
+/// `POST /v1/password/forgot` body.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ForgotPasswordRequest {
+    pub identifier: String,
+}
+
+/// `POST /v1/password/reset` body.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ResetPasswordRequest {
+    pub identifier: String,
+    pub code: String,
+    pub new_password: String,
+}
+
 /// `POST /v1/me/password`: every other session of the user ended.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -144,5 +180,6 @@ crate::redacted_debug!(
     TotpEnrollment,
     CodeRequest,
     BackupCodes,
-    ChangePasswordRequest
+    ChangePasswordRequest,
+    ResetPasswordRequest
 );

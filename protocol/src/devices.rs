@@ -27,6 +27,9 @@ pub enum EnrollmentStatus {
     Completed,
     Failed,
     Expired,
+    /// A status of a newer server this version does not know. Never sent.
+    #[serde(other)]
+    Unknown,
 }
 
 impl EnrollmentStatus {
@@ -38,6 +41,36 @@ impl EnrollmentStatus {
             EnrollmentStatus::Completed => "completed",
             EnrollmentStatus::Failed => "failed",
             EnrollmentStatus::Expired => "expired",
+            EnrollmentStatus::Unknown => "unknown",
+        }
+    }
+}
+
+/// The query of the long-polls `GET /v1/me/authenticators/{id}` and `GET /v1/devices/challenges`
+/// (names: [`crate::paths::query`]), as text: the server checks `wait` (seconds, at most 30)
+/// and `status` (an [`EnrollmentStatus`], default `waiting_for_device`) itself.
+#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WaitQuery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait: Option<String>,
+    /// The status the screen shows: the wait lasts while it is still this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+}
+
+impl WaitQuery {
+    /// `?wait=N[&status=S]`, or nothing when neither is set (the values need no escaping).
+    pub fn to_query(&self) -> String {
+        use crate::paths::query;
+        let pairs: Vec<String> = [(query::WAIT, &self.wait), (query::STATUS, &self.status)]
+            .into_iter()
+            .filter_map(|(name, value)| value.as_ref().map(|v| format!("{name}={v}")))
+            .collect();
+        if pairs.is_empty() {
+            String::new()
+        } else {
+            format!("?{}", pairs.join("&"))
         }
     }
 }
@@ -67,10 +100,13 @@ pub struct TestApproval {
     pub expires_at: u64,
 }
 
-/// `POST /v1/devices/activate` body (signed by the key being registered).
+/// `POST /v1/devices/activate` body (signed by the key being registered). `A` is how the
+/// `attestation` is read: an [`Attestation`], or the raw JSON for a server that answers a
+/// malformed one on its own (`invalid_attestation` rather than `invalid_request`).
 #[derive(Serialize, Deserialize, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct ActivateRequest {
+#[serde(bound(deserialize = "A: Deserialize<'de>", serialize = "A: Serialize"))]
+pub struct ActivateRequest<A = Attestation> {
     pub activation_code: String,
     /// base64url SPKI DER of the P-256 key.
     pub public_key: String,
@@ -81,7 +117,13 @@ pub struct ActivateRequest {
     #[serde(default)]
     pub user_verification: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub attestation: Option<Attestation>,
+    pub attestation: Option<A>,
+}
+
+impl<A> std::fmt::Debug for ActivateRequest<A> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ActivateRequest").finish_non_exhaustive()
+    }
 }
 
 /// The `attestation` of an activation: the platform's proof of the key.
@@ -144,6 +186,26 @@ pub struct DeviceView {
     pub created_at: u64,
     pub activated_at: Option<u64>,
     pub last_seen_at: Option<u64>,
+}
+
+/// `PATCH /v1/me/devices/{id}` body: what to change; an absent field stays as it is.
+#[derive(Serialize, Deserialize, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DevicePatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// `Some(None)` (`null`) clears the push token; `None` (absent) leaves it.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    pub push_token: Option<Option<String>>,
+}
+
+/// A field that is present, even as `null`.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
 }
 
 /// `GET /v1/devices/challenges` (signed): the requests this device may answer, oldest first.
@@ -232,4 +294,24 @@ pub struct Wake {
     pub request_id: String,
 }
 
-crate::redacted_debug!(TestApproval, ActivateRequest, Challenge, DecisionRequest);
+crate::redacted_debug!(TestApproval, Challenge, DecisionRequest, DevicePatch);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_wait_query_names_its_parameters_once() {
+        assert_eq!(WaitQuery::default().to_query(), "");
+        let query = WaitQuery {
+            wait: Some("25".into()),
+            status: Some(EnrollmentStatus::ApproveTest.as_str().into()),
+        };
+        assert_eq!(query.to_query(), "?wait=25&status=approve_test");
+        let wait_only = WaitQuery {
+            wait: Some("30".into()),
+            status: None,
+        };
+        assert_eq!(wait_only.to_query(), "?wait=30");
+    }
+}

@@ -126,6 +126,9 @@ impl std::fmt::Display for ErrorCode {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub error: ErrorCode,
+    /// Always sent; a client reads a body without one as empty.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub error_description: String,
     /// `wrong_credential`: tries left on this code or before the lockout.
     #[serde(default, skip_serializing_if = "Option::is_none")]

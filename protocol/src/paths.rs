@@ -40,10 +40,28 @@ pub const DEVICE_CHALLENGE: &str = "/v1/devices/challenges/{id}";
 /// The `--dev` outbox (absent without `--dev`).
 pub const DEV_OUTBOX: &str = "/dev/outbox";
 
-/// `path` with its `{id}` parameter replaced by `id` (ids are `A-Z a-z 0-9 - _`, nothing to
-/// escape).
+/// `path` with its `{id}` parameter replaced by `id`, percent-encoded (ids are
+/// `A-Z a-z 0-9 - _`, which stay as they are; anything else cannot reach another path).
 pub fn with_id(path: &str, id: &str) -> String {
-    path.replacen("{id}", id, 1)
+    const ESCAPED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~');
+    path.replacen(
+        "{id}",
+        &percent_encoding::utf8_percent_encode(id, ESCAPED).to_string(),
+        1,
+    )
+}
+
+/// The query parameters of the long-polls (`GET /v1/me/authenticators/{id}`,
+/// `GET /v1/devices/challenges`).
+pub mod query {
+    /// Seconds to wait for a change (at most 30).
+    pub const WAIT: &str = "wait";
+    /// The enrollment status the screen shows: the wait lasts while it is still this one.
+    pub const STATUS: &str = "status";
 }
 
 #[cfg(test)]
@@ -57,5 +75,6 @@ mod tests {
             "/v1/me/devices/dv_a/confirm"
         );
         assert_eq!(with_id(DEVICE_CHALLENGE, "42"), "/v1/devices/challenges/42");
+        assert_eq!(with_id(DEVICE, "../x y"), "/v1/me/devices/..%2Fx%20y");
     }
 }

@@ -65,6 +65,9 @@ pub enum LoginMethod {
     },
     /// Phone sign-in (passwordless), listed last.
     Push,
+    /// A method of a newer server this version does not know: not offered. Never sent.
+    #[serde(other)]
+    Unknown,
 }
 
 /// A second factor of `choose_second_factor`.
@@ -75,6 +78,9 @@ pub enum SecondFactor {
     Push,
     Totp,
     BackupCode,
+    /// A factor of a newer server this version does not know: not offered. Never sent.
+    #[serde(other)]
+    Unknown,
 }
 
 impl SecondFactor {
@@ -84,9 +90,107 @@ impl SecondFactor {
             SecondFactor::Push => "push",
             SecondFactor::Totp => "totp",
             SecondFactor::BackupCode => "backup_code",
+            SecondFactor::Unknown => "unknown",
+        }
+    }
+
+    /// The `method` that chooses this factor.
+    pub fn method(self) -> Method {
+        match self {
+            SecondFactor::Push => Method::Push,
+            SecondFactor::Totp => Method::Totp,
+            SecondFactor::BackupCode => Method::BackupCode,
+            SecondFactor::Unknown => Method::Unknown,
         }
     }
 }
+
+/// The `method` parameter of `POST /v1/authorize-challenge`: a sign-in method, a second factor,
+/// the code to resend, or the answer to the enrollment prompt.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    Password,
+    EmailCode,
+    SmsCode,
+    Federated,
+    Sso,
+    /// Phone sign-in on the first request, the push second factor later (again: a new push).
+    Push,
+    Totp,
+    BackupCode,
+    /// Resends the device-verification code.
+    VerifyDevice,
+    /// "Skip for now" at the enrollment prompt.
+    SkipEnrollment,
+    /// Starts an enrollment inside the sign-in.
+    EnrollAuthenticator,
+    /// A method this version does not know.
+    #[serde(other)]
+    Unknown,
+}
+
+impl Method {
+    /// Every method a client may send, in the order of docs/protocol.md.
+    pub const ALL: [Method; 11] = [
+        Method::Password,
+        Method::EmailCode,
+        Method::SmsCode,
+        Method::Federated,
+        Method::Sso,
+        Method::Push,
+        Method::Totp,
+        Method::BackupCode,
+        Method::VerifyDevice,
+        Method::SkipEnrollment,
+        Method::EnrollAuthenticator,
+    ];
+
+    /// The value of the `method` parameter.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Password => "password",
+            Method::EmailCode => "email_code",
+            Method::SmsCode => "sms_code",
+            Method::Federated => "federated",
+            Method::Sso => "sso",
+            Method::Push => "push",
+            Method::Totp => "totp",
+            Method::BackupCode => "backup_code",
+            Method::VerifyDevice => "verify_device",
+            Method::SkipEnrollment => "skip_enrollment",
+            Method::EnrollAuthenticator => "enroll_authenticator",
+            Method::Unknown => "unknown",
+        }
+    }
+
+    /// The method named `value`, if a client may send it.
+    pub fn parse(value: &str) -> Option<Method> {
+        Method::ALL.into_iter().find(|m| m.as_str() == value)
+    }
+}
+
+/// The form parameters of `POST /v1/authorize-challenge` (docs/protocol.md, "Native sign-in"),
+/// each name written once.
+pub mod param {
+    pub const CLIENT_ID: &str = "client_id";
+    pub const IDENTIFIER: &str = "identifier";
+    pub const CODE_CHALLENGE: &str = "code_challenge";
+    pub const CODE_CHALLENGE_METHOD: &str = "code_challenge_method";
+    pub const DEVICE_TOKEN: &str = "device_token";
+    pub const ACR_VALUES: &str = "acr_values";
+    pub const AUTH_SESSION: &str = "auth_session";
+    pub const METHOD: &str = "method";
+    pub const WAIT: &str = "wait";
+    pub const PASSWORD: &str = "password";
+    pub const CODE: &str = "code";
+}
+
+/// The only `code_challenge_method`: PKCE S256.
+pub const CODE_CHALLENGE_S256: &str = "S256";
+/// The only `acr_values`: a step-up sign-in with a second factor (RFC 9470).
+pub const ACR_MFA: &str = "mfa";
 
 /// The `next` step of an `insufficient_authorization` answer: what the client shows.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
@@ -121,15 +225,25 @@ pub enum Next {
     ActivateAuthenticator(ActivateStep),
     /// "Approve the test notification: enter 37".
     ApproveTestPush(PushStep),
+    /// What a client reads when `type` names a step this version does not know (a newer
+    /// server's) or a known step comes without its fields: `kind` is the `type`. Never sent.
+    #[serde(untagged)]
+    Unknown {
+        #[serde(rename = "type")]
+        kind: String,
+    },
 }
 
 /// Where a code was sent.
-#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     Email,
     Sms,
+    /// A channel of a newer server this version does not know, by name. Never sent.
+    #[serde(untagged)]
+    Unknown(String),
 }
 
 /// `email_code`, `sms_code`, `verify_device`.
@@ -188,3 +302,49 @@ pub struct AuthorizationCode {
 }
 
 crate::redacted_debug!(PushStep, EnrollmentCode, AuthorizationCode);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_a_newer_server_adds_reads_as_unknown() {
+        let factors: Vec<SecondFactor> =
+            serde_json::from_str(r#"["totp", "webauthn", "backup_code"]"#).unwrap();
+        assert_eq!(
+            factors,
+            [
+                SecondFactor::Totp,
+                SecondFactor::Unknown,
+                SecondFactor::BackupCode
+            ]
+        );
+        let method: LoginMethod = serde_json::from_str(r#"{"type": "passkey"}"#).unwrap();
+        assert_eq!(method, LoginMethod::Unknown);
+        let step: Next = serde_json::from_str(r#"{"type": "teleport", "to": "mars"}"#).unwrap();
+        assert_eq!(
+            step,
+            Next::Unknown {
+                kind: "teleport".into()
+            }
+        );
+        let channel: Channel = serde_json::from_str(r#""pigeon""#).unwrap();
+        assert_eq!(channel, Channel::Unknown("pigeon".into()));
+        // A step without its `type` is no step at all.
+        assert!(serde_json::from_str::<Next>("{}").is_err());
+    }
+
+    #[test]
+    fn known_steps_and_methods_read_as_themselves() {
+        let step: Next = serde_json::from_str(r#"{"type": "totp", "length": 6}"#).unwrap();
+        assert_eq!(step, Next::Totp { length: 6 });
+        let channel: Channel = serde_json::from_str(r#""sms""#).unwrap();
+        assert_eq!(channel, Channel::Sms);
+        for method in Method::ALL {
+            let json = serde_json::to_string(&method).unwrap();
+            assert_eq!(json, format!("\"{}\"", method.as_str()));
+            assert_eq!(Method::parse(method.as_str()), Some(method));
+        }
+        assert_eq!(Method::parse("unknown"), None);
+    }
+}

@@ -2,6 +2,43 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The form parameters of `POST /v1/token` and `POST /v1/revoke`, each name written once
+/// (`client_id` and `code` are those of the challenge endpoint).
+pub mod param {
+    pub use crate::signin::param::{CLIENT_ID, CODE};
+    pub const GRANT_TYPE: &str = "grant_type";
+    pub const CODE_VERIFIER: &str = "code_verifier";
+    pub const REFRESH_TOKEN: &str = "refresh_token";
+    /// `POST /v1/revoke`: the token to revoke.
+    pub const TOKEN: &str = "token";
+    pub const TOKEN_TYPE_HINT: &str = "token_type_hint";
+}
+
+/// The `grant_type` of `POST /v1/token`.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum GrantType {
+    AuthorizationCode,
+    RefreshToken,
+}
+
+impl GrantType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantType::AuthorizationCode => "authorization_code",
+            GrantType::RefreshToken => "refresh_token",
+        }
+    }
+
+    /// The grant type named `value` (`unsupported_grant_type` otherwise).
+    pub fn parse(value: &str) -> Option<GrantType> {
+        [GrantType::AuthorizationCode, GrantType::RefreshToken]
+            .into_iter()
+            .find(|g| g.as_str() == value)
+    }
+}
+
 /// The token answer (authorization code and refresh grants alike).
 #[derive(Serialize, Deserialize, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -169,7 +169,7 @@ impl ApiError {
 
     fn step_up_needed(mut self, max_age: u64) -> Self {
         self.body.max_age = Some(max_age);
-        self.body.acr_values = Some("mfa".to_owned());
+        self.body.acr_values = Some(authcore_protocol::signin::ACR_MFA.to_owned());
         self
     }
 

@@ -1,7 +1,9 @@
 //! The token endpoint (authorization code + PKCE, refresh rotation with reuse detection),
 //! revocation and logout of one or every session.
 
-use authcore_protocol::tokens::{LoggedOut, LoggedOutEverywhere, RecentDevice, Revoked, Tokens};
+use authcore_protocol::tokens::{
+    param, GrantType, LoggedOut, LoggedOutEverywhere, RecentDevice, Revoked, Tokens,
+};
 use authcore_protocol::ErrorCode;
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -61,7 +63,7 @@ pub(crate) fn no_store(body: impl serde::Serialize) -> Response {
 
 fn require_client<'a>(app: &AppState, params: &'a Params) -> ApiResult<&'a str> {
     let client_id = params
-        .get("client_id")
+        .get(param::CLIENT_ID)
         .ok_or_else(ApiError::invalid_client)?;
     if app.config.client(client_id).is_none() {
         return Err(ApiError::invalid_client());
@@ -72,12 +74,12 @@ fn require_client<'a>(app: &AppState, params: &'a Params) -> ApiResult<&'a str> 
 /// `POST /v1/token`
 pub async fn token(State(app): State<AppState>, params: Params) -> ApiResult<Response> {
     let now = app.clock.now();
-    let grant_type = params.require("grant_type")?;
+    let grant_type = params.require(param::GRANT_TYPE)?;
     let client_id = require_client(&app, &params)?;
-    match grant_type {
-        "authorization_code" => {
-            let code = params.require("code")?;
-            let verifier = params.require("code_verifier")?;
+    match GrantType::parse(grant_type) {
+        Some(GrantType::AuthorizationCode) => {
+            let code = params.require(param::CODE)?;
+            let verifier = params.require(param::CODE_VERIFIER)?;
             if !(43..=128).contains(&verifier.len())
                 || !verifier
                     .chars()
@@ -124,8 +126,8 @@ pub async fn token(State(app): State<AppState>, params: Params) -> ApiResult<Res
                 })),
             }
         }
-        "refresh_token" => {
-            let refresh = params.require("refresh_token")?;
+        Some(GrantType::RefreshToken) => {
+            let refresh = params.require(param::REFRESH_TOKEN)?;
             // The session's absolute lifetime counts from its sign-in; refreshing never moves it.
             let started = app
                 .store
@@ -181,7 +183,7 @@ fn token_response(session: &Session, minted: &Minted, device: bool) -> Response 
 /// stays valid.
 pub async fn revoke(State(app): State<AppState>, params: Params) -> ApiResult<Response> {
     let client_id = require_client(&app, &params)?;
-    let token = params.require("token")?;
+    let token = params.require(param::TOKEN)?;
     let hash = token_hash(token);
     if app
         .store

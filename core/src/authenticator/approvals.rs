@@ -12,8 +12,9 @@ use std::pin::Pin;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use authcore_protocol::devices::{DecisionAnswer, DecisionRequest, WaitQuery};
+use authcore_protocol::paths;
 use serde::Deserialize;
-use serde_json::json;
 
 use super::channel::expect;
 use super::{lock, Authenticator, AuthenticatorError, PushAccount};
@@ -217,11 +218,11 @@ impl Authenticator {
         account: &PushAccount,
         wait_s: u32,
     ) -> Result<Vec<ApprovalRequest>, AuthenticatorError> {
-        let path = if wait_s > 0 {
-            format!("/v1/devices/challenges?wait={}", wait_s.min(30))
-        } else {
-            "/v1/devices/challenges".to_owned()
+        let query = WaitQuery {
+            wait: (wait_s > 0).then(|| wait_s.min(30).to_string()),
+            status: None,
         };
+        let path = format!("{}{}", paths::DEVICE_CHALLENGES, query.to_query());
         let response = self
             .channel
             .send(account.signer(), Method::Get, &path, |_| Ok(None))
@@ -248,7 +249,7 @@ impl Authenticator {
     ) -> Result<(), AuthenticatorError> {
         let account = self.push_account(&request.account)?;
         let signer = account.signer();
-        let path = format!("/v1/devices/challenges/{}", request.id);
+        let path = paths::with_id(paths::DEVICE_CHALLENGE, &request.id);
         let response = self
             .channel
             .send(signer, Method::Post, &path, |timestamp| {
@@ -261,14 +262,15 @@ impl Authenticator {
                 )
                 .map_err(|_| TransportError::protocol("the request id is not valid"))?;
                 let signature = self.channel.sign(signer, &message)?;
-                let mut body = json!({ "decision": decision.as_str(), "signature": signature });
-                if decision == Decision::Approve {
-                    body["number"] = json!(number);
-                }
-                Ok(Some(body))
+                let body = DecisionRequest {
+                    decision: decision.as_str().to_owned(),
+                    number: (decision == Decision::Approve).then(|| number.to_owned()),
+                    signature,
+                };
+                Ok(Some(serde_json::to_vec(&body).unwrap_or_default()))
             })
             .await?;
-        expect::<serde_json::Value>(&response, 200).map(|_| ())
+        expect::<DecisionAnswer>(&response, 200).map(|_| ())
     }
 }
 

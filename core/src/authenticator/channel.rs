@@ -7,17 +7,15 @@
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
+use authcore_protocol::ErrorCode;
 use data_encoding::BASE64URL_NOPAD;
 use serde::de::DeserializeOwned;
-use serde_json::Value;
 
 use super::AuthenticatorError;
 use crate::device_keys::DeviceKeys;
 use crate::device_protocol::{self as protocol, RequestParts};
 use crate::http::{HttpClient, Method, Request, Response};
 use crate::transport::{self, ErrorAnswer, TransportError};
-
-const STALE: &str = "stale_request";
 
 /// Who signs: a server, the device id it gave this phone (empty before activation) and the alias
 /// of the key in [`DeviceKeys`].
@@ -49,15 +47,15 @@ impl DeviceChannel {
         Ok(BASE64URL_NOPAD.encode(&self.keys.sign(signer.key_alias, message)?))
     }
 
-    /// A signed request whose body is built for the request's timestamp (a decision signs that
-    /// too). A `stale_request` answer corrects this phone's clock from the server's `server_time`,
+    /// A signed request whose body (JSON bytes of a protocol request) is built for the request's
+    /// timestamp (a decision signs that too). A `stale_request` answer corrects this phone's clock from the server's `server_time`,
     /// and the request is built and signed again, once, with a fresh timestamp and nonce.
     pub async fn send(
         &self,
         signer: Signer<'_>,
         method: Method,
         path: &str,
-        body: impl Fn(u64) -> Result<Option<Value>, AuthenticatorError>,
+        body: impl Fn(u64) -> Result<Option<Vec<u8>>, AuthenticatorError>,
     ) -> Result<Response, AuthenticatorError> {
         let first = self.send_at(signer, method, path, &body).await?;
         if stale_server_time(&first).is_some() {
@@ -71,12 +69,10 @@ impl DeviceChannel {
         signer: Signer<'_>,
         method: Method,
         path: &str,
-        body: &impl Fn(u64) -> Result<Option<Value>, AuthenticatorError>,
+        body: &impl Fn(u64) -> Result<Option<Vec<u8>>, AuthenticatorError>,
     ) -> Result<Response, AuthenticatorError> {
         let timestamp = self.now();
-        let bytes = body(timestamp)?
-            .map(|b| b.to_string().into_bytes())
-            .unwrap_or_default();
+        let bytes = body(timestamp)?.unwrap_or_default();
         let nonce = protocol::new_nonce();
         let method_name = match method {
             Method::Get => "GET",
@@ -135,8 +131,8 @@ fn stale_server_time(response: &Response) -> Option<u64> {
         return None;
     }
     let answer = transport::refusal(response).ok()?;
-    if answer.error == STALE {
-        answer.server_time
+    if answer.body.error == ErrorCode::StaleRequest {
+        answer.body.server_time
     } else {
         None
     }
@@ -153,18 +149,20 @@ pub(super) fn expect<T: DeserializeOwned>(
 /// The device API's `error` codes (docs/protocol.md "Authenticator devices and push approval").
 impl From<ErrorAnswer> for AuthenticatorError {
     fn from(answer: ErrorAnswer) -> Self {
-        match answer.error.as_str() {
-            "invalid_activation_code" => AuthenticatorError::InvalidActivationCode,
-            "expired" => AuthenticatorError::Expired,
-            "already_answered" => AuthenticatorError::AlreadyAnswered,
-            "unknown_request" => AuthenticatorError::UnknownRequest,
-            "unknown_device" => AuthenticatorError::DeviceRemoved,
-            "number_mismatch" => AuthenticatorError::NumberMismatch,
-            "slow_down" => AuthenticatorError::RateLimited {
+        match answer.body.error {
+            ErrorCode::InvalidActivationCode => AuthenticatorError::InvalidActivationCode,
+            ErrorCode::Expired => AuthenticatorError::Expired,
+            ErrorCode::AlreadyAnswered => AuthenticatorError::AlreadyAnswered,
+            ErrorCode::UnknownRequest => AuthenticatorError::UnknownRequest,
+            ErrorCode::UnknownDevice => AuthenticatorError::DeviceRemoved,
+            ErrorCode::NumberMismatch => AuthenticatorError::NumberMismatch,
+            ErrorCode::SlowDown => AuthenticatorError::RateLimited {
                 retry_after: answer.retry_after(),
             },
-            STALE => TransportError::protocol("this phone's clock is too far off").into(),
-            "invalid_signature" | "replayed_request" => {
+            ErrorCode::StaleRequest => {
+                TransportError::protocol("this phone's clock is too far off").into()
+            }
+            ErrorCode::InvalidSignature | ErrorCode::ReplayedRequest => {
                 TransportError::protocol("the server refused this phone's signature").into()
             }
             _ => TransportError::Server {
@@ -177,6 +175,8 @@ impl From<ErrorAnswer> for AuthenticatorError {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::Value;
+
     use super::*;
 
     fn answer(status: u16, body: &str, retry_after: Option<u64>) -> Response {

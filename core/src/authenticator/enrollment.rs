@@ -2,33 +2,17 @@
 //! activation code registers this phone with the server under a new device key. Its test approval
 //! then waits in [`Authenticator::pending_approvals`].
 
+use authcore_protocol::devices::{ActivateRequest, Activated};
+use authcore_protocol::paths;
 use data_encoding::BASE64URL_NOPAD;
 use ring::rand::{SecureRandom, SystemRandom};
-use serde::Deserialize;
-use serde_json::json;
+use zeroize::Zeroizing;
 
 use super::channel::{expect, Signer};
 use super::{Added, Authenticator, AuthenticatorError, PushAccount};
 use crate::device_protocol::{self as protocol, ActivationCode, EnrollLink};
 use crate::http::Method;
 use crate::vault::VaultError;
-
-/// `POST /v1/devices/activate` → `201`.
-#[derive(Deserialize)]
-struct Activated {
-    device_id: String,
-    account: Option<AccountInfo>,
-    #[serde(default)]
-    attested: bool,
-    /// Absent from servers before attestation: they trusted user_verification.
-    passwordless: Option<bool>,
-}
-
-#[derive(Deserialize)]
-struct AccountInfo {
-    label: Option<String>,
-    server_url: Option<String>,
-}
 
 impl Authenticator {
     /// A scanned QR code: `otpauth://`, `otpauth-migration://` (a batch; the answer tells which
@@ -92,17 +76,16 @@ impl Authenticator {
                 return Err(error.into());
             }
         };
-        let mut body = json!({
-            "activation_code": link.activation_code.expose(),
-            "public_key": BASE64URL_NOPAD.encode(&spki),
-            "display_name": self.config.device_name,
-            "platform": self.config.platform,
-            "push_token": self.config.push_token,
-            "user_verification": self.config.user_verification,
-        });
-        if let Some(attestation) = &attestation {
-            body["attestation"] = attestation.to_json();
-        }
+        let body = ActivateRequest {
+            activation_code: link.activation_code.expose().to_owned(),
+            public_key: BASE64URL_NOPAD.encode(&spki),
+            display_name: self.config.device_name.clone(),
+            platform: self.config.platform.clone(),
+            push_token: self.config.push_token.clone(),
+            user_verification: self.config.user_verification,
+            attestation: attestation.as_ref().map(|a| a.to_wire()),
+        };
+        let body = Zeroizing::new(serde_json::to_vec(&body).unwrap_or_default());
         let server = link.server_url.trim_end_matches('/').to_owned();
         let signer = Signer {
             server_url: &server,
@@ -111,8 +94,8 @@ impl Authenticator {
         };
         let answer = self
             .channel
-            .send(signer, Method::Post, "/v1/devices/activate", |_| {
-                Ok(Some(body.clone()))
+            .send(signer, Method::Post, paths::DEVICE_ACTIVATE, |_| {
+                Ok(Some(body.to_vec()))
             })
             .await
             .and_then(|r| expect::<Activated>(&r, 201));
@@ -126,20 +109,11 @@ impl Authenticator {
         let info = activated.account;
         let account = PushAccount {
             device_id: activated.device_id,
-            label: info
-                .as_ref()
-                .and_then(|a| a.label.clone())
-                .or(link.label)
-                .unwrap_or_else(|| server.clone()),
-            server_url: info
-                .and_then(|a| a.server_url)
-                .map(|u| u.trim_end_matches('/').to_owned())
-                .unwrap_or(server),
+            label: info.label.or(link.label).unwrap_or_else(|| server.clone()),
+            server_url: info.server_url.trim_end_matches('/').to_owned(),
             user_verification: self.config.user_verification,
             attested: activated.attested,
-            passwordless: activated
-                .passwordless
-                .unwrap_or(self.config.user_verification),
+            passwordless: activated.passwordless,
             key_alias: alias,
         };
         self.add_push_account(account.clone())?;

@@ -2,6 +2,8 @@
 //! sends its request, then hands the decoded answer to [`transition::next`] and does what it
 //! says.
 
+use authcore_protocol::signin::{param, Method, ACR_MFA, CODE_CHALLENGE_S256};
+use authcore_protocol::tokens::{self, GrantType};
 use zeroize::Zeroizing;
 
 use super::gesture::{invalid, Gesture};
@@ -10,7 +12,7 @@ use super::state::{CodeChannel, CodePurpose, MethodKind, SecondFactor, SignInMet
 use super::steps::choose_method_state;
 use super::transition::{self, Answer, Back, Transition};
 use super::{notify, SharedListener, StepUp};
-use crate::api::{Api, Challenge, Refusal};
+use crate::api::{Api, Challenge, Form, Refusal};
 use crate::app::App;
 use crate::error::ClientError;
 use crate::session::{now, Session, StoredTokens};
@@ -31,8 +33,6 @@ pub(super) struct Flow {
     /// Set for a step-up sign-in; survives `reset`.
     pub step_up: Option<StepUp>,
 }
-
-type Fields = Vec<(String, String)>;
 
 impl Flow {
     /// `action` does not apply at the current state (`Gesture::applies` checks this before a
@@ -72,7 +72,7 @@ impl Flow {
             Gesture::ResendCode => self.resend_code().await,
             Gesture::ChooseSecondFactor(factor) => self.choose_second_factor(factor).await,
             Gesture::WaitForPhone => self.wait_for_phone().await,
-            Gesture::ResendPush => self.send_method("push", false).await,
+            Gesture::ResendPush => self.send_method(Method::Push, false).await,
             Gesture::SkipEnrollment => {
                 if let SignInState::EnrollAuthenticator {
                     mandatory: true, ..
@@ -80,9 +80,11 @@ impl Flow {
                 {
                     return Err(ClientError::EnrollmentRequired);
                 }
-                self.send_method("skip_enrollment", true).await
+                self.send_method(Method::SkipEnrollment, true).await
             }
-            Gesture::EnrollAuthenticator => self.send_method("enroll_authenticator", false).await,
+            Gesture::EnrollAuthenticator => {
+                self.send_method(Method::EnrollAuthenticator, false).await
+            }
             Gesture::ForgotPassword(identifier) => self.forgot_password(identifier).await,
             Gesture::ChooseNewPassword(password) => self.choose_new_password(password).await,
             Gesture::Back => {
@@ -152,7 +154,7 @@ impl Flow {
             };
             return Ok(());
         }
-        let fields = vec![("method".to_owned(), method.kind.wire().to_owned())];
+        let fields = vec![(param::METHOD, method.kind.wire().as_str().to_owned())];
         let reply = self.challenge(fields).await?;
         self.back_stack.push(choice);
         self.apply(reply, Some(method), false).await
@@ -165,8 +167,8 @@ impl Flow {
             });
         }
         let fields = vec![
-            ("method".to_owned(), "password".to_owned()),
-            ("password".to_owned(), password.to_string()),
+            (param::METHOD, Method::Password.as_str().to_owned()),
+            (param::PASSWORD, password.to_string()),
         ];
         let reply = self.challenge(fields).await?;
         self.apply(reply, None, true).await
@@ -200,7 +202,7 @@ impl Flow {
             }
         }
         let reply = self
-            .challenge(vec![("code".to_owned(), code.to_string())])
+            .challenge(vec![(param::CODE, code.to_string())])
             .await?;
         self.apply(reply, None, true).await
     }
@@ -217,14 +219,11 @@ impl Flow {
                 let identifier = self.identifier();
                 return self.forgot_password(identifier).await;
             }
-            (CodePurpose::VerifyDevice, _) => "verify_device",
-            (CodePurpose::SignIn, CodeChannel::Email) => "email_code",
-            (CodePurpose::SignIn, CodeChannel::Sms) => "sms_code",
+            (CodePurpose::VerifyDevice, _) => Method::VerifyDevice,
+            (CodePurpose::SignIn, CodeChannel::Email) => Method::EmailCode,
+            (CodePurpose::SignIn, CodeChannel::Sms) => Method::SmsCode,
         };
-        let reply = self
-            .challenge(vec![("method".to_owned(), method.to_owned())])
-            .await?;
-        self.apply(reply, None, false).await
+        self.send_method(method, false).await
     }
 
     async fn choose_second_factor(&mut self, factor: SecondFactor) -> Result<(), ClientError> {
@@ -238,7 +237,7 @@ impl Flow {
         }
         let choice = self.state.clone();
         let reply = self
-            .challenge(vec![("method".to_owned(), factor.wire().to_owned())])
+            .challenge(vec![(param::METHOD, factor.wire().as_str().to_owned())])
             .await?;
         self.back_stack.push(choice);
         self.apply(reply, None, false).await
@@ -246,9 +245,9 @@ impl Flow {
 
     /// Sends `method` from the state that offers it: `push` again from `ApprovePush`, or the
     /// answers to the enrollment prompt (a skip counts as a credential).
-    async fn send_method(&mut self, method: &str, credential: bool) -> Result<(), ClientError> {
+    async fn send_method(&mut self, method: Method, credential: bool) -> Result<(), ClientError> {
         let reply = self
-            .challenge(vec![("method".to_owned(), method.to_owned())])
+            .challenge(vec![(param::METHOD, method.as_str().to_owned())])
             .await?;
         self.apply(reply, None, credential).await
     }
@@ -266,7 +265,7 @@ impl Flow {
             // The server's clock decides expiry; this only bounds each long poll.
             let wait = expires_at.saturating_sub(now()).clamp(1, LONG_POLL_S);
             let reply = self
-                .challenge(vec![("wait".to_owned(), wait.to_string())])
+                .challenge(vec![(param::WAIT, wait.to_string())])
                 .await?;
             let enrolling = !matches!(waiting, SignInState::ApprovePush { .. });
             let result = self.apply(reply, None, true).await;
@@ -299,23 +298,23 @@ impl Flow {
     /// token; later ones the `auth_session`.
     async fn challenge(
         &mut self,
-        mut fields: Fields,
+        mut fields: Form,
     ) -> Result<Result<Challenge, Refusal>, ClientError> {
         match &self.auth_session {
-            Some(session) => fields.insert(0, ("auth_session".into(), session.clone())),
+            Some(session) => fields.insert(0, (param::AUTH_SESSION, session.clone())),
             None => {
                 let pkce = Pkce::new()?;
                 let mut first = vec![
-                    ("identifier".to_owned(), self.identifier()),
-                    ("code_challenge".to_owned(), pkce.challenge.clone()),
-                    ("code_challenge_method".to_owned(), "S256".to_owned()),
+                    (param::IDENTIFIER, self.identifier()),
+                    (param::CODE_CHALLENGE, pkce.challenge.clone()),
+                    (param::CODE_CHALLENGE_METHOD, CODE_CHALLENGE_S256.to_owned()),
                 ];
                 if let Some(token) = self.app.device_token(self.api.base())? {
-                    first.push(("device_token".to_owned(), token.to_string()));
+                    first.push((param::DEVICE_TOKEN, token.to_string()));
                 }
                 if self.step_up.is_some() {
                     // RFC 9470: ask for a sign-in with a second factor.
-                    first.push(("acr_values".to_owned(), "mfa".to_owned()));
+                    first.push((param::ACR_VALUES, ACR_MFA.to_owned()));
                 }
                 first.append(&mut fields);
                 fields = first;
@@ -410,9 +409,12 @@ impl Flow {
         let answer = self
             .api
             .token(vec![
-                ("grant_type".into(), "authorization_code".into()),
-                ("code".into(), code.to_string()),
-                ("code_verifier".into(), pkce.verifier.to_string()),
+                (
+                    tokens::param::GRANT_TYPE,
+                    GrantType::AuthorizationCode.as_str().to_owned(),
+                ),
+                (tokens::param::CODE, code.to_string()),
+                (tokens::param::CODE_VERIFIER, pkce.verifier.to_string()),
             ])
             .await?;
         if let Some(device_token) = &answer.device_token {

@@ -2,8 +2,10 @@
 //! and a new password reset it (`POST /v1/password/reset`). The server signs nobody in on a
 //! reset: the flow then asks for the new password.
 
-use serde::Deserialize;
-use serde_json::{json, Value};
+use authcore_protocol::account::{
+    ForgotPasswordRequest, PasswordReset, ResetCodeSent, ResetPasswordRequest,
+};
+use authcore_protocol::paths;
 use zeroize::Zeroizing;
 
 use super::flow::Flow;
@@ -18,16 +20,13 @@ impl Flow {
                 what: "enter your email address".into(),
             });
         }
-        #[derive(Deserialize)]
-        struct Sent {
-            destination_hint: String,
-            length: u32,
-            expires_at: u64,
-        }
-        let request = self
-            .api
-            .post_json("/v1/password/forgot", &json!({ "identifier": identifier }));
-        let sent: Sent = self.api.call(request, None, 202).await?;
+        let request = self.api.post_json(
+            paths::PASSWORD_FORGOT,
+            &ForgotPasswordRequest {
+                identifier: identifier.clone(),
+            },
+        );
+        let sent: ResetCodeSent = self.api.call(request, None, 202).await?;
         self.identifier = Some(identifier);
         self.follow(Answer::ResetCodeSent {
             destination_hint: sent.destination_hint,
@@ -44,15 +43,20 @@ impl Flow {
         let Some(code) = self.reset_code.clone() else {
             return Err(invalid(&Gesture::ChooseNewPassword(password), &self.state));
         };
-        let request = self.api.post_json(
-            "/v1/password/reset",
-            &json!({
-                "identifier": self.identifier(),
-                "code": code.as_str(),
-                "new_password": password.as_str(),
-            }),
-        );
-        let reset = self.api.call::<Value>(request, None, 200).await.map(drop);
+        let body = ResetPasswordRequest {
+            identifier: self.identifier(),
+            code: code.to_string(),
+            new_password: password.to_string(),
+        };
+        let request = self.api.post_json(paths::PASSWORD_RESET, &body);
+        // The body held the code and the password: only the encoded request keeps them now.
+        drop(Zeroizing::new(body.code));
+        drop(Zeroizing::new(body.new_password));
+        let reset = self
+            .api
+            .call::<PasswordReset>(request, None, 200)
+            .await
+            .map(drop);
         self.follow(Answer::PasswordReset(reset)).await
     }
 }

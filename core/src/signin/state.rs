@@ -1,5 +1,7 @@
 //! What the screen shows: [`SignInState`] and the values it carries, already formatted.
 
+use authcore_protocol::signin::Method;
+
 use crate::error::ClientError;
 pub use crate::sensitive::Sensitive;
 use crate::session::Session;
@@ -130,14 +132,15 @@ pub enum MethodKind {
 }
 
 impl MethodKind {
-    pub(crate) fn wire(self) -> &'static str {
+    /// The `method` that chooses it.
+    pub(crate) fn wire(self) -> Method {
         match self {
-            MethodKind::Password => "password",
-            MethodKind::EmailCode => "email_code",
-            MethodKind::SmsCode => "sms_code",
-            MethodKind::Federated => "federated",
-            MethodKind::Sso => "sso",
-            MethodKind::Push => "push",
+            MethodKind::Password => Method::Password,
+            MethodKind::EmailCode => Method::EmailCode,
+            MethodKind::SmsCode => Method::SmsCode,
+            MethodKind::Federated => Method::Federated,
+            MethodKind::Sso => Method::Sso,
+            MethodKind::Push => Method::Push,
         }
     }
 }
@@ -182,11 +185,12 @@ pub enum SecondFactor {
 }
 
 impl SecondFactor {
-    pub(crate) fn wire(self) -> &'static str {
+    /// The `method` that chooses it.
+    pub(crate) fn wire(self) -> Method {
         match self {
-            SecondFactor::Push => "push",
-            SecondFactor::Totp => "totp",
-            SecondFactor::BackupCode => "backup_code",
+            SecondFactor::Push => Method::Push,
+            SecondFactor::Totp => Method::Totp,
+            SecondFactor::BackupCode => Method::BackupCode,
         }
     }
 }

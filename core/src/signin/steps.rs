@@ -1,81 +1,46 @@
-//! The step mapping: the server's `next` step and method list (docs/protocol.md) to the state a
-//! screen shows, with its English copy. Pure: no I/O.
+//! The step mapping: the server's `next` step and method list (docs/protocol.md, the protocol
+//! crate's [`Next`] and [`LoginMethods`]) to the state a screen shows, with its English copy.
+//! Pure: no I/O.
 
-use serde_json::Value;
+use authcore_protocol::signin::{self as wire, Channel, CodeStep, LoginMethod, LoginMethods, Next};
 
 use super::state::{
     CodeChannel, CodePurpose, MethodKind, SecondFactor, SecondFactorOption, Sensitive,
     SignInMethod, SignInState,
 };
-use crate::api::LoginMethods;
 use crate::error::ClientError;
 
 /// The state a `next` step asks for. `current` is the state the answer came to (an activation
 /// step repeats only the expiry of the code shown); `identifier` is the one being signed in.
 pub(super) fn state_of(
-    next: &Value,
+    next: &Next,
     current: &SignInState,
     identifier: &str,
 ) -> Result<SignInState, ClientError> {
-    let kind = next.get("type").and_then(Value::as_str).unwrap_or_default();
-    let number = |name: &str| {
-        next.get(name)
-            .and_then(Value::as_u64)
-            .ok_or_else(|| ClientError::protocol(format!("step `{kind}` without `{name}`")))
-    };
-    let text = |name: &str| {
-        next.get(name)
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-            .ok_or_else(|| ClientError::protocol(format!("step `{kind}` without `{name}`")))
-    };
-    Ok(match kind {
-        "password" => SignInState::EnterPassword {
+    Ok(match next {
+        Next::Password => SignInState::EnterPassword {
             identifier: identifier.to_owned(),
         },
-        "email_code" | "sms_code" | "verify_device" => SignInState::EnterCode {
-            purpose: if kind == "verify_device" {
-                CodePurpose::VerifyDevice
-            } else {
-                CodePurpose::SignIn
-            },
-            channel: match text("channel")?.as_str() {
-                "sms" => CodeChannel::Sms,
-                "email" => CodeChannel::Email,
-                other => {
-                    return Err(ClientError::protocol(format!(
-                        "unknown channel `{}`",
-                        crate::echo(other)
-                    )))
-                }
-            },
-            destination_hint: text("destination_hint")?,
-            length: u32::try_from(number("length")?).unwrap_or(u32::MAX),
-            expires_at: number("expires_at")?,
-            resend_after: number("resend_after")?,
-        },
-        "choose_second_factor" => {
-            let factors = next
-                .get("factors")
-                .and_then(Value::as_array)
-                .ok_or_else(|| ClientError::protocol("choose_second_factor without factors"))?;
+        Next::EmailCode(step) | Next::SmsCode(step) => code_state(CodePurpose::SignIn, step)?,
+        Next::VerifyDevice(step) => code_state(CodePurpose::VerifyDevice, step)?,
+        Next::ChooseSecondFactor { factors } => {
             let options: Vec<SecondFactorOption> = factors
                 .iter()
-                .filter_map(Value::as_str)
-                .filter_map(|name| match name {
-                    "push" => Some(SecondFactorOption {
+                .filter_map(|factor| match factor {
+                    wire::SecondFactor::Push => Some(SecondFactorOption {
                         kind: SecondFactor::Push,
                         display_name: "Approve a request on my phone".into(),
                     }),
-                    "totp" => Some(SecondFactorOption {
+                    wire::SecondFactor::Totp => Some(SecondFactorOption {
                         kind: SecondFactor::Totp,
                         display_name: "Authenticator app code".into(),
                     }),
-                    "backup_code" => Some(SecondFactorOption {
+                    wire::SecondFactor::BackupCode => Some(SecondFactorOption {
                         kind: SecondFactor::BackupCode,
                         display_name: "Backup code".into(),
                     }),
-                    _ => None, // a factor this version does not know is not offered
+                    // a factor this version does not know is not offered
+                    wire::SecondFactor::Unknown => None,
                 })
                 .collect();
             if options.is_empty() {
@@ -83,69 +48,83 @@ pub(super) fn state_of(
             }
             SignInState::ChooseSecondFactor { options }
         }
-        "push" | "approve_test_push" => {
-            let expires_at = number("expires_at")?;
-            let shown = text("number")?;
-            if kind == "push" {
-                SignInState::ApprovePush {
-                    number: shown,
-                    expires_at,
-                }
-            } else {
-                SignInState::ApproveTestPush {
-                    number: shown,
-                    expires_at,
-                }
-            }
-        }
-        "enroll_authenticator" => SignInState::EnrollAuthenticator {
-            skips_left: u32::try_from(number("skips_left")?).unwrap_or(u32::MAX),
-            mandatory: next
-                .get("mandatory")
-                .and_then(Value::as_bool)
-                .ok_or_else(|| ClientError::protocol("enroll_authenticator without mandatory"))?,
+        Next::Push(push) => SignInState::ApprovePush {
+            number: push.number.clone(),
+            expires_at: push.expires_at,
         },
-        "activate_authenticator" => {
-            let expires_at = number("expires_at")?;
-            match (current, next.get("qr_payload")) {
-                // Later answers carry only the expiry: the code is shown once.
-                (
-                    SignInState::ActivateAuthenticator {
-                        qr_payload,
-                        activation_code,
-                        server_url,
-                        label,
-                        ..
-                    },
-                    None,
-                ) => SignInState::ActivateAuthenticator {
-                    qr_payload: qr_payload.clone(),
-                    activation_code: activation_code.clone(),
-                    server_url: server_url.clone(),
-                    label: label.clone(),
-                    expires_at,
+        Next::ApproveTestPush(push) => SignInState::ApproveTestPush {
+            number: push.number.clone(),
+            expires_at: push.expires_at,
+        },
+        Next::EnrollAuthenticator {
+            skips_left,
+            mandatory,
+        } => SignInState::EnrollAuthenticator {
+            skips_left: *skips_left,
+            mandatory: *mandatory,
+        },
+        Next::ActivateAuthenticator(step) => match (current, &step.code) {
+            // Later answers carry only the expiry: the code is shown once.
+            (
+                SignInState::ActivateAuthenticator {
+                    qr_payload,
+                    activation_code,
+                    server_url,
+                    label,
+                    ..
                 },
-                _ => SignInState::ActivateAuthenticator {
-                    qr_payload: Sensitive::new(text("qr_payload")?),
-                    activation_code: Sensitive::new(text("activation_code")?),
-                    server_url: text("server_url")?,
-                    label: text("label")?,
-                    expires_at,
-                },
+                None,
+            ) => SignInState::ActivateAuthenticator {
+                qr_payload: qr_payload.clone(),
+                activation_code: activation_code.clone(),
+                server_url: server_url.clone(),
+                label: label.clone(),
+                expires_at: step.expires_at,
+            },
+            (_, Some(code)) => SignInState::ActivateAuthenticator {
+                qr_payload: Sensitive::new(code.qr_payload.clone()),
+                activation_code: Sensitive::new(code.activation_code.clone()),
+                server_url: code.server_url.clone(),
+                label: code.label.clone(),
+                expires_at: step.expires_at,
+            },
+            (_, None) => {
+                return Err(ClientError::protocol(
+                    "step `activate_authenticator` without `qr_payload`",
+                ))
             }
-        }
-        "totp" => SignInState::EnterTotp {
-            length: u32::try_from(number("length")?).unwrap_or(u32::MAX),
         },
-        "backup_code" => SignInState::EnterBackupCode {
-            remaining: u32::try_from(number("remaining")?).unwrap_or(u32::MAX),
+        Next::Totp { length } => SignInState::EnterTotp { length: *length },
+        Next::BackupCode { remaining } => SignInState::EnterBackupCode {
+            remaining: *remaining,
         },
-        other => {
+        Next::Unknown { kind } => {
             return Err(ClientError::protocol(format!(
                 "unknown step `{}`",
-                crate::echo(other)
+                crate::echo(kind)
             )))
         }
+    })
+}
+
+/// "Enter the code sent to …" for a code step.
+fn code_state(purpose: CodePurpose, step: &CodeStep) -> Result<SignInState, ClientError> {
+    Ok(SignInState::EnterCode {
+        purpose,
+        channel: match &step.channel {
+            Channel::Sms => CodeChannel::Sms,
+            Channel::Email => CodeChannel::Email,
+            Channel::Unknown(other) => {
+                return Err(ClientError::protocol(format!(
+                    "unknown channel `{}`",
+                    crate::echo(other)
+                )))
+            }
+        },
+        destination_hint: step.destination_hint.clone(),
+        length: step.length,
+        expires_at: step.expires_at,
+        resend_after: step.resend_after,
     })
 }
 
@@ -154,39 +133,43 @@ pub(super) fn choose_method_state(answer: LoginMethods) -> Result<SignInState, C
     let methods: Vec<SignInMethod> = answer
         .methods
         .into_iter()
-        .filter_map(|m| {
-            let (kind, display_name) = match m.kind.as_str() {
-                "password" => (MethodKind::Password, "Password".to_owned()),
-                "email_code" => (
+        .filter_map(|method| {
+            let (kind, display_name, destination_hint, provider) = match method {
+                LoginMethod::Password => (MethodKind::Password, "Password".to_owned(), None, None),
+                LoginMethod::EmailCode { destination_hint } => (
                     MethodKind::EmailCode,
-                    format!(
-                        "Email a code to {}",
-                        m.destination_hint.as_deref().unwrap_or("your address")
-                    ),
+                    format!("Email a code to {destination_hint}"),
+                    Some(destination_hint),
+                    None,
                 ),
-                "sms_code" => (
+                LoginMethod::SmsCode { destination_hint } => (
                     MethodKind::SmsCode,
-                    format!(
-                        "Text a code to {}",
-                        m.destination_hint.as_deref().unwrap_or("your phone")
-                    ),
+                    format!("Text a code to {destination_hint}"),
+                    Some(destination_hint),
+                    None,
                 ),
-                "federated" => (
-                    MethodKind::Federated,
-                    m.display_name.clone().or(m.provider.clone())?,
+                LoginMethod::Federated {
+                    provider,
+                    display_name,
+                } => (MethodKind::Federated, display_name, None, Some(provider)),
+                LoginMethod::Sso {
+                    provider,
+                    display_name,
+                } => (MethodKind::Sso, display_name, None, Some(provider)),
+                LoginMethod::Push => (
+                    MethodKind::Push,
+                    "Sign in with my phone".to_owned(),
+                    None,
+                    None,
                 ),
-                "sso" => (
-                    MethodKind::Sso,
-                    m.display_name.clone().or(m.provider.clone())?,
-                ),
-                "push" => (MethodKind::Push, "Sign in with my phone".to_owned()),
-                _ => return None, // a method this version does not know is not offered
+                // a method this version does not know is not offered
+                LoginMethod::Unknown => return None,
             };
             Some(SignInMethod {
                 kind,
                 display_name,
-                destination_hint: m.destination_hint,
-                provider: m.provider,
+                destination_hint,
+                provider,
             })
         })
         .collect();

@@ -1,6 +1,7 @@
 //! The transition function without a server: every `next.type`, every refusal, the step-up
 //! flow, password recovery.
 
+use authcore_protocol::signin::Next;
 use serde_json::{json, Value};
 
 use super::*;
@@ -12,11 +13,13 @@ fn step(next: Value) -> Answer {
     answer(next, true)
 }
 
+/// `next` as the transport reads it into the protocol's step (a `next` that is no step at all,
+/// without a `type`, is refused with the whole answer: it never reaches the transition).
 fn answer(next: Value, credential: bool) -> Answer {
     Answer::Challenge {
         reply: Ok(Challenge::Next {
             auth_session: "as-1".into(),
-            next,
+            next: serde_json::from_value::<Next>(next).unwrap(),
         }),
         chosen: None,
         credential,
@@ -119,14 +122,14 @@ fn every_next_type_maps_to_its_screen() {
             SignInState::EnterBackupCode { remaining: 9 },
         ),
         (
-            json!({"type": "push", "number": "42", "expires_at": 1_000}),
+            json!({"type": "push", "request_id": "1", "number": "42", "expires_at": 1_000, "interval": 2}),
             SignInState::ApprovePush {
                 number: "42".into(),
                 expires_at: 1_000,
             },
         ),
         (
-            json!({"type": "approve_test_push", "number": "17", "expires_at": 1_000}),
+            json!({"type": "approve_test_push", "request_id": "2", "number": "17", "expires_at": 1_000, "interval": 2}),
             SignInState::ApproveTestPush {
                 number: "17".into(),
                 expires_at: 1_000,
@@ -140,9 +143,9 @@ fn every_next_type_maps_to_its_screen() {
             },
         ),
         (
-            json!({"type": "activate_authenticator", "qr_payload": "authcore://enroll?c=1",
+            json!({"type": "activate_authenticator", "enrollment_id": "5", "qr_payload": "authcore://enroll?c=1",
                    "activation_code": "1234 5678", "server_url": "https://id.acme.example",
-                   "label": "alice@acme.example", "expires_at": 1_000}),
+                   "label": "alice@acme.example", "expires_at": 1_000, "interval": 2}),
             activation(1_000),
         ),
     ];
@@ -157,7 +160,7 @@ fn every_next_type_maps_to_its_screen() {
 
 #[test]
 fn a_later_activation_answer_keeps_the_code_shown_once() {
-    let later = json!({"type": "activate_authenticator", "expires_at": 2_000});
+    let later = json!({"type": "activate_authenticator", "enrollment_id": "5", "expires_at": 2_000, "interval": 2});
     assert_eq!(
         next(&activation(1_000), ALICE, answer(later.clone(), true)),
         moved(activation(2_000), Back::Keep)
@@ -176,7 +179,7 @@ fn a_later_activation_answer_keeps_the_code_shown_once() {
 fn a_step_the_app_cannot_show_stays_and_keeps_the_sign_in() {
     for bad in [
         json!({"type": "teleport"}),
-        json!({}),
+        json!({"type": ""}),
         json!({"type": "totp"}),
         json!({"type": "email_code", "channel": "pigeon", "destination_hint": "x",
                "length": 6, "expires_at": 1, "resend_after": 0}),
@@ -342,7 +345,9 @@ fn an_accepted_credential_forgets_earlier_choices_but_a_repeated_step_does_not()
         next(
             &push,
             ALICE,
-            step(json!({"type": "push", "number": "42", "expires_at": 1_000}))
+            step(
+                json!({"type": "push", "request_id": "1", "number": "42", "expires_at": 1_000, "interval": 2})
+            )
         ),
         moved(push.clone(), Back::Keep)
     );

@@ -2,12 +2,11 @@
 //! confirmation, keeping a TOTP credential a password reset suspended, removing it, and new
 //! backup codes.
 
-use authcore_protocol::account::{BackupCodes, Confirmed, Removed, TotpEnrollment};
+use authcore_protocol::account::{BackupCodes, CodeRequest, Confirmed, Removed, TotpEnrollment};
 use authcore_protocol::ErrorCode;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use serde::Deserialize;
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Bearer, Caller, JsonBody};
@@ -47,11 +46,6 @@ pub async fn start_totp(
         algorithm: "SHA1".to_owned(),
         confirmed: false,
     }))
-}
-
-#[derive(Deserialize)]
-pub struct CodeRequest {
-    code: String,
 }
 
 /// `POST /v1/me/totp/confirm` `{"code"}`

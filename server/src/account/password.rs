@@ -1,12 +1,14 @@
 //! The password: changing it while signed in (`/v1/me/password`, stepped up), and recovery with
 //! an emailed code (`/v1/password/forgot`, `/v1/password/reset`) and what a reset suspends.
 
-use authcore_protocol::account::{PasswordChanged, PasswordReset, PasswordStatus, ResetCodeSent};
+use authcore_protocol::account::{
+    ChangePasswordRequest, ForgotPasswordRequest, PasswordChanged, PasswordReset, PasswordStatus,
+    ResetCodeSent, ResetPasswordRequest,
+};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
-use serde::Deserialize;
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Bearer, Caller, JsonBody};
@@ -18,12 +20,6 @@ use crate::store::{CodeOutcome, OutboxMessage, SignInEvent, User};
 use crate::tokens::no_store;
 use crate::AppState;
 
-#[derive(Deserialize)]
-pub struct ChangePasswordRequest {
-    current_password: SecretString,
-    new_password: SecretString,
-}
-
 /// `POST /v1/me/password` (stepped up) `{"current_password","new_password"}`: a wrong current
 /// password counts toward the lockout like a sign-in failure; the user's other sessions end.
 pub async fn change_password(
@@ -32,13 +28,15 @@ pub async fn change_password(
     caller: Caller,
     JsonBody(request): JsonBody<ChangePasswordRequest>,
 ) -> ApiResult<Response> {
+    let current_password = SecretString::new(request.current_password);
+    let new_password = SecretString::new(request.new_password);
     let SteppedUp {
         session,
         user,
         auth,
     } = stepped_up(&app, &bearer).await?;
     let policy = &app.config.password;
-    let new = request.new_password.expose();
+    let new = new_password.expose();
     if new.chars().count() < policy.min_length || new.len() > policy.max_length {
         return Err(ApiError::weak_password(
             policy.min_length,
@@ -53,7 +51,7 @@ pub async fn change_password(
         Ok(reservation) => reservation,
         Err(until) => return Err(ApiError::locked(until.saturating_sub(now))),
     };
-    let current = request.current_password.expose();
+    let current = current_password.expose();
     let matched = current.len() <= policy.max_length
         && app
             .passwords
@@ -84,7 +82,7 @@ pub async fn change_password(
     reservation.right(&app).await?;
     let hash = app
         .passwords
-        .hash(&request.new_password)
+        .hash(&new_password)
         .await
         .map_err(|_| ApiError::unavailable())?;
     let noted = {
@@ -128,11 +126,6 @@ pub(crate) fn review_since(now: u64, days: u64) -> u64 {
     }
 }
 
-#[derive(Deserialize)]
-pub struct ForgotRequest {
-    identifier: String,
-}
-
 fn email_of(raw: &str) -> ApiResult<String> {
     match Identifier::parse(raw)? {
         Identifier::Email { address, .. } => Ok(address),
@@ -145,7 +138,7 @@ fn email_of(raw: &str) -> ApiResult<String> {
 /// `POST /v1/password/forgot` `{"identifier"}`: the same answer whether the account exists.
 pub async fn forgot_password(
     State(app): State<AppState>,
-    JsonBody(request): JsonBody<ForgotRequest>,
+    JsonBody(request): JsonBody<ForgotPasswordRequest>,
 ) -> ApiResult<(StatusCode, Json<ResetCodeSent>)> {
     let email = email_of(&request.identifier)?;
     let now = app.clock.now();
@@ -182,13 +175,6 @@ pub async fn forgot_password(
     ))
 }
 
-#[derive(Deserialize)]
-pub struct ResetRequest {
-    identifier: String,
-    code: SecretString,
-    new_password: SecretString,
-}
-
 /// `POST /v1/password/reset` `{"identifier","code","new_password"}`: revokes every session and
 /// every authorization code not exchanged yet. A code is checked only after one attempt was
 /// reserved for the caller's address (the sign-in throttle) and for the account (the sign-in
@@ -196,12 +182,14 @@ pub struct ResetRequest {
 pub async fn reset_password(
     State(app): State<AppState>,
     caller: Caller,
-    JsonBody(request): JsonBody<ResetRequest>,
+    JsonBody(request): JsonBody<ResetPasswordRequest>,
 ) -> ApiResult<Json<PasswordReset>> {
+    let code = SecretString::new(request.code);
+    let new_password = SecretString::new(request.new_password);
     let email = email_of(&request.identifier)?;
     let policy = &app.config.password;
-    let length = request.new_password.expose().chars().count();
-    if length < policy.min_length || request.new_password.expose().len() > policy.max_length {
+    let length = new_password.expose().chars().count();
+    if length < policy.min_length || new_password.expose().len() > policy.max_length {
         return Err(ApiError::weak_password(
             policy.min_length,
             policy.max_length,
@@ -214,8 +202,7 @@ pub async fn reset_password(
         .latest_code(&key, "password_reset", now)
         .await?
         .ok_or_else(|| ApiError::expired("no live reset code; ask for a new one"))?;
-    let candidate: String = request
-        .code
+    let candidate: String = code
         .expose()
         .chars()
         .filter(|c| !c.is_whitespace())
@@ -256,7 +243,7 @@ pub async fn reset_password(
     let user = user.ok_or_else(|| ApiError::expired("the code expired; ask for a new one"))?;
     let hash = app
         .passwords
-        .hash(&request.new_password)
+        .hash(&new_password)
         .await
         .map_err(|_| ApiError::unavailable())?;
     // Codes first, then sessions: a code exchanged in between made a session the reset ends.

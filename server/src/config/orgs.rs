@@ -21,14 +21,20 @@ pub enum Method {
 }
 
 impl Method {
-    pub fn name(&self) -> &'static str {
+    /// The `method` that chooses it at `/v1/authorize-challenge`.
+    pub fn wire(&self) -> authcore_protocol::signin::Method {
+        use authcore_protocol::signin::Method as Wire;
         match self {
-            Method::Password => "password",
-            Method::EmailCode => "email_code",
-            Method::SmsCode => "sms_code",
-            Method::Federated { .. } => "federated",
-            Method::Sso { .. } => "sso",
+            Method::Password => Wire::Password,
+            Method::EmailCode => Wire::EmailCode,
+            Method::SmsCode => Wire::SmsCode,
+            Method::Federated { .. } => Wire::Federated,
+            Method::Sso { .. } => Wire::Sso,
         }
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.wire().as_str()
     }
 }
 

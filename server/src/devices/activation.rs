@@ -3,13 +3,12 @@
 //! test approval it must answer next is created with it.
 
 use authcore::device_protocol::{self as protocol, ActivationCode};
-use authcore_protocol::devices::{Activated, ActivatedAccount, EnrollmentStatus};
+use authcore_protocol::devices::{ActivateRequest, Activated, ActivatedAccount, EnrollmentStatus};
 use authcore_protocol::ErrorCode;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
-use serde::Deserialize;
 use serde_json::Value;
 
 use super::channel::DeviceCall;
@@ -21,22 +20,6 @@ use crate::push;
 use crate::secrets::random_bytes;
 use crate::store::{Activation, ActivationError, NewDevice, NewPushRequest};
 use crate::AppState;
-
-#[derive(Deserialize)]
-struct ActivateRequest {
-    activation_code: crate::secrets::SecretString,
-    public_key: String,
-    display_name: String,
-    platform: String,
-    #[serde(default)]
-    push_token: Option<String>,
-    #[serde(default)]
-    user_verification: bool,
-    /// The platform's proof of the key ([`crate::attestation::Attestation`]), read separately
-    /// so that a malformed one answers `invalid_attestation`.
-    #[serde(default)]
-    attestation: Option<Value>,
-}
 
 /// Checks the activation's attestation, if any: `Ok(true)` when one verified; `Ok(false)`
 /// without one, or when no trust is configured for its format.
@@ -80,8 +63,11 @@ pub async fn activate(
     caller: Caller,
     call: DeviceCall,
 ) -> ApiResult<impl IntoResponse> {
-    let request: ActivateRequest = call.json()?;
-    let code = ActivationCode::parse(request.activation_code.expose()).map_err(|e| {
+    // The attestation is read separately, so that a malformed one answers `invalid_attestation`.
+    let mut request: ActivateRequest<Value> = call.json()?;
+    let activation_code =
+        crate::secrets::SecretString::new(std::mem::take(&mut request.activation_code));
+    let code = ActivationCode::parse(activation_code.expose()).map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
             ErrorCode::InvalidActivationCode,

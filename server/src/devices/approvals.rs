@@ -3,12 +3,11 @@
 //! deny, report fraud).
 
 use authcore::device_protocol::{self as protocol, Decision};
-use authcore_protocol::devices::{Challenges, DecisionAnswer, DecisionResult};
+use authcore_protocol::devices::{Challenges, DecisionAnswer, DecisionRequest, DecisionResult};
 use authcore_protocol::ErrorCode;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde::Deserialize;
 
 use super::channel::{invalid_signature, DeviceCall};
 use super::passwordless;
@@ -35,7 +34,7 @@ pub async fn challenges(
 ) -> ApiResult<Json<Challenges>> {
     let wait = call.target.split_once('?').map(|(_, q)| q).and_then(|q| {
         form_urlencoded::parse(q.as_bytes())
-            .find(|(k, _)| k == "wait")
+            .find(|(k, _)| k == authcore_protocol::paths::query::WAIT)
             .map(|(_, v)| v.into_owned())
     });
     let wait = wait_param(&app, wait.as_deref())?;
@@ -61,14 +60,6 @@ pub async fn challenges(
         challenges: pending.iter().map(push::challenge).collect(),
         server_time: app.clock.now(),
     }))
-}
-
-#[derive(Deserialize)]
-struct DecisionRequest {
-    decision: String,
-    #[serde(default)]
-    number: Option<String>,
-    signature: String,
 }
 
 /// `POST /v1/devices/challenges/{id}` (signed): approve with the number, deny, or report fraud.

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use authcore::device_protocol::{ActivationCode, EnrollLink};
 use authcore_protocol::devices::{
-    Enrollment as EnrollmentView, EnrollmentStarted, EnrollmentStatus, TestApproval,
+    Enrollment as EnrollmentView, EnrollmentStarted, EnrollmentStatus, TestApproval, WaitQuery,
 };
 use authcore_protocol::signin::EnrollmentCode;
 use authcore_protocol::ErrorCode;
@@ -14,7 +14,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
-use serde::Deserialize;
 
 use super::bearer_user;
 use crate::error::{ApiError, ApiResult};
@@ -187,13 +186,6 @@ pub(crate) async fn wait_for_enrollment(
         state = enrollment_state(app, &enrollment).await?;
     }
     Ok((enrollment, state))
-}
-
-#[derive(Deserialize)]
-pub struct WaitQuery {
-    wait: Option<String>,
-    /// The status the screen shows; `wait` waits while it is still this one.
-    status: Option<String>,
 }
 
 /// `GET /v1/me/authenticators/{id}?wait=N` (Bearer)

@@ -2,12 +2,11 @@
 //! token, confirm one a password reset suspended, remove.
 
 use authcore_protocol::account::Removed;
-use authcore_protocol::devices::{DeviceView, Devices};
+use authcore_protocol::devices::{DevicePatch, DeviceView, Devices};
 use authcore_protocol::ErrorCode;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde::Deserialize;
 
 use super::bearer_user;
 use crate::error::{ApiError, ApiResult};
@@ -61,19 +60,6 @@ pub async fn get_device(
 ) -> ApiResult<Json<DeviceView>> {
     let user = bearer_user(&app, &bearer).await?;
     Ok(Json(device_view(&own_device(&app, &user, &id).await?)))
-}
-
-#[derive(Deserialize)]
-pub struct DevicePatch {
-    #[serde(default)]
-    display_name: Option<String>,
-    /// `null` clears the token; absent leaves it.
-    #[serde(default, deserialize_with = "present")]
-    push_token: Option<Option<String>>,
-}
-
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
-    Option::<String>::deserialize(d).map(Some)
 }
 
 /// `PATCH /v1/me/devices/{id}` (Bearer) `{"display_name"?, "push_token"?}`

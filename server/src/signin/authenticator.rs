@@ -2,6 +2,7 @@
 //! and the "authenticator required" enrollment prompt with "Skip for now" and enrollment inside
 //! the flow.
 
+use authcore_protocol::signin::param;
 use authcore_protocol::signin::{ActivateStep, EnrollmentCode, Next, PushStep};
 use authcore_protocol::ErrorCode;
 use axum::http::StatusCode;
@@ -87,7 +88,7 @@ impl Flow<'_> {
             self.session.step = step.into();
             return Err(insufficient(push_next(self.app, &request)));
         };
-        let wait = wait_param(self.app, self.params.get("wait"))?;
+        let wait = wait_param(self.app, self.params.get(param::WAIT))?;
         let request = if request.result.is_none() && !wait.is_zero() {
             let app = self.app;
             let id = request.id;
@@ -295,7 +296,7 @@ impl Flow<'_> {
                 "no enrollment was started; send method=enroll_authenticator",
             ));
         };
-        let wait = wait_param(self.app, self.params.get("wait"))?;
+        let wait = wait_param(self.app, self.params.get(param::WAIT))?;
         let known = if self.session.step == APPROVE_TEST {
             "approve_test"
         } else {

@@ -1,6 +1,7 @@
 //! One-time codes in a sign-in: sending (and resending) a code for a step, the `next` step that
 //! prompts for it, checking the code a request carries, and [`send_code`] within the send limits.
 
+use authcore_protocol::signin::param;
 use authcore_protocol::signin::{Channel, CodeStep, Next};
 
 use super::{insufficient, Flow};
@@ -24,7 +25,7 @@ impl Flow<'_> {
         let config = &self.app.config.codes;
         let prompted = self.session.step == step && self.session.code_id.is_some();
         if prompted {
-            if let Some(code) = self.take("code") {
+            if let Some(code) = self.take(param::CODE) {
                 let code_id = self.session.code_id.unwrap_or_default();
                 // The address's attempt first; the code's own attempts are counted atomically
                 // with the check (`attempt_code`).

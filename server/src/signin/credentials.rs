@@ -1,6 +1,7 @@
 //! The credentials a sign-in request carries: the password, the choice of second factor, TOTP
 //! codes and backup codes.
 
+use authcore_protocol::signin::param;
 use authcore_protocol::signin::{Next, SecondFactor};
 use authcore_protocol::ErrorCode;
 use axum::http::StatusCode;
@@ -65,7 +66,11 @@ impl Flow<'_> {
             return self.push_factor(requested.as_deref() == Some("push")).await;
         }
         let prompted = self.session.step == choice;
-        let code = if prompted { self.take("code") } else { None };
+        let code = if prompted {
+            self.take(param::CODE)
+        } else {
+            None
+        };
         let Some(code) = code else {
             self.session.step = choice.clone();
             let next = if choice == "totp" {

@@ -1,6 +1,7 @@
 //! How a sign-in advances: which step it needs next, the first factor, the device check, the
 //! password of a step-up, and the authorization code at the end.
 
+use authcore_protocol::signin::param;
 use authcore_protocol::signin::{AuthorizationCode, Next};
 use authcore_protocol::ErrorCode;
 use axum::http::StatusCode;
@@ -160,7 +161,7 @@ impl Flow<'_> {
         if self.consumed {
             None
         } else {
-            self.params.get("method")
+            self.params.get(param::METHOD)
         }
     }
 
@@ -176,7 +177,7 @@ impl Flow<'_> {
                         "method `{name}` is not offered for this identifier"
                     ))
                 })?
-        } else if !self.consumed && self.params.get("password").is_some() {
+        } else if !self.consumed && self.params.get(param::PASSWORD).is_some() {
             Method::Password
         } else if let Some(current) = offered.iter().find(|m| m.name() == self.session.step) {
             current.clone()
@@ -204,11 +205,11 @@ impl Flow<'_> {
                 .web_method(chosen.name(), provider.as_str()))
             }
             Method::Password => {
-                if self.params.get("password").is_none() || self.consumed {
+                if self.params.get(param::PASSWORD).is_none() || self.consumed {
                     self.session.step = "password".into();
                     return Err(insufficient(Next::Password));
                 }
-                let password = self.take("password").unwrap_or_default();
+                let password = self.take(param::PASSWORD).unwrap_or_default();
                 self.check_password(&password).await?;
                 self.session.primary_method = Some("password".into());
                 Ok(())
@@ -243,7 +244,7 @@ impl Flow<'_> {
     async fn step_up_password(&mut self) -> ApiResult<()> {
         let prompted = self.session.step == STEP_UP_PASSWORD;
         let password = if prompted {
-            self.take("password")
+            self.take(param::PASSWORD)
         } else {
             None
         };

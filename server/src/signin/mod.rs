@@ -8,6 +8,7 @@
 //! factors, `codes` sends and checks one-time codes, `attempts` counts failed attempts,
 //! `identifier` parses what the user typed and `authenticator` holds the push and enrollment steps.
 
+use authcore_protocol::signin::{param, ACR_MFA, CODE_CHALLENGE_S256};
 use authcore_protocol::signin::{
     AuthorizationCode, IdentifierType, LoginMethod, LoginMethods, LoginMethodsRequest, Next,
     Organization,
@@ -162,7 +163,7 @@ pub async fn authorize_challenge(
 ) -> ApiResult<Json<AuthorizationCode>> {
     let now = app.clock.now();
     let client_id = params
-        .get("client_id")
+        .get(param::CLIENT_ID)
         .ok_or_else(ApiError::invalid_client)?;
     if app.config.client(client_id).is_none() {
         return Err(ApiError::invalid_client());
@@ -173,7 +174,7 @@ pub async fn authorize_challenge(
             "too many failed attempts from this address",
         ));
     }
-    let (session, token, identifier, user) = match params.get("auth_session") {
+    let (session, token, identifier, user) = match params.get(param::AUTH_SESSION) {
         Some(token) => {
             let (session, user) = app
                 .store
@@ -226,9 +227,9 @@ async fn start_session(
     client_id: &str,
     now: u64,
 ) -> ApiResult<(AuthSession, String, Identifier, Option<User>)> {
-    let identifier = Identifier::parse(params.require("identifier")?)?;
-    let challenge = params.require("code_challenge")?;
-    if params.get("code_challenge_method") != Some("S256") {
+    let identifier = Identifier::parse(params.require(param::IDENTIFIER)?)?;
+    let challenge = params.require(param::CODE_CHALLENGE)?;
+    if params.get(param::CODE_CHALLENGE_METHOD) != Some(CODE_CHALLENGE_S256) {
         return Err(ApiError::invalid_request(
             "code_challenge_method must be S256",
         ));
@@ -242,10 +243,10 @@ async fn start_session(
             "code_challenge must be the 43-character base64url SHA-256 of the code_verifier",
         ));
     }
-    let acr_mfa = match params.get("acr_values") {
+    let acr_mfa = match params.get(param::ACR_VALUES) {
         None => false,
         Some(values) => {
-            if let Some(unknown) = values.split_whitespace().find(|v| *v != "mfa") {
+            if let Some(unknown) = values.split_whitespace().find(|v| *v != ACR_MFA) {
                 return Err(ApiError::invalid_request(format!(
                     "acr_values `{}` is not supported; the only value is mfa",
                     unknown.chars().take(40).collect::<String>()
@@ -258,7 +259,7 @@ async fn start_session(
         Identifier::Email { address, .. } => app.store.user_by_email(address).await?,
         Identifier::Phone(phone) => app.store.user_by_phone(phone).await?,
     };
-    let device_recognised = match (params.get("device_token"), &user) {
+    let device_recognised = match (params.get(param::DEVICE_TOKEN), &user) {
         (Some(device_token), Some(user)) => {
             app.store
                 .device_token_valid(user.id, &token_hash(device_token), now)
