@@ -9,6 +9,7 @@ use std::borrow::Cow;
 use authcore_protocol::device::{
     HEADER_DEVICE_ID, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP,
 };
+use authcore_protocol::devices::Attestation;
 use authcore_protocol::{ErrorBody, ErrorCode};
 use axum::extract::State;
 use axum::Json;
@@ -65,25 +66,8 @@ type Field = (&'static str, bool, &'static str);
 enum Body {
     None,
     Json(Wire),
-    /// A body described by its fields: the OAuth endpoints' forms, and the JSON bodies the
-    /// protocol crate has no type for yet.
-    Fields(Media, &'static [Field]),
-}
-
-#[derive(Clone, Copy)]
-enum Media {
-    Json,
-    /// `application/x-www-form-urlencoded`.
-    Form,
-}
-
-impl Media {
-    fn as_str(self) -> &'static str {
-        match self {
-            Media::Json => "application/json",
-            Media::Form => "application/x-www-form-urlencoded",
-        }
-    }
+    /// `application/x-www-form-urlencoded` (the OAuth endpoints), described field by field.
+    Form(&'static [Field]),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -180,8 +164,8 @@ fn parameter(
         .schema(Some(string_schema()))
 }
 
-/// A body's schema from its fields: strings, the ones every request carries required.
-fn fields_schema(fields: &[Field]) -> ObjectBuilder {
+/// A form's schema: its fields as strings, the ones every request carries required.
+fn form_schema(fields: &[Field]) -> ObjectBuilder {
     fields.iter().fold(
         ObjectBuilder::new(),
         |object, (name, required, description)| {
@@ -236,14 +220,17 @@ fn operation(e: &Endpoint, schemas: &mut Schemas) -> utoipa::openapi::path::Oper
     }
     let body = match &e.body {
         Body::None => None,
-        Body::Json(wire) => Some((Media::Json, json(wire.refer(schemas)))),
-        Body::Fields(media, fields) => Some((*media, json(fields_schema(fields)))),
+        Body::Json(wire) => Some(("application/json", json(wire.refer(schemas)))),
+        Body::Form(fields) => Some((
+            "application/x-www-form-urlencoded",
+            json(form_schema(fields)),
+        )),
     };
     if let Some((media, content)) = body {
         op = op.request_body(Some(
             RequestBodyBuilder::new()
                 .required(Some(Required::True))
-                .content(media.as_str(), content)
+                .content(media, content)
                 .build(),
         ));
     }
@@ -271,6 +258,8 @@ fn operation(e: &Endpoint, schemas: &mut Schemas) -> utoipa::openapi::path::Oper
 
 fn document_of(issuer: &str) -> OpenApi {
     let mut schemas = Schemas::new();
+    // utoipa does not collect a generic argument's schema: the attestation of ActivateRequest.
+    (wire::<Attestation>().collect)(&mut schemas);
     let mut paths = PathsBuilder::new();
     for e in endpoints() {
         let operation = operation(&e, &mut schemas);

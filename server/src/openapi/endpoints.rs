@@ -2,21 +2,23 @@
 //! parameters, body, answer and refusals, named with the protocol crate's paths and types.
 
 use authcore_protocol::account::{
-    BackupCodes, ChangePasswordRequest, CodeRequest, Confirmed, PasswordChanged, PasswordReset,
-    Removed, ResetCodeSent, SecurityEvents, SignIns, TotpEnrollment, UserInfo,
+    BackupCodes, ChangePasswordRequest, CodeRequest, Confirmed, ForgotPasswordRequest,
+    PasswordChanged, PasswordReset, Removed, ResetCodeSent, ResetPasswordRequest, SecurityEvents,
+    SignIns, TotpEnrollment, UserInfo,
 };
 use authcore_protocol::delivery::DevOutbox;
 use authcore_protocol::devices::{
-    ActivateRequest, Activated, Challenges, DecisionAnswer, DecisionRequest, DeviceView, Devices,
-    Enrollment, EnrollmentStarted,
+    ActivateRequest, Activated, Challenges, DecisionAnswer, DecisionRequest, DevicePatch,
+    DeviceView, Devices, Enrollment, EnrollmentStarted,
 };
 use authcore_protocol::discovery::Discovery;
-use authcore_protocol::signin::{AuthorizationCode, LoginMethods, LoginMethodsRequest};
-use authcore_protocol::tokens::{LoggedOut, LoggedOutEverywhere, Revoked, Tokens};
+use authcore_protocol::paths::query;
+use authcore_protocol::signin::{self, AuthorizationCode, LoginMethods, LoginMethodsRequest};
+use authcore_protocol::tokens::{self, LoggedOut, LoggedOutEverywhere, Revoked, Tokens};
 use authcore_protocol::{paths, ErrorCode};
 use utoipa::openapi::path::HttpMethod;
 
-use super::{wire, Auth, Body, Endpoint, Field, Media};
+use super::{wire, Auth, Body, Endpoint, Field};
 
 fn get(path: &'static str, summary: &'static str) -> Endpoint {
     Endpoint::new(HttpMethod::Get, path, summary)
@@ -38,104 +40,41 @@ const ENROLLMENT_ID: &[(&str, &str)] = &[("id", "The enrollment id (`enrollment_
 const DEVICE_ID: &[(&str, &str)] = &[("id", "The device id (`device_id`).")];
 const REQUEST_ID: &[(&str, &str)] = &[("id", "The push request id (`request_id`).")];
 const WAIT: (&str, &str) = (
-    "wait",
+    query::WAIT,
     "Seconds to long-poll (up to the server's `push.max_wait_s`).",
 );
 
 /// The body of `/v1/authorize-challenge`: the first request starts a sign-in, later ones carry
 /// `auth_session` and at most one credential.
+#[rustfmt::skip]
 const AUTHORIZE_CHALLENGE: &[Field] = &[
-    ("client_id", true, "The registered client."),
-    (
-        "identifier",
-        false,
-        "First request: the email address or +E.164 phone number.",
-    ),
-    (
-        "code_challenge",
-        false,
-        "First request: the PKCE S256 challenge (43 base64url characters).",
-    ),
-    ("code_challenge_method", false, "First request: `S256`."),
-    (
-        "acr_values",
-        false,
-        "First request: `mfa` for a step-up sign-in.",
-    ),
-    (
-        "device_token",
-        false,
-        "First request: the device token of an earlier sign-in.",
-    ),
-    (
-        "auth_session",
-        false,
-        "Later requests: the sign-in to continue.",
-    ),
-    (
-        "method",
-        false,
-        "A method or second factor to use (asking again resends a code).",
-    ),
-    ("password", false, "The password."),
-    ("code", false, "An emailed, texted, TOTP or backup code."),
-    (
-        "wait",
-        false,
-        "While a push is pending: seconds to long-poll.",
-    ),
+    (signin::param::CLIENT_ID, true, "The registered client."),
+    (signin::param::IDENTIFIER, false, "First request: the email address or +E.164 phone number."),
+    (signin::param::CODE_CHALLENGE, false, "First request: the PKCE S256 challenge (43 base64url characters)."),
+    (signin::param::CODE_CHALLENGE_METHOD, false, "First request: `S256`."),
+    (signin::param::ACR_VALUES, false, "First request: `mfa` for a step-up sign-in."),
+    (signin::param::DEVICE_TOKEN, false, "First request: the device token of an earlier sign-in."),
+    (signin::param::AUTH_SESSION, false, "Later requests: the sign-in to continue."),
+    (signin::param::METHOD, false, "A method or second factor to use (asking again resends a code)."),
+    (signin::param::PASSWORD, false, "The password."),
+    (signin::param::CODE, false, "An emailed, texted, TOTP or backup code."),
+    (signin::param::WAIT, false, "While a push is pending: seconds to long-poll."),
 ];
 
+#[rustfmt::skip]
 const TOKEN: &[Field] = &[
-    (
-        "grant_type",
-        true,
-        "`authorization_code` or `refresh_token`.",
-    ),
-    ("client_id", true, "The registered client."),
-    (
-        "code",
-        false,
-        "`authorization_code`: the code `/v1/authorize-challenge` answered.",
-    ),
-    (
-        "code_verifier",
-        false,
-        "`authorization_code`: the PKCE verifier.",
-    ),
-    (
-        "refresh_token",
-        false,
-        "`refresh_token`: the current refresh token (it rotates).",
-    ),
+    (tokens::param::GRANT_TYPE, true, "`authorization_code` or `refresh_token`."),
+    (tokens::param::CLIENT_ID, true, "The registered client."),
+    (tokens::param::CODE, false, "`authorization_code`: the code `/v1/authorize-challenge` answered."),
+    (tokens::param::CODE_VERIFIER, false, "`authorization_code`: the PKCE verifier."),
+    (tokens::param::REFRESH_TOKEN, false, "`refresh_token`: the current refresh token (it rotates)."),
 ];
 
+#[rustfmt::skip]
 const REVOKE: &[Field] = &[
-    ("client_id", true, "The registered client."),
-    ("token", true, "An access or refresh token."),
-    (
-        "token_type_hint",
-        false,
-        "`access_token` or `refresh_token`; not needed, either kind is found.",
-    ),
-];
-
-/// `POST /v1/password/forgot`.
-const FORGOT: &[Field] = &[("identifier", true, "The account's email address.")];
-/// `POST /v1/password/reset`.
-const RESET: &[Field] = &[
-    ("identifier", true, "The account's email address."),
-    ("code", true, "The emailed reset code."),
-    ("new_password", true, "The new password."),
-];
-/// `PATCH /v1/me/devices/{id}`.
-const DEVICE_PATCH: &[Field] = &[
-    (
-        "display_name",
-        false,
-        "A new name, 1 to 64 printable characters.",
-    ),
-    ("push_token", false, "The OS push token; `null` clears it."),
+    (tokens::param::CLIENT_ID, true, "The registered client."),
+    (tokens::param::TOKEN, true, "An access or refresh token."),
+    (tokens::param::TOKEN_TYPE_HINT, false, "`access_token` or `refresh_token`; not needed, either kind is found."),
 ];
 
 /// Every route, in the order of docs/protocol.md: a table, one operation per entry.
@@ -152,15 +91,15 @@ pub(super) fn endpoints() -> Vec<Endpoint> {
             .answers(200, wire::<LoginMethods>())
             .errors(&[InvalidRequest]),
         post(paths::AUTHORIZE_CHALLENGE, "First-party authorization challenge: an authorization_code, or insufficient_authorization with auth_session and the next step")
-            .body(Body::Fields(Media::Form, AUTHORIZE_CHALLENGE))
+            .body(Body::Form(AUTHORIZE_CHALLENGE))
             .answers(200, wire::<AuthorizationCode>())
             .errors(&[InsufficientAuthorization, InvalidRequest, InvalidClient, InvalidSession, WrongCredential, Expired, SlowDown, Locked, RedirectToWeb, AccessDenied, NumberMismatch, PushBlocked, EnrollmentRequired]),
         post(paths::TOKEN, "Token endpoint: authorization_code (+ PKCE S256 code_verifier) and refresh_token (rotating, reuse revokes the family)")
-            .body(Body::Fields(Media::Form, TOKEN))
+            .body(Body::Form(TOKEN))
             .answers(200, wire::<Tokens>())
             .errors(&[InvalidRequest, InvalidClient, InvalidGrant, UnsupportedGrantType]),
         post(paths::REVOKE, "Token revocation (RFC 7009): revokes the session of an access or refresh token")
-            .body(Body::Fields(Media::Form, REVOKE))
+            .body(Body::Form(REVOKE))
             .answers(200, wire::<Revoked>())
             .errors(&[InvalidRequest, InvalidClient, UnauthorizedClient]),
         post(paths::LOGOUT, "Ends the session of the presented access token")
@@ -210,11 +149,11 @@ pub(super) fn endpoints() -> Vec<Endpoint> {
             .answers(200, wire::<PasswordChanged>())
             .errors(&[InvalidToken, InsufficientUserAuthentication, WrongCredential, Locked, WeakPassword]),
         post(paths::PASSWORD_FORGOT, "Emails a single-use reset code; same answer whether the account exists")
-            .body(Body::Fields(Media::Json, FORGOT))
+            .body(Body::Json(wire::<ForgotPasswordRequest>()))
             .answers(202, wire::<ResetCodeSent>())
             .errors(&[InvalidRequest, SlowDown]),
         post(paths::PASSWORD_RESET, "Sets a new password with the emailed code; revokes every session")
-            .body(Body::Fields(Media::Json, RESET))
+            .body(Body::Json(wire::<ResetPasswordRequest>()))
             .answers(200, wire::<PasswordReset>())
             .errors(&[InvalidRequest, WrongCredential, Expired, WeakPassword]),
         post(paths::AUTHENTICATORS, "Starts an authenticator enrollment: QR payload authcore://enroll?..., the activation code in groups, the server URL (code: 60 bits, single use, 10 minutes); needs a stepped-up session")
@@ -224,7 +163,7 @@ pub(super) fn endpoints() -> Vec<Endpoint> {
         get(paths::AUTHENTICATOR, "Enrollment status (waiting_for_device, approve_test with the number to show, completed, failed, expired); ?wait=N&status=S long-polls while the status is S")
             .auth(Bearer)
             .params(ENROLLMENT_ID)
-            .query(&[WAIT, ("status", "The status the screen shows: `wait` waits while it is still this one.")])
+            .query(&[WAIT, (query::STATUS, "The status the screen shows: `wait` waits while it is still this one.")])
             .answers(200, wire::<Enrollment>())
             .errors(&[InvalidToken, NotFound, InvalidRequest]),
         get(paths::DEVICES, "The user's authenticator devices")
@@ -239,7 +178,7 @@ pub(super) fn endpoints() -> Vec<Endpoint> {
         patch(paths::DEVICE, "Renames a device or replaces its OS push token")
             .auth(Bearer)
             .params(DEVICE_ID)
-            .body(Body::Fields(Media::Json, DEVICE_PATCH))
+            .body(Body::Json(wire::<DevicePatch>()))
             .answers(200, wire::<DeviceView>())
             .errors(&[InvalidToken, NotFound, InvalidRequest]),
         delete(paths::DEVICE, "Removes a device: it can no longer answer push requests (needs a stepped-up session)")

@@ -134,6 +134,13 @@ fn bodies_and_answers_name_their_required_fields() {
         required(body(paths::DEVICE_CHALLENGE, "post")),
         BTreeSet::from(["decision", "signature"])
     );
+    assert_eq!(
+        required(body(paths::PASSWORD_RESET, "post")),
+        BTreeSet::from(["identifier", "code", "new_password"])
+    );
+    // A patch changes what it names: nothing is required.
+    let patch = body(paths::DEVICE, "patch");
+    assert!(required(patch).is_empty() && patch["properties"]["push_token"].is_object());
     let tokens = required(answer(paths::TOKEN, "post", "200"));
     assert!(tokens.contains("access_token") && tokens.contains("refresh_token"));
     assert!(!tokens.contains("device_token"));
