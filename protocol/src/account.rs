@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// `GET /v1/userinfo`.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserInfo {
     pub sub: String,
     pub email: String,
@@ -16,6 +17,7 @@ pub struct UserInfo {
 
 /// `GET /v1/me/sign-ins`: newest first, at most 100.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignIns {
     pub sign_ins: Vec<SignInEntry>,
 }
@@ -23,6 +25,7 @@ pub struct SignIns {
 /// One entry of the history. `kind` is `sign_in`, `identity_verification`, `enrollment`,
 /// `password_change` or `security_event` (then `event` and `detail` are present).
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 /// A client reads an entry without the sign-in fields (a security event may have none) as
 /// empty ones.
 pub struct SignInEntry {
@@ -46,11 +49,13 @@ pub struct SignInEntry {
 
 /// `GET /v1/me/security-events`: newest first, at most 100.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SecurityEvents {
     pub events: Vec<SecurityEvent>,
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SecurityEvent {
     pub at: u64,
     pub kind: String,
@@ -74,6 +79,7 @@ fn text_or_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Err
 
 /// `POST /v1/me/totp`: a pending credential, active once confirmed.
 #[derive(Serialize, Deserialize, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TotpEnrollment {
     pub otpauth_uri: String,
     pub secret: String,
@@ -85,30 +91,35 @@ pub struct TotpEnrollment {
 
 /// `POST /v1/me/totp/confirm` body.
 #[derive(Serialize, Deserialize, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CodeRequest {
     pub code: String,
 }
 
 /// `{"confirmed": true}`: `/v1/me/totp/confirm`, `/v1/me/totp/confirm-suspended`.
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Confirmed {
     pub confirmed: bool,
 }
 
 /// `{"removed": true}`: `DELETE /v1/me/totp`, `DELETE /v1/me/devices/{id}`.
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Removed {
     pub removed: bool,
 }
 
 /// `POST /v1/me/backup-codes`: shown once.
 #[derive(Serialize, Deserialize, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BackupCodes {
     pub codes: Vec<String>,
 }
 
 /// The `status` of the password answers.
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PasswordStatus {
     PasswordChanged,
@@ -117,6 +128,7 @@ pub enum PasswordStatus {
 
 /// `POST /v1/me/password` body.
 #[derive(Serialize, Deserialize, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChangePasswordRequest {
     pub current_password: String,
     pub new_password: String,
@@ -124,12 +136,14 @@ pub struct ChangePasswordRequest {
 
 /// `POST /v1/password/forgot` body.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ForgotPasswordRequest {
     pub identifier: String,
 }
 
 /// `POST /v1/password/reset` body.
 #[derive(Serialize, Deserialize, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ResetPasswordRequest {
     pub identifier: String,
     pub code: String,
@@ -138,6 +152,7 @@ pub struct ResetPasswordRequest {
 
 /// `POST /v1/me/password`: every other session of the user ended.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PasswordChanged {
     pub status: PasswordStatus,
     pub revoked_sessions: u64,
@@ -145,6 +160,7 @@ pub struct PasswordChanged {
 
 /// `202` of `/v1/password/forgot`: the same whether or not the account exists.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ResetCodeSent {
     pub status: PasswordStatus,
     pub destination_hint: String,
@@ -154,6 +170,7 @@ pub struct ResetCodeSent {
 
 /// `200` of `/v1/password/reset`.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PasswordReset {
     pub status: PasswordStatus,
     pub sessions_revoked: bool,

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// `[sms_webhook]`: the body POSTed for each SMS.
 #[derive(Serialize, Deserialize, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SmsWebhook {
     /// `+E.164`.
     pub to: String,
@@ -13,11 +14,13 @@ pub struct SmsWebhook {
 
 /// `GET /dev/outbox` (`--dev` only): the newest 200 messages.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DevOutbox {
     pub messages: Vec<DevMessage>,
 }
 
 #[derive(Serialize, Deserialize, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DevMessage {
     pub id: i64,
     /// `email` or `sms`.

@@ -8,6 +8,7 @@ use crate::signin::EnrollmentCode;
 
 /// `POST /v1/me/authenticators` (`201`): the QR code and the typed code of a new enrollment.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnrollmentStarted {
     pub enrollment_id: String,
     #[serde(flatten)]
@@ -18,6 +19,7 @@ pub struct EnrollmentStarted {
 
 /// Where an enrollment stands.
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum EnrollmentStatus {
     WaitingForDevice,
@@ -48,6 +50,7 @@ impl EnrollmentStatus {
 /// (names: [`crate::paths::query`]), as text: the server checks `wait` (seconds, at most 30)
 /// and `status` (an [`EnrollmentStatus`], default `waiting_for_device`) itself.
 #[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WaitQuery {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wait: Option<String>,
@@ -74,6 +77,7 @@ impl WaitQuery {
 
 /// `GET /v1/me/authenticators/{enrollment_id}`: the enrollment screen's view.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Enrollment {
     pub enrollment_id: String,
     pub expires_at: u64,
@@ -89,6 +93,7 @@ pub struct Enrollment {
 }
 
 #[derive(Serialize, Deserialize, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TestApproval {
     pub request_id: String,
     pub number: String,
@@ -99,6 +104,7 @@ pub struct TestApproval {
 /// `attestation` is read: an [`Attestation`], or the raw JSON for a server that answers a
 /// malformed one on its own (`invalid_attestation` rather than `invalid_request`).
 #[derive(Serialize, Deserialize, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(bound(deserialize = "A: Deserialize<'de>", serialize = "A: Serialize"))]
 pub struct ActivateRequest<A = Attestation> {
     pub activation_code: String,
@@ -122,6 +128,7 @@ impl<A> std::fmt::Debug for ActivateRequest<A> {
 
 /// The `attestation` of an activation: the platform's proof of the key.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "format", deny_unknown_fields)]
 pub enum Attestation {
     /// The Keystore certificate chain of the device key, leaf first, each base64url DER.
@@ -134,6 +141,7 @@ pub enum Attestation {
 
 /// `201` of `/v1/devices/activate`: the device is pending until its test approval.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Activated {
     pub device_id: String,
     pub enrollment_id: String,
@@ -149,6 +157,7 @@ pub struct Activated {
 
 /// The account a device joined, for the authenticator's list.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ActivatedAccount {
     pub name: Option<String>,
     pub label: Option<String>,
@@ -157,12 +166,14 @@ pub struct ActivatedAccount {
 
 /// `GET /v1/me/devices`.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Devices {
     pub devices: Vec<DeviceView>,
 }
 
 /// One device of the user (`GET`, `PATCH`, `POST …/confirm` of `/v1/me/devices/{id}` too).
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeviceView {
     pub device_id: String,
     pub display_name: String,
@@ -179,6 +190,7 @@ pub struct DeviceView {
 
 /// `PATCH /v1/me/devices/{id}` body: what to change; an absent field stays as it is.
 #[derive(Serialize, Deserialize, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DevicePatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub display_name: Option<String>,
@@ -198,6 +210,7 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Strin
 
 /// `GET /v1/devices/challenges` (signed): the requests this device may answer, oldest first.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Challenges {
     pub challenges: Vec<Challenge>,
     pub server_time: u64,
@@ -205,6 +218,7 @@ pub struct Challenges {
 
 /// A push request as the phone sees it (never the number in `enter` mode).
 #[derive(Serialize, Deserialize, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Challenge {
     pub request_id: String,
     /// `sign_in` or `test`.
@@ -219,6 +233,7 @@ pub struct Challenge {
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ChallengeMode {
     /// The user types the number the sign-in screen shows.
@@ -229,6 +244,7 @@ pub enum ChallengeMode {
 
 /// Who asked: shown on the phone.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChallengeContext {
     pub app: String,
     pub ip: String,
@@ -239,6 +255,7 @@ pub struct ChallengeContext {
 
 /// `POST /v1/devices/challenges/{request_id}` body (signed).
 #[derive(Serialize, Deserialize, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DecisionRequest {
     /// `approve`, `deny` or `report_fraud` ([`crate::device::Decision`]).
     pub decision: String,
@@ -251,6 +268,7 @@ pub struct DecisionRequest {
 
 /// The answer to a decision.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DecisionAnswer {
     pub request_id: String,
     pub result: DecisionResult,
@@ -260,6 +278,7 @@ pub struct DecisionAnswer {
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DecisionResult {
     Approved,
@@ -269,6 +288,7 @@ pub enum DecisionResult {
 
 /// What `[push_sender] type = "webhook"` POSTs to wake a device: no number, no secret.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Wake {
     pub device_id: String,
     pub request_id: String,

@@ -6,6 +6,7 @@ use crate::paths;
 
 /// The discovery document: every endpoint as an absolute URL under the issuer.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Discovery {
     pub issuer: String,
     pub token_endpoint: String,

@@ -7,6 +7,7 @@ use crate::signin::Next;
 
 /// Every `error` value of docs/protocol.md's errors table.
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     InvalidRequest,
@@ -122,10 +123,12 @@ impl std::fmt::Display for ErrorCode {
 /// An error answer. Fields other than `error` and `error_description` are absent unless the
 /// code carries them.
 #[derive(Serialize, Deserialize, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub error: ErrorCode,
     /// Always sent; a client reads a body without one as empty.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub error_description: String,
     /// `wrong_credential`: tries left on this code or before the lockout.
     #[serde(default, skip_serializing_if = "Option::is_none")]

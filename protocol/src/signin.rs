@@ -6,12 +6,14 @@ use serde::{Deserialize, Serialize};
 
 /// `POST /v1/login/methods` body.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginMethodsRequest {
     pub identifier: String,
 }
 
 /// `POST /v1/login/methods` answer.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginMethods {
     pub identifier: String,
     pub identifier_type: IdentifierType,
@@ -23,6 +25,7 @@ pub struct LoginMethods {
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum IdentifierType {
     Email,
@@ -30,6 +33,7 @@ pub enum IdentifierType {
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Organization {
     pub name: String,
     pub domain: String,
@@ -37,6 +41,7 @@ pub struct Organization {
 
 /// One method of `methods`, in the organisation's order.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum LoginMethod {
     Password,
@@ -67,6 +72,7 @@ pub enum LoginMethod {
 
 /// A second factor of `choose_second_factor`.
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SecondFactor {
     Push,
@@ -92,6 +98,7 @@ impl SecondFactor {
 /// The `method` parameter of `POST /v1/authorize-challenge`: a sign-in method, a second factor,
 /// the code to resend, or the answer to the enrollment prompt.
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Method {
     Password,
@@ -177,6 +184,7 @@ pub const ACR_MFA: &str = "mfa";
 
 /// The `next` step of an `insufficient_authorization` answer: what the client shows.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Next {
     /// The password field.
@@ -218,6 +226,7 @@ pub enum Next {
 
 /// Where a code was sent.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     Email,
@@ -229,6 +238,7 @@ pub enum Channel {
 
 /// `email_code`, `sms_code`, `verify_device`.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CodeStep {
     pub channel: Channel,
     pub destination_hint: String,
@@ -240,6 +250,7 @@ pub struct CodeStep {
 
 /// `push` and `approve_test_push`: the number to show while the phone decides.
 #[derive(Serialize, Deserialize, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PushStep {
     pub request_id: String,
     pub number: String,
@@ -251,9 +262,13 @@ pub struct PushStep {
 /// `activate_authenticator`: the first answer carries the code ([`EnrollmentCode`]), later ones
 /// only the id, the expiry and the poll interval.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ActivateStep {
     pub enrollment_id: String,
+    /// Not in the schema: an absent flattened code would read as `null` there (its fields come
+    /// with the first answer only).
     #[serde(flatten)]
+    #[cfg_attr(feature = "openapi", schema(ignore))]
     pub code: Option<EnrollmentCode>,
     pub expires_at: u64,
     pub interval: u64,
@@ -261,6 +276,7 @@ pub struct ActivateStep {
 
 /// What a screen shows to enroll a phone: the QR code's link and the typed code.
 #[derive(Serialize, Deserialize, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnrollmentCode {
     pub qr_payload: String,
     pub activation_code: String,
@@ -270,6 +286,7 @@ pub struct EnrollmentCode {
 
 /// `200` of `/v1/authorize-challenge`: the sign-in is complete.
 #[derive(Serialize, Deserialize, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuthorizationCode {
     pub authorization_code: String,
 }

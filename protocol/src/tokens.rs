@@ -16,6 +16,7 @@ pub mod param {
 
 /// The `grant_type` of `POST /v1/token`.
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum GrantType {
     AuthorizationCode,
@@ -40,6 +41,7 @@ impl GrantType {
 
 /// The token answer (authorization code and refresh grants alike).
 #[derive(Serialize, Deserialize, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Tokens {
     pub access_token: String,
     /// Always `Bearer`.
@@ -56,10 +58,12 @@ pub struct Tokens {
 
 /// `200 {}` of `/v1/revoke`.
 #[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Revoked {}
 
 /// `POST /v1/logout`.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoggedOut {
     pub revoked_sessions: u64,
 }
@@ -67,12 +71,14 @@ pub struct LoggedOut {
 /// `POST /v1/logout-all`: the sessions ended and the devices of the review window, so the app
 /// can offer "remove these".
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoggedOutEverywhere {
     pub revoked_sessions: u64,
     pub recent_devices: Vec<RecentDevice>,
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecentDevice {
     pub device_id: String,
     pub display_name: String,

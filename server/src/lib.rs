@@ -45,7 +45,7 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
 
 pub use config::{Config, ConfigError};
@@ -328,52 +328,63 @@ fn tls_config(
     Ok(config)
 }
 
-fn router(app: AppState) -> Router {
-    let mut router = Router::new()
-        .route(paths::DISCOVERY, get(discovery))
-        .route(paths::OPENAPI, get(openapi::document))
-        .route(paths::LOGIN_METHODS, post(signin::login_methods))
-        .route(
+/// Every route: its path (a constant of `authcore_protocol::paths`) and its handlers; the `--dev`
+/// outbox only with `dev`. `/openapi.json` documents exactly these (a test holds it to them).
+fn routes(dev: bool) -> Vec<(&'static str, MethodRouter<AppState>)> {
+    let mut routes = vec![
+        (paths::DISCOVERY, get(discovery)),
+        (paths::OPENAPI, get(openapi::document)),
+        (paths::LOGIN_METHODS, post(signin::login_methods)),
+        (
             paths::AUTHORIZE_CHALLENGE,
             post(signin::authorize_challenge),
-        )
-        .route(paths::TOKEN, post(tokens::token))
-        .route(paths::REVOKE, post(tokens::revoke))
-        .route(paths::LOGOUT, post(tokens::logout))
-        .route(paths::LOGOUT_ALL, post(tokens::logout_all))
-        .route(paths::USERINFO, get(account::userinfo))
-        .route(paths::SIGN_INS, get(account::sign_ins))
-        .route(paths::SECURITY_EVENTS, get(security::security_events))
-        .route(
+        ),
+        (paths::TOKEN, post(tokens::token)),
+        (paths::REVOKE, post(tokens::revoke)),
+        (paths::LOGOUT, post(tokens::logout)),
+        (paths::LOGOUT_ALL, post(tokens::logout_all)),
+        (paths::USERINFO, get(account::userinfo)),
+        (paths::SIGN_INS, get(account::sign_ins)),
+        (paths::SECURITY_EVENTS, get(security::security_events)),
+        (
             paths::TOTP,
             post(account::start_totp).delete(account::remove_totp),
-        )
-        .route(paths::PASSWORD, post(account::change_password))
-        .route(paths::TOTP_CONFIRM, post(account::confirm_totp))
-        .route(paths::BACKUP_CODES, post(account::new_backup_codes))
-        .route(paths::PASSWORD_FORGOT, post(account::forgot_password))
-        .route(paths::PASSWORD_RESET, post(account::reset_password))
-        .route(paths::AUTHENTICATORS, post(devices::new_authenticator))
-        .route(paths::AUTHENTICATOR, get(devices::authenticator_status))
-        .route(paths::DEVICES, get(devices::list_devices))
-        .route(
+        ),
+        (paths::PASSWORD, post(account::change_password)),
+        (paths::TOTP_CONFIRM, post(account::confirm_totp)),
+        (paths::BACKUP_CODES, post(account::new_backup_codes)),
+        (paths::PASSWORD_FORGOT, post(account::forgot_password)),
+        (paths::PASSWORD_RESET, post(account::reset_password)),
+        (paths::AUTHENTICATORS, post(devices::new_authenticator)),
+        (paths::AUTHENTICATOR, get(devices::authenticator_status)),
+        (paths::DEVICES, get(devices::list_devices)),
+        (
             paths::DEVICE,
             get(devices::get_device)
                 .patch(devices::patch_device)
                 .delete(devices::delete_device),
-        )
-        .route(paths::DEVICE_CONFIRM, post(devices::confirm_device))
-        .route(
+        ),
+        (paths::DEVICE_CONFIRM, post(devices::confirm_device)),
+        (
             paths::TOTP_CONFIRM_SUSPENDED,
             post(account::confirm_suspended_totp),
-        )
-        .route(paths::DEVICE_ACTIVATE, post(devices::activate))
-        .route(paths::DEVICE_CHALLENGES, get(devices::challenges))
-        .route(paths::DEVICE_CHALLENGE, post(devices::decide));
-    if app.dev {
-        router = router.route(paths::DEV_OUTBOX, get(outbox::dev_outbox));
+        ),
+        (paths::DEVICE_ACTIVATE, post(devices::activate)),
+        (paths::DEVICE_CHALLENGES, get(devices::challenges)),
+        (paths::DEVICE_CHALLENGE, post(devices::decide)),
+    ];
+    if dev {
+        routes.push((paths::DEV_OUTBOX, get(outbox::dev_outbox)));
     }
-    router
+    routes
+}
+
+fn router(app: AppState) -> Router {
+    routes(app.dev)
+        .into_iter()
+        .fold(Router::new(), |router, (path, handlers)| {
+            router.route(path, handlers)
+        })
         .fallback(|| async { ApiError::not_found() })
         .layer(axum::middleware::from_fn(log_and_shape))
         .with_state(app)
