@@ -3,7 +3,8 @@
 # run is fast), runs every layer even when an earlier one fails, prints one closing line per layer
 # ("<layer>: N passed, N failed") and exits non-zero if any layer failed.
 #
-# Layers: lint (rustfmt, clippy), rust (workspace tests), kotlin (the bindings' JVM suite against a
+# Layers: lint (rustfmt, clippy, scripts/check-structure.py: file sizes, path and error-code
+# literals, core import cycles), rust (workspace tests), kotlin (the bindings' JVM suite against a
 # real server process, scripts/test-kotlin.sh), pyotp (1,000 random codes vs pyotp), swift (the
 # bindings' Swift suite, scripts/test-swift.sh), mobile (Android and iOS library builds and the size
 # table: scripts/build-android.sh, scripts/build-ios.sh, scripts/sizes.sh).
@@ -26,7 +27,7 @@ export AUTHCORE_PYTHON=$python
 
 echo "== lint"
 lint_passed=0 lint_failed=0
-for check in "cargo fmt --all -- --check" "cargo clippy --workspace --all-targets --locked -- -D warnings"; do
+for check in "cargo fmt --all -- --check" "cargo clippy --workspace --all-targets --locked -- -D warnings" "python3 scripts/check-structure.py"; do
   if $check; then lint_passed=$((lint_passed + 1)); else lint_failed=$((lint_failed + 1)); echo "FAILED: $check"; fi
 done
 record lint $lint_passed $lint_failed
