@@ -213,10 +213,14 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Strin
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Challenges {
     pub challenges: Vec<Challenge>,
-    pub server_time: u64,
+    /// Absent from older servers: the phone's clock stands in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_time: Option<u64>,
 }
 
-/// A push request as the phone sees it (never the number in `enter` mode).
+/// A push request as the phone sees it (never the number in `enter` mode). The phone reads it
+/// leniently: a field an older server leaves out takes its default, and the core refuses only a
+/// challenge without its number shape (`number_length` in `enter` mode, `choices` in `choose`).
 #[derive(Serialize, Deserialize, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Challenge {
@@ -224,11 +228,15 @@ pub struct Challenge {
     /// `sign_in` or `test`.
     pub kind: String,
     pub mode: ChallengeMode,
-    pub number_length: usize,
+    #[serde(default)]
+    pub number_length: Option<u32>,
     /// `choose` mode: three distinct numbers, one right; null in `enter` mode.
+    #[serde(default)]
     pub choices: Option<Vec<String>>,
+    #[serde(default)]
     pub context: ChallengeContext,
-    pub created_at: u64,
+    #[serde(default)]
+    pub created_at: Option<u64>,
     pub expires_at: u64,
 }
 
@@ -240,17 +248,25 @@ pub enum ChallengeMode {
     Enter,
     /// The user picks it among `choices`.
     Choose,
+    /// A mode this version does not know: the phone asks for the number to be typed.
+    #[serde(other)]
+    Unknown,
 }
 
 /// Who asked: shown on the phone.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChallengeContext {
-    pub app: String,
-    pub ip: String,
-    pub user_agent: String,
+    #[serde(default)]
+    pub app: Option<String>,
+    #[serde(default)]
+    pub ip: Option<String>,
+    #[serde(default)]
+    pub user_agent: Option<String>,
+    #[serde(default)]
     pub location: Option<String>,
-    pub time: u64,
+    #[serde(default)]
+    pub time: Option<u64>,
 }
 
 /// `POST /v1/devices/challenges/{request_id}` body (signed).

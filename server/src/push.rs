@@ -211,16 +211,16 @@ pub fn challenge(request: &PushRequest) -> Challenge {
         } else {
             ChallengeMode::Enter
         },
-        number_length: request.number.len(),
+        number_length: u32::try_from(request.number.len()).ok(),
         choices: request.choices.clone(),
         context: ChallengeContext {
-            app: request.app_name.clone(),
-            ip: request.ip.clone(),
-            user_agent: request.user_agent.clone(),
+            app: Some(request.app_name.clone()),
+            ip: Some(request.ip.clone()),
+            user_agent: Some(request.user_agent.clone()),
             location: request.location.clone(),
-            time: request.created_at,
+            time: Some(request.created_at),
         },
-        created_at: request.created_at,
+        created_at: Some(request.created_at),
         expires_at: request.expires_at,
     }
 }

@@ -12,9 +12,10 @@ use std::pin::Pin;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use authcore_protocol::devices::{DecisionAnswer, DecisionRequest, WaitQuery};
+use authcore_protocol::devices::{
+    Challenge, ChallengeMode, Challenges, DecisionAnswer, DecisionRequest, WaitQuery,
+};
 use authcore_protocol::paths;
-use serde::Deserialize;
 
 use super::channel::expect;
 use super::{lock, Authenticator, AuthenticatorError, PushAccount};
@@ -100,35 +101,6 @@ impl Pending {
             _ => Err(AuthenticatorError::UnknownRequest),
         }
     }
-}
-
-/// `GET /v1/devices/challenges` → `200`.
-#[derive(Deserialize)]
-struct Challenges {
-    challenges: Vec<Challenge>,
-    /// Absent from older servers: the phone's clock stands in.
-    server_time: Option<u64>,
-}
-
-#[derive(Deserialize)]
-struct Challenge {
-    request_id: String,
-    kind: String,
-    mode: String,
-    number_length: Option<u32>,
-    choices: Option<Vec<String>>,
-    #[serde(default)]
-    context: ChallengeContext,
-    expires_at: u64,
-}
-
-#[derive(Default, Deserialize)]
-struct ChallengeContext {
-    app: Option<String>,
-    ip: Option<String>,
-    user_agent: Option<String>,
-    location: Option<String>,
-    time: Option<u64>,
 }
 
 impl Authenticator {
@@ -275,11 +247,11 @@ impl Authenticator {
 }
 
 fn approval_of(challenge: Challenge, account: &PushAccount) -> Option<ApprovalRequest> {
-    let prompt = match challenge.mode.as_str() {
-        "choose" => NumberPrompt::Choose {
+    let prompt = match challenge.mode {
+        ChallengeMode::Choose => NumberPrompt::Choose {
             choices: challenge.choices?,
         },
-        _ => NumberPrompt::Enter {
+        ChallengeMode::Enter | ChallengeMode::Unknown => NumberPrompt::Enter {
             length: challenge.number_length?,
         },
     };

@@ -58,7 +58,7 @@ pub async fn challenges(
     let pending = pending?;
     Ok(Json(Challenges {
         challenges: pending.iter().map(push::challenge).collect(),
-        server_time: app.clock.now(),
+        server_time: Some(app.clock.now()),
     }))
 }
 
