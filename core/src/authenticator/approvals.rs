@@ -427,4 +427,24 @@ mod tests {
             assert!(approval_of(challenge, &account).is_none(), "{body}");
         }
     }
+
+    #[test]
+    fn a_mode_this_version_does_not_know_asks_for_the_number_to_be_typed() {
+        let account = PushAccount {
+            device_id: "dv_1".into(),
+            label: "Globex".into(),
+            server_url: "https://login.globex.example".into(),
+            user_verification: false,
+            attested: false,
+            passwordless: false,
+            key_alias: "push-1".into(),
+        };
+        let challenge: Challenge = serde_json::from_str(
+            r#"{"request_id":"42","kind":"sign_in","mode":"swipe","number_length":3,"expires_at":1}"#,
+        )
+        .unwrap();
+        let request = approval_of(challenge, &account).unwrap();
+        assert_eq!(request.prompt, NumberPrompt::Enter { length: 3 });
+        assert_eq!(request.context.app, "");
+    }
 }
