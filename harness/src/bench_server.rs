@@ -266,7 +266,7 @@ async fn methods_timing(args: &ServerBenchArgs) -> Result<[(f64, f64); 2], Strin
 
 /// CPU time this process has used (every thread: server, client and SQLite), when the platform
 /// tells (Linux `/proc/self/stat`, in USER_HZ = 1/100 s ticks).
-fn cpu_seconds() -> Option<f64> {
+pub(crate) fn cpu_seconds() -> Option<f64> {
     let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
     // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
     let rest = &stat[stat.rfind(')')? + 2..];
