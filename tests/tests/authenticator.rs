@@ -540,3 +540,20 @@ async fn answering_one_request_many_times_at_once_counts_once() {
     signed_in(flow.wait_for_phone().await.unwrap());
     tls.world.stop().await;
 }
+
+/// A new phone with no push account: the long-poll waits out its time instead of answering at
+/// once, so an app that polls in a loop does not spin (it answered at once before: thousands of
+/// calls a second on Android's main dispatcher).
+#[tokio::test]
+async fn with_no_push_account_the_long_poll_waits_instead_of_spinning() {
+    let tls = start_tls_server().await;
+    let phone = tls.phone("New phone", false, Arc::default());
+    assert_eq!(phone.pending_approvals(0).await.unwrap(), []);
+    let started = std::time::Instant::now();
+    let mut calls = 0;
+    while started.elapsed() < std::time::Duration::from_secs(2) {
+        assert_eq!(phone.pending_approvals(1).await.unwrap(), []);
+        calls += 1;
+    }
+    assert!(calls <= 3, "{calls} long-polls in 2 s");
+}

@@ -105,12 +105,18 @@ impl Pending {
 
 impl Authenticator {
     /// The requests waiting for this phone on every push account. With `wait_s` > 0 and nothing
-    /// pending, long-polls until one arrives (or the time is up).
+    /// pending, long-polls until one arrives (or the time is up, at most 30 s). Without any push
+    /// account nothing can arrive: it waits out the time all the same, so an app that calls it in
+    /// a loop does not spin.
     pub async fn pending_approvals(
         &self,
         wait_s: u32,
     ) -> Result<Vec<ApprovalRequest>, AuthenticatorError> {
         let accounts = self.push_accounts();
+        if accounts.is_empty() {
+            tokio::time::sleep(Duration::from_secs(u64::from(wait_s.min(30)))).await;
+            return Ok(Vec::new());
+        }
         let polls: Vec<_> = accounts
             .iter()
             .map(|account| Box::pin(self.challenges(account, wait_s)))
