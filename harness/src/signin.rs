@@ -113,6 +113,9 @@ async fn drive(client: AuthClient, mut email: Option<String>) -> Result<(), Stri
     println!("Sign in to {}", client.server_url());
     let flow = client.sign_in();
     flow.set_listener(Some(Arc::new(Printer)));
+    // Set when waiting for the phone just failed (denied, wrong number, expired): ask before
+    // waiting again rather than repeat the request and its error.
+    let mut wait_failed = false;
     loop {
         let state = flow.state();
         if let SignInState::Done { session } = &state {
@@ -126,13 +129,15 @@ async fn drive(client: AuthClient, mut email: Option<String>) -> Result<(), Stri
             );
             return Ok(());
         }
-        let outcome = match step(&flow, &state, &mut email).await {
+        let outcome = match step(&flow, &state, &mut email, wait_failed).await {
             Step::Acted(outcome) => outcome,
             Step::Quit => return Err("sign-in abandoned".into()),
             Step::Again => continue,
         };
+        wait_failed = false;
         if let Err(error) = outcome {
             println!("! {}", error);
+            wait_failed = is_waiting(&state) && is_waiting(&flow.state());
         }
     }
 }
@@ -143,9 +148,14 @@ enum Step {
     Quit,
 }
 
-async fn step(flow: &SignIn, state: &SignInState, email: &mut Option<String>) -> Step {
-    if show_waiting(state) {
-        return Step::Acted(flow.wait_for_phone().await);
+async fn step(
+    flow: &SignIn,
+    state: &SignInState,
+    email: &mut Option<String>,
+    wait_failed: bool,
+) -> Step {
+    if is_waiting(state) {
+        return after_waiting(flow, state, wait_failed).await;
     }
     let Some(answer) = prompt_for(state, email) else {
         return Step::Quit;
@@ -204,8 +214,41 @@ fn pick(answer: &str, count: usize) -> Option<usize> {
     }
 }
 
-/// Shows a state in which the phone acts, not the person at this terminal; true if it was one.
-fn show_waiting(state: &SignInState) -> bool {
+/// A state in which the phone acts, not the person at this terminal.
+fn is_waiting(state: &SignInState) -> bool {
+    matches!(
+        state,
+        SignInState::ApprovePush { .. }
+            | SignInState::ActivateAuthenticator { .. }
+            | SignInState::ApproveTestPush { .. }
+    )
+}
+
+/// Waits for the phone; after a failed wait, first asks: a new push, wait again, back, or quit.
+async fn after_waiting(flow: &SignIn, state: &SignInState, wait_failed: bool) -> Step {
+    if wait_failed {
+        let push = matches!(state, SignInState::ApprovePush { .. });
+        let choices = if push {
+            "1 send a new request, Enter wait again, b back to choose another way, q quit"
+        } else {
+            "Enter wait again, b back, q quit"
+        };
+        let Some(answer) = ask(&format!("({choices}) > ")) else {
+            return Step::Quit;
+        };
+        match answer.trim() {
+            "q" => return Step::Quit,
+            "b" => return Step::Acted(flow.back().await),
+            "1" if push => return Step::Acted(flow.resend_push().await),
+            _ => {}
+        }
+    }
+    show_waiting(state);
+    Step::Acted(flow.wait_for_phone().await)
+}
+
+/// Shows a state in which the phone acts.
+fn show_waiting(state: &SignInState) {
     let left = |expires_at: u64| {
         let left = expires_at.saturating_sub(now());
         format!("{}:{:02}", left / 60, left % 60)
@@ -245,9 +288,8 @@ fn show_waiting(state: &SignInState) -> bool {
                 left(*expires_at)
             );
         }
-        _ => return false,
+        _ => {}
     }
-    true
 }
 
 /// Shows `state` and reads the answer it needs.

@@ -2,7 +2,7 @@
 //! that confirms the device, reading prompts from stdout and answering on stdin.
 
 use std::io::{Read, Write};
-use std::process::{Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -41,32 +41,17 @@ impl Screen {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_person_signs_in_with_a_password_and_an_email_code() {
-    let mut options =
-        ServerOptions::new(config(), "sqlite::memory:", "127.0.0.1:0".parse().unwrap());
-    options.dev = true;
-    let server = authcore_server::start(options).await.unwrap();
-    let base = server.base_url().to_owned();
-    let device = std::env::temp_dir().join(format!("authcore-signin-cli-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&device);
-
+/// `authcore signin` as a child process: its stdin, and its stdout collected on a thread.
+fn signin(base: &str, email: &str, device: &std::path::Path) -> (Child, ChildStdin, Screen) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_authcore"))
-        .args([
-            "signin",
-            "--server",
-            &base,
-            "--email",
-            "dave@globex.example",
-            "--device",
-        ])
-        .arg(&device)
+        .args(["signin", "--server", base, "--email", email, "--device"])
+        .arg(device)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
+    let stdin = child.stdin.take().unwrap();
     let mut stdout = child.stdout.take().unwrap();
     let screen = Screen(Arc::default());
     let sink = screen.0.clone();
@@ -81,6 +66,20 @@ async fn a_person_signs_in_with_a_password_and_an_email_code() {
                 .push_str(&String::from_utf8_lossy(&buf[..n]));
         }
     });
+    (child, stdin, screen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_signs_in_with_a_password_and_an_email_code() {
+    let mut options =
+        ServerOptions::new(config(), "sqlite::memory:", "127.0.0.1:0".parse().unwrap());
+    options.dev = true;
+    let server = authcore_server::start(options).await.unwrap();
+    let base = server.base_url().to_owned();
+    let device = std::env::temp_dir().join(format!("authcore-signin-cli-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&device);
+
+    let (mut child, mut stdin, screen) = signin(&base, "dave@globex.example", &device);
 
     let shown =
         tokio::task::block_in_place(|| screen.wait_for("(b back, f forgot password, q quit) > "));
@@ -108,16 +107,7 @@ async fn a_person_signs_in_with_a_password_and_an_email_code() {
         "{shown}"
     );
 
-    let outbox: serde_json::Value =
-        reqwest::get(format!("{base}/dev/outbox?to=dave%40globex.example"))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-    let body = outbox["messages"][0]["body"].as_str().unwrap();
-    let at = body.find("code is ").unwrap() + "code is ".len();
-    writeln!(stdin, "{}", &body[at..at + 6]).unwrap();
+    writeln!(stdin, "{}", emailed_code(&base).await).unwrap();
 
     // Globex requires an authenticator: "Skip for now (3 times left)"
     let shown = tokio::task::block_in_place(|| screen.wait_for("Skip for now"));
@@ -144,5 +134,164 @@ async fn a_person_signs_in_with_a_password_and_an_email_code() {
     );
     // the device is recognised next time: its token was saved in the encrypted store
     assert!(device.join("store.bin").exists());
+    server.shutdown().await;
+}
+
+/// Dave's phone (the real core `Authenticator`), enrolled inside a password sign-in.
+async fn enrolled_phone(base: &str) -> authcore::authenticator::Authenticator {
+    use authcore::authenticator::{Added, Authenticator, AuthenticatorConfig};
+    use authcore::signin::{MethodKind, SignInState};
+    let http = authcore::http::HttpConfig::default();
+    let store = Arc::new(authcore::store::MemoryStore::default());
+    let phone = Authenticator::open(
+        store.clone(),
+        Arc::new(authcore::device_keys::SoftwareDeviceKeys::new(store)),
+        Arc::new(authcore_e2e::Fingerprint::default()),
+        AuthenticatorConfig {
+            http: http.clone(),
+            device_name: "Dave's Pixel".into(),
+            platform: "harness".into(),
+            push_token: None,
+            user_verification: true,
+        },
+    )
+    .unwrap();
+    let laptop = authcore::AuthClient::new(
+        authcore::ClientConfig {
+            server_url: base.to_owned(),
+            client_id: "authcore-harness".into(),
+            http,
+        },
+        Arc::new(authcore::store::MemoryStore::default()),
+    )
+    .unwrap();
+    let flow = laptop.sign_in();
+    let SignInState::ChooseMethod { methods, .. } =
+        flow.start("dave@globex.example").await.unwrap()
+    else {
+        panic!("no method list")
+    };
+    let password = methods
+        .iter()
+        .find(|m| m.kind == MethodKind::Password)
+        .unwrap();
+    flow.choose_method(password).await.unwrap();
+    if let SignInState::EnterCode { .. } = flow.submit_password("dave-demo-password").await.unwrap()
+    {
+        // Globex requires a second factor: without an authenticator yet, the emailed code
+        flow.submit_code(&emailed_code(base).await).await.unwrap();
+    }
+    let SignInState::ActivateAuthenticator { qr_payload, .. } =
+        flow.enroll_authenticator().await.unwrap()
+    else {
+        panic!("no QR code")
+    };
+    let Added::Push(_) = phone.add_from_qr(qr_payload.expose()).await.unwrap() else {
+        panic!("not a push account")
+    };
+    let SignInState::ApproveTestPush { number, .. } = flow.wait_for_phone().await.unwrap() else {
+        panic!("no test approval")
+    };
+    let test = phone.pending_approvals(5).await.unwrap().pop().unwrap();
+    phone.approve(&test.id, &number).await.unwrap();
+    let state = flow.wait_for_phone().await.unwrap();
+    assert!(matches!(state, SignInState::Done { .. }), "{state:?}");
+    phone
+}
+
+/// The code in the newest message the dev outbox holds for Dave.
+async fn emailed_code(base: &str) -> String {
+    let outbox: serde_json::Value =
+        reqwest::get(format!("{base}/dev/outbox?to=dave%40globex.example"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    let messages = outbox["messages"].as_array().unwrap();
+    let body = messages.last().unwrap()["body"].as_str().unwrap();
+    let at = body.find("code is ").unwrap() + "code is ".len();
+    body[at..at + 6].to_owned()
+}
+
+/// The number the screen asked to enter last ("…: enter 42 (expires in 1:59)…").
+fn last_number(screen: &str) -> String {
+    let at = screen.rfind("on your phone: enter ").unwrap() + "on your phone: enter ".len();
+    screen[at..].split(' ').next().unwrap().to_owned()
+}
+
+/// Dave denies the push on his phone: the terminal says so once and asks what next (it used to
+/// repeat the request and the error thousands of times a second); a new request, approved with
+/// its number, signs him in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_denied_push_stops_and_offers_a_new_request() {
+    let mut config = config();
+    config.push.require_attestation = false;
+    for org in &mut config.orgs {
+        if org.domain == "globex.example" {
+            org.verify_unrecognised_devices = false;
+        }
+    }
+    let mut options = ServerOptions::new(config, "sqlite::memory:", "127.0.0.1:0".parse().unwrap());
+    options.dev = true;
+    let server = authcore_server::start(options).await.unwrap();
+    let base = server.base_url().to_owned();
+    let phone = enrolled_phone(&base).await;
+    let device = std::env::temp_dir().join(format!("authcore-signin-deny-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&device);
+    let (mut child, mut stdin, screen) = signin(&base, "dave@globex.example", &device);
+
+    let shown =
+        tokio::task::block_in_place(|| screen.wait_for("(b back, f forgot password, q quit) > "));
+    let by_phone = shown
+        .lines()
+        .find(|line| {
+            line.to_lowercase().contains("phone") && line.trim_start().starts_with(char::is_numeric)
+        })
+        .unwrap_or_else(|| panic!("no phone sign-in offered:\n{shown}"));
+    writeln!(
+        stdin,
+        "{}",
+        by_phone.trim_start().split('.').next().unwrap()
+    )
+    .unwrap();
+    tokio::task::block_in_place(|| screen.wait_for("Waiting…"));
+    let request = phone.pending_approvals(10).await.unwrap().pop().unwrap();
+    phone.deny(&request.id).await.unwrap();
+
+    let prompt =
+        "(1 send a new request, Enter wait again, b back to choose another way, q quit) > ";
+    tokio::task::block_in_place(|| screen.wait_for(prompt));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let shown = screen.0.lock().unwrap().clone();
+    assert_eq!(
+        shown
+            .matches("! the request was denied on your phone")
+            .count(),
+        1,
+        "{shown}"
+    );
+    assert!(shown.ends_with(prompt), "{shown}");
+
+    writeln!(stdin, "1").unwrap();
+    let shown = tokio::task::block_in_place(|| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let seen = screen.0.lock().unwrap().clone();
+            if seen.matches("Waiting…").count() == 2 {
+                return seen;
+            }
+            assert!(Instant::now() < deadline, "no second request:\n{seen}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    });
+    let request = phone.pending_approvals(10).await.unwrap().pop().unwrap();
+    phone
+        .approve(&request.id, &last_number(&shown))
+        .await
+        .unwrap();
+    let status = tokio::task::block_in_place(|| child.wait()).unwrap();
+    let shown = tokio::task::block_in_place(|| screen.wait_for("<dave@globex.example> (session "));
+    assert!(status.success(), "{shown}");
     server.shutdown().await;
 }
