@@ -9,6 +9,8 @@ use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Metadata, Subscriber};
 
+use crate::platform::CallbackError;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, uniffi::Enum)]
 pub enum LogLevel {
     Error,
@@ -28,10 +30,11 @@ pub struct LogRecord {
     pub message: String,
 }
 
-/// Implemented by the app (Logcat, os_log). Called on runtime threads; must not block.
+/// Implemented by the app (Logcat, os_log). Called on runtime threads; must not block. What it
+/// throws is ignored (the record is lost, nothing else).
 #[uniffi::export(with_foreign)]
 pub trait Logger: Send + Sync {
-    fn log(&self, record: LogRecord);
+    fn log(&self, record: LogRecord) -> Result<(), CallbackError>;
 }
 
 static LOGGER: RwLock<Option<Arc<dyn Logger>>> = RwLock::new(None);
@@ -88,7 +91,8 @@ impl Subscriber for ForeignSubscriber {
         };
         let mut message = Message::default();
         event.record(&mut message);
-        logger.log(LogRecord {
+        // Not logged when it fails: that would call the failing logger again.
+        let _ = logger.log(LogRecord {
             level: level_of(event.metadata().level()),
             target: event.metadata().target().to_owned(),
             message: message.0,
@@ -125,8 +129,9 @@ mod tests {
     struct Lines(Mutex<Vec<LogRecord>>);
 
     impl Logger for Lines {
-        fn log(&self, record: LogRecord) {
+        fn log(&self, record: LogRecord) -> Result<(), CallbackError> {
             self.0.lock().unwrap().push(record);
+            Ok(())
         }
     }
 

@@ -134,12 +134,28 @@ impl DeviceKeys for SoftwareKeys {
 }
 
 /// The person holding the phone proves it is them (BiometricPrompt, LocalAuthentication) before
-/// an approval is signed. Async: the prompt completes whenever the user answers. `false` (or a
-/// cancelled prompt) sends nothing.
+/// an approval is signed. Async: the prompt completes whenever the user answers. `false`, a
+/// cancelled prompt or a thrown exception sends nothing (`UserNotVerified`).
 #[uniffi::export(with_foreign)]
 #[async_trait::async_trait]
 pub trait UserVerification: Send + Sync {
-    async fn verify_user(&self, reason: String) -> bool;
+    async fn verify_user(&self, reason: String) -> Result<bool, CallbackError>;
+}
+
+/// What an app's [`crate::logging::Logger`], [`crate::signin::SignInListener`] or
+/// [`UserVerification`] throws. It never crosses back as a panic: a throwing logger or listener
+/// is ignored, a throwing verification counts as "not verified".
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
+pub enum CallbackError {
+    #[error("the app's callback failed")]
+    Failed,
+}
+
+/// Whatever the foreign implementation threw.
+impl From<uniffi::UnexpectedUniFFICallbackError> for CallbackError {
+    fn from(_: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        CallbackError::Failed
+    }
 }
 
 /// [`SecureStore`] as the core's trait.
@@ -224,7 +240,12 @@ pub(crate) struct VerificationAdapter(pub Arc<dyn UserVerification>);
 impl authcore::authenticator::UserVerification for VerificationAdapter {
     fn verify_user(&self, reason: String) -> Pin<Box<dyn Future<Output = bool> + Send>> {
         let foreign = self.0.clone();
-        Box::pin(async move { foreign.verify_user(reason).await })
+        Box::pin(async move {
+            foreign.verify_user(reason).await.unwrap_or_else(|_| {
+                tracing::warn!("the app's UserVerification threw: not verified");
+                false
+            })
+        })
     }
 }
 

@@ -11,6 +11,7 @@ use authcore::ClientError as CoreClientError;
 
 use crate::client::Session;
 use crate::errors::ClientError;
+use crate::platform::CallbackError;
 use crate::runtime::run;
 
 /// A value the screen shows but logs must not (the activation code, a QR payload carrying one):
@@ -184,10 +185,11 @@ impl From<CoreState> for SignInState {
 }
 
 /// Told of every state change, on a runtime thread: post to the UI thread, don't block, and
-/// don't wait here for another gesture of the same flow.
+/// don't wait here for another gesture of the same flow. What it throws is ignored: the flow
+/// goes on, and the gesture still answers the new state.
 #[uniffi::export(with_foreign)]
 pub trait SignInListener: Send + Sync {
-    fn on_state_changed(&self, state: SignInState);
+    fn on_state_changed(&self, state: SignInState) -> Result<(), CallbackError>;
 }
 
 struct ListenerAdapter(Arc<dyn SignInListener>);
@@ -195,7 +197,9 @@ struct ListenerAdapter(Arc<dyn SignInListener>);
 impl authcore::signin::SignInListener for ListenerAdapter {
     fn on_state_changed(&self, state: CoreState) {
         tracing::debug!(state = state.name(), "sign-in state changed");
-        self.0.on_state_changed(state.into());
+        if self.0.on_state_changed(state.into()).is_err() {
+            tracing::warn!("the app's SignInListener threw; ignored");
+        }
     }
 }
 

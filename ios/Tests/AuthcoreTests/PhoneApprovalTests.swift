@@ -91,6 +91,20 @@ final class PhoneApprovalTests: XCTestCase {
         let error = await assertThrows(ClientError.self) { _ = try await denied.waitForPhone() }
         XCTAssertEqual(error, .PushDenied(fraudReported: false))
 
+        // the biometric prompt throws: "not verified", nothing is signed or sent
+        let crashed = laptop.signIn()
+        let asking = try await passwordSteps(crashed, dave, davePassword)
+        guard case .approvePush = asking else { return XCTFail("\(asking)") }
+        let toAnswer = try await phone.pendingApprovals(waitSeconds: 10)
+        let pending = try XCTUnwrap(toAnswer.first)
+        fingerprint.throwsInstead = true
+        let signaturesNow = keys.signatures
+        let notVerified = await assertThrows(AuthenticatorError.self) { try await phone.approve(requestId: pending.id, number: "00") }
+        XCTAssertEqual(notVerified, .UserNotVerified)
+        XCTAssertEqual(keys.signatures, signaturesNow)
+        fingerprint.throwsInstead = false
+        try await phone.deny(requestId: pending.id)
+
         let ended = try await session.logoutEverywhere()
         XCTAssertGreaterThanOrEqual(ended, 2)
     }

@@ -91,8 +91,17 @@ final class Fingerprint: UserVerification, @unchecked Sendable {
     private let accept: Bool
     private let lock = NSLock()
     private var reasons: [String] = []
+    private var crash = false
 
     init(accept: Bool = true) { self.accept = accept }
+
+    /// The prompt crashes (an app bug) instead of answering.
+    var throwsInstead: Bool {
+        get { lock.lock(); defer { lock.unlock() }; return crash }
+        set { lock.lock(); crash = newValue; lock.unlock() }
+    }
+
+    struct PromptCrashed: Error {}
 
     var asked: [String] { lock.lock(); defer { lock.unlock() }; return reasons }
 
@@ -100,9 +109,10 @@ final class Fingerprint: UserVerification, @unchecked Sendable {
         lock.lock(); reasons.append(reason); lock.unlock()
     }
 
-    func verifyUser(reason: String) async -> Bool {
+    func verifyUser(reason: String) async throws -> Bool {
         record(reason)
         try? await Task.sleep(nanoseconds: 20_000_000)
+        if throwsInstead { throw PromptCrashed() }
         return accept
     }
 }

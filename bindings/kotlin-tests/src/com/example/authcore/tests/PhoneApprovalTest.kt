@@ -89,6 +89,17 @@ class PhoneApprovalTest {
         val error = assertThrowsSuspend<ClientException.PushDenied> { denied.waitForPhone() }
         assertEquals(false, error.fraudReported)
 
+        // the biometric prompt throws: "not verified", nothing is signed or sent
+        val crashed = laptop.signIn()
+        passwordSteps(crashed, dave, davePassword).expect<SignInState.ApprovePush>()
+        val pending = phone.pendingApprovals(10u).single()
+        fingerprint.throws = true
+        val signaturesNow = keys.signatures.get()
+        assertThrowsSuspend<AuthenticatorException.UserNotVerified> { phone.approve(pending.id, "00") }
+        assertEquals(signaturesNow, keys.signatures.get())
+        fingerprint.throws = false
+        phone.deny(pending.id)
+
         assertTrue(session.logoutEverywhere() >= 2u)
     }
 }

@@ -74,9 +74,13 @@ class JdkDeviceKeys : DeviceKeys {
 class Fingerprint(private val accept: Boolean = true) : UserVerification {
     val asked: MutableList<String> = Collections.synchronizedList(mutableListOf())
 
+    /** The prompt crashes (an app bug) instead of answering. */
+    @Volatile var throws: Boolean = false
+
     override suspend fun verifyUser(reason: String): Boolean {
         asked.add(reason)
         delay(20)
+        if (throws) throw IllegalStateException("the prompt crashed")
         return accept
     }
 }

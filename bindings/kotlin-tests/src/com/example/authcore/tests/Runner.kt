@@ -26,6 +26,7 @@ fun main() {
         OtpCodesTest::class.java,
         PhoneApprovalTest::class.java,
         CancellationTest::class.java,
+        CallbacksTest::class.java,
         // last: Alice ends with two phones, which changes how she signs in
         StepUpTest::class.java,
     )
