@@ -42,7 +42,7 @@ static LOGGER: RwLock<Option<Arc<dyn Logger>>> = RwLock::new(None);
 static MAX_LEVEL: AtomicUsize = AtomicUsize::new(0);
 
 /// Sends authcore's logs at `level` and above to `logger`. Call once at app start; a later call
-/// replaces the logger and the level.
+/// replaces the logger and the level, more or less verbose, from its next record on.
 #[uniffi::export]
 pub fn init_logger(logger: Arc<dyn Logger>, level: LogLevel) {
     *LOGGER.write().unwrap_or_else(|p| p.into_inner()) = Some(logger);
@@ -52,8 +52,10 @@ pub fn init_logger(logger: Arc<dyn Logger>, level: LogLevel) {
         // Fails only when the process already has a global subscriber (a Rust host app): then
         // that one receives the records.
         let _ = tracing::subscriber::set_global_default(ForeignSubscriber::default());
-        tracing::callsite::rebuild_interest_cache();
     });
+    // Each log statement remembers whether it was enabled when first reached: ask them all again,
+    // or one first reached at a less verbose level would stay off.
+    tracing::callsite::rebuild_interest_cache();
 }
 
 fn level_of(level: &Level) -> LogLevel {
@@ -135,8 +137,15 @@ mod tests {
         }
     }
 
+    /// The logger and its level are global: one test at a time.
+    fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+        static GLOBAL: Mutex<()> = Mutex::new(());
+        GLOBAL.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     #[test]
     fn records_at_or_above_the_level_reach_the_foreign_logger() {
+        let _global = one_at_a_time();
         let lines = Arc::new(Lines::default());
         init_logger(lines.clone(), LogLevel::Info);
         tracing::info!(state = "ChooseMethod", "state changed");
@@ -150,5 +159,22 @@ mod tests {
                 message: "state changed state=\"ChooseMethod\"".into(),
             }]
         );
+    }
+
+    #[test]
+    fn a_later_call_with_another_level_takes_effect_for_statements_already_reached() {
+        let _global = one_at_a_time();
+        let lines = Arc::new(Lines::default());
+        let poll = || tracing::debug!("long-poll ended");
+        let seen = |lines: &Lines| lines.0.lock().unwrap().len();
+        init_logger(lines.clone(), LogLevel::Info);
+        poll();
+        assert_eq!(seen(&lines), 0);
+        init_logger(lines.clone(), LogLevel::Debug);
+        poll();
+        assert_eq!(seen(&lines), 1);
+        init_logger(lines.clone(), LogLevel::Warn);
+        poll();
+        assert_eq!(seen(&lines), 1);
     }
 }
