@@ -26,15 +26,20 @@ struct Screen(Arc<Mutex<String>>);
 
 impl Screen {
     fn wait_for(&self, text: &str) -> String {
+        self.wait_until(&format!("{text:?}"), |seen| seen.contains(text))
+    }
+
+    /// Waits (at most 20 s) until what the child printed satisfies `done`.
+    fn wait_until(&self, what: &str, done: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let seen = self.0.lock().unwrap().clone();
-            if seen.contains(text) {
+            if done(&seen) {
                 return seen;
             }
             assert!(
                 Instant::now() < deadline,
-                "never saw {text:?}; screen:\n{seen}"
+                "never saw {what}; screen:\n{seen}"
             );
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -275,15 +280,9 @@ async fn a_denied_push_stops_and_offers_a_new_request() {
 
     writeln!(stdin, "1").unwrap();
     let shown = tokio::task::block_in_place(|| {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let seen = screen.0.lock().unwrap().clone();
-            if seen.matches("Waiting…").count() == 2 {
-                return seen;
-            }
-            assert!(Instant::now() < deadline, "no second request:\n{seen}");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        screen.wait_until("a second request", |seen| {
+            seen.matches("Waiting…").count() == 2
+        })
     });
     let request = phone.pending_approvals(10).await.unwrap().pop().unwrap();
     phone

@@ -328,6 +328,19 @@ mod tests {
         }
     }
 
+    /// A push account on Globex's server, as the tests' challenges are for.
+    fn account(label: &str) -> PushAccount {
+        PushAccount {
+            device_id: "dv_1".into(),
+            label: label.into(),
+            server_url: "https://login.globex.example".into(),
+            user_verification: false,
+            attested: false,
+            passwordless: false,
+            key_alias: "push-1".into(),
+        }
+    }
+
     #[test]
     fn only_a_fetched_request_can_be_answered() {
         let pending = Pending::default();
@@ -389,15 +402,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(answer.server_time, Some(1_767_225_601));
-        let account = PushAccount {
-            device_id: "dv_1".into(),
-            label: "Globex: dave@globex.example".into(),
-            server_url: "https://login.globex.example".into(),
-            user_verification: false,
-            attested: false,
-            passwordless: false,
-            key_alias: "push-1".into(),
-        };
+        let account = account("Globex: dave@globex.example");
         let requests: Vec<_> = answer
             .challenges
             .into_iter()
@@ -416,15 +421,7 @@ mod tests {
 
     #[test]
     fn a_challenge_without_its_number_shape_is_refused() {
-        let account = PushAccount {
-            device_id: "dv_1".into(),
-            label: "Globex".into(),
-            server_url: "https://login.globex.example".into(),
-            user_verification: false,
-            attested: false,
-            passwordless: false,
-            key_alias: "push-1".into(),
-        };
+        let account = account("Globex");
         for body in [
             r#"{"request_id":"42","kind":"sign_in","mode":"enter","number_length":null,"expires_at":1}"#,
             r#"{"request_id":"42","kind":"sign_in","mode":"choose","choices":null,"expires_at":1}"#,
@@ -436,15 +433,7 @@ mod tests {
 
     #[test]
     fn a_mode_this_version_does_not_know_asks_for_the_number_to_be_typed() {
-        let account = PushAccount {
-            device_id: "dv_1".into(),
-            label: "Globex".into(),
-            server_url: "https://login.globex.example".into(),
-            user_verification: false,
-            attested: false,
-            passwordless: false,
-            key_alias: "push-1".into(),
-        };
+        let account = account("Globex");
         let challenge: Challenge = serde_json::from_str(
             r#"{"request_id":"42","kind":"sign_in","mode":"swipe","number_length":3,"expires_at":1}"#,
         )

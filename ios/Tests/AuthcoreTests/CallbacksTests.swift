@@ -7,26 +7,19 @@ import XCTest
 final class CallbacksTests: XCTestCase {
     struct AppBug: Error {}
 
-    final class ThrowingListener: SignInListener, @unchecked Sendable {
+    /// An app callback with a bug: counts its calls and throws on each.
+    final class Throwing: SignInListener, Logger, @unchecked Sendable {
         private let lock = NSLock()
         private var count = 0
         var calls: Int { lock.lock(); defer { lock.unlock() }; return count }
 
-        func onStateChanged(state: SignInState) throws {
+        private func fail() throws {
             lock.lock(); count += 1; lock.unlock()
             throw AppBug()
         }
-    }
 
-    final class ThrowingLogger: Logger, @unchecked Sendable {
-        private let lock = NSLock()
-        private var count = 0
-        var calls: Int { lock.lock(); defer { lock.unlock() }; return count }
-
-        func log(record: LogRecord) throws {
-            lock.lock(); count += 1; lock.unlock()
-            throw AppBug()
-        }
+        func onStateChanged(state: SignInState) throws { try fail() }
+        func log(record: LogRecord) throws { try fail() }
     }
 
     final class QuietLogger: Logger, @unchecked Sendable {
@@ -35,7 +28,7 @@ final class CallbacksTests: XCTestCase {
 
     func testAListenerThatThrowsDoesNotStopTheSignIn() async throws {
         let flow = try TestServer.newDevice().signIn()
-        let listener = ThrowingListener()
+        let listener = Throwing()
         flow.setListener(listener: listener)
         let methods = try await flow.start(identifier: "bob@acme.example")
         let code = try await flow.chooseMethod(method: try methods.method(.emailCode))
@@ -46,7 +39,7 @@ final class CallbacksTests: XCTestCase {
     }
 
     func testALoggerThatThrowsLosesItsRecordsAndNothingElse() async throws {
-        let logger = ThrowingLogger()
+        let logger = Throwing()
         initLogger(logger: logger, level: .debug)
         defer { initLogger(logger: QuietLogger(), level: .error) }
         let flow = try TestServer.newDevice().signIn()
