@@ -202,6 +202,15 @@ impl Authenticator {
         Ok(run(async move { core.report_fraud(&request_id).await }).await?)
     }
 
+    /// The OS gave this phone a new push token (FCM `onNewToken`, APNs
+    /// `didRegisterForRemoteNotificationsWithDeviceToken`, hex), or `null` when notifications
+    /// were turned off: every push account's server gets it, and accounts added later register
+    /// with it. Every server is tried; the first failure is thrown (calling again is harmless).
+    pub async fn update_push_token(&self, token: Option<String>) -> Result<(), AuthenticatorError> {
+        let core = self.core.clone();
+        Ok(run(async move { core.update_push_token(token.as_deref()).await }).await?)
+    }
+
     /// Renames a code account, or relabels a push account (on this phone only).
     pub fn rename(&self, id: String, name: String) -> Result<(), AuthenticatorError> {
         Ok(self.core.rename(&AccountId(id), &name)?)

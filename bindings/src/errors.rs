@@ -51,6 +51,10 @@ pub enum ClientError {
     PushBlocked { retry_after_seconds: u64 },
     #[error("your organisation requires an authenticator app")]
     EnrollmentRequired,
+    /// Every phone of the user runs an authenticator app too old to show the sign-in number:
+    /// the sign-in stays where it was, and another second factor still works.
+    #[error("the authenticator app on your phone must be updated to show sign-in numbers; update it, or choose another way to sign in")]
+    PhoneAppTooOld,
     #[error("this sign-in expired; start again")]
     SignInExpired,
     #[error("the session ended; sign in again")]
@@ -103,6 +107,7 @@ impl From<CoreClientError> for ClientError {
                 retry_after_seconds: retry_after,
             },
             E::EnrollmentRequired => ClientError::EnrollmentRequired,
+            E::PhoneAppTooOld => ClientError::PhoneAppTooOld,
             E::SignInExpired => ClientError::SignInExpired,
             E::SessionEnded => ClientError::SessionEnded,
             E::StepUpRequired { max_age_s } => ClientError::StepUpRequired {
@@ -166,6 +171,9 @@ pub enum AuthenticatorError {
     UserNotVerified,
     #[error("no such account")]
     UnknownAccount,
+    /// The server needs a newer version of this app ("No numbers in your app? Update it").
+    #[error("this app must be updated to approve sign-ins; update it from the app store")]
+    UpgradeRequired,
     /// "Next code" asked of a time-based account.
     #[error("this account shows time-based codes")]
     NotHotp,
@@ -214,6 +222,7 @@ impl From<CoreAuthenticatorError> for AuthenticatorError {
             },
             E::UserNotVerified => Ffi::UserNotVerified,
             E::UnknownAccount => Ffi::UnknownAccount,
+            E::UpgradeRequired => Ffi::UpgradeRequired,
             E::Key(KeyError::Store(_)) | E::Storage(_) => Ffi::StorageUnavailable,
             E::Key(_) => Ffi::DeviceKeyUnavailable,
             E::Vault(vault) => vault.into(),

@@ -62,6 +62,10 @@ pub enum ClientError {
     /// A push to this account was reported as fraud: no pushes for `retry_after` seconds.
     #[error("sign-in requests to your phone are paused for {retry_after} s after a fraud report")]
     PushBlocked { retry_after: u64 },
+    /// Every phone of the user runs an authenticator app too old to show the sign-in number
+    /// (it must be updated); another second factor still works.
+    #[error("the authenticator app on your phone must be updated to show sign-in numbers; update it, or choose another way to sign in")]
+    PhoneAppTooOld,
     /// The organisation requires an authenticator and no "Skip for now" is left.
     #[error("your organisation requires an authenticator app; set it up now")]
     EnrollmentRequired,
@@ -144,6 +148,7 @@ impl From<ErrorAnswer> for ClientError {
             ErrorCode::NumberMismatch => ClientError::NumberMismatch,
             ErrorCode::PushBlocked => ClientError::PushBlocked { retry_after },
             ErrorCode::EnrollmentRequired => ClientError::EnrollmentRequired,
+            ErrorCode::UpgradeRequired => ClientError::PhoneAppTooOld,
             // RFC 9470: the sign-in behind this token is too old or too weak for the change.
             ErrorCode::InsufficientUserAuthentication => ClientError::StepUpRequired {
                 max_age_s: body.max_age.unwrap_or(0),

@@ -22,6 +22,24 @@ pub const HEADER_TIMESTAMP: &str = "authcore-timestamp";
 pub const HEADER_NONCE: &str = "authcore-nonce";
 /// Header with base64url (no padding) of the DER signature over [`request_message`].
 pub const HEADER_SIGNATURE: &str = "authcore-signature";
+/// Header with the device protocol version the app speaks (a decimal number, [`PROTOCOL_VERSION`]
+/// for this one), on every signed request. A request without it comes from an app older than
+/// number matching (version 1).
+pub const HEADER_PROTOCOL_VERSION: &str = "authcore-protocol-version";
+/// The device protocol version of this crate: 2, number matching (`enter` and `choose`).
+pub const PROTOCOL_VERSION: u32 = 2;
+/// The oldest version that can show a number-matching request. Version 1 (apps that sent no
+/// version) approved or denied without a number: the server never sends them a request.
+pub const NUMBER_MATCHING_VERSION: u32 = 2;
+
+/// The version a request's [`HEADER_PROTOCOL_VERSION`] value says: 1 when absent or not a number.
+pub fn protocol_version(header: Option<&str>) -> u32 {
+    header
+        .and_then(|v| v.trim().parse::<u32>().ok())
+        .filter(|v| *v >= 1)
+        .unwrap_or(1)
+}
+
 /// How far a request's timestamp may be from the server's clock, either way.
 pub const MAX_CLOCK_SKEW_S: u64 = 300;
 /// Nonces are 16 to 64 characters of `A-Z a-z 0-9 - _`.

@@ -164,6 +164,33 @@ pub struct ActivatedAccount {
     pub server_url: String,
 }
 
+/// `POST /v1/devices/push-token` body (signed): the OS push token that wakes this device, or
+/// `null` to stop pushes (the device long-polls).
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PushTokenUpdate {
+    /// At most 4096 characters; `null` or empty clears it.
+    #[cfg_attr(feature = "openapi", schema(required))]
+    pub push_token: Option<String>,
+}
+
+impl std::fmt::Debug for PushTokenUpdate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PushTokenUpdate")
+            .field("push_token", &self.push_token.as_ref().map(|_| "…"))
+            .finish()
+    }
+}
+
+/// `POST /v1/devices/push-token` answer.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PushTokenUpdated {
+    pub device_id: String,
+    /// The server now has a push token for this device.
+    pub push_enabled: bool,
+}
+
 /// `GET /v1/me/devices`.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -40,11 +40,12 @@ pub enum ErrorCode {
     AlreadyAnswered,
     TemporarilyUnavailable,
     RequestTimeout,
+    UpgradeRequired,
 }
 
 impl ErrorCode {
     /// Every code, in the order of the errors table.
-    pub const ALL: [ErrorCode; 30] = [
+    pub const ALL: [ErrorCode; 31] = [
         ErrorCode::InvalidRequest,
         ErrorCode::InvalidClient,
         ErrorCode::InsufficientAuthorization,
@@ -75,6 +76,7 @@ impl ErrorCode {
         ErrorCode::AlreadyAnswered,
         ErrorCode::TemporarilyUnavailable,
         ErrorCode::RequestTimeout,
+        ErrorCode::UpgradeRequired,
     ];
 
     /// The `error` value on the wire.
@@ -110,6 +112,7 @@ impl ErrorCode {
             ErrorCode::AlreadyAnswered => "already_answered",
             ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
             ErrorCode::RequestTimeout => "request_timeout",
+            ErrorCode::UpgradeRequired => "upgrade_required",
         }
     }
 }

@@ -34,6 +34,8 @@ pub const DEVICE_CONFIRM: &str = "/v1/me/devices/{id}/confirm";
 /// The device API (signed requests).
 pub const DEVICE_ACTIVATE: &str = "/v1/devices/activate";
 pub const DEVICE_CHALLENGES: &str = "/v1/devices/challenges";
+/// The device's OS push token (FCM/APNs), replaced or cleared.
+pub const DEVICE_PUSH_TOKEN: &str = "/v1/devices/push-token";
 /// `{id}`: the push request id.
 pub const DEVICE_CHALLENGE: &str = "/v1/devices/challenges/{id}";
 

@@ -11,7 +11,7 @@ use authcore_protocol::account::{
 };
 use authcore_protocol::devices::{
     ActivateRequest, Activated, Attestation, Challenges, DecisionAnswer, DecisionRequest,
-    EnrollmentStarted, Wake,
+    EnrollmentStarted, PushTokenUpdate, PushTokenUpdated, Wake,
 };
 use authcore_protocol::discovery::Discovery;
 use authcore_protocol::signin::{AuthorizationCode, LoginMethods, LoginMethodsRequest, Next};
@@ -193,6 +193,8 @@ fn typed(example: &Value) -> (&'static str, Value) {
         _ if has("decision") => ("DecisionRequest", round_trip::<DecisionRequest>(example)),
         _ if has("result") => ("DecisionAnswer", round_trip::<DecisionAnswer>(example)),
         _ if has("format") => ("Attestation", round_trip::<Attestation>(example)),
+        _ if has("push_token") => ("PushTokenUpdate", round_trip::<PushTokenUpdate>(example)),
+        _ if has("push_enabled") => ("PushTokenUpdated", round_trip::<PushTokenUpdated>(example)),
         _ if has("device_id") && has("request_id") => ("Wake", round_trip::<Wake>(example)),
         _ if has("code") => ("CodeRequest", round_trip::<CodeRequest>(example)),
         _ if example.as_object().is_some_and(|o| o.is_empty()) => {

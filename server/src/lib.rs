@@ -372,6 +372,7 @@ fn routes(dev: bool) -> Vec<(&'static str, MethodRouter<AppState>)> {
         (paths::DEVICE_ACTIVATE, post(devices::activate)),
         (paths::DEVICE_CHALLENGES, get(devices::challenges)),
         (paths::DEVICE_CHALLENGE, post(devices::decide)),
+        (paths::DEVICE_PUSH_TOKEN, post(devices::update_push_token)),
     ];
     if dev {
         routes.push((paths::DEV_OUTBOX, get(outbox::dev_outbox)));
@@ -532,6 +533,7 @@ fn security_event(
         (&Method::PATCH, paths::DEVICE) if ok => "device_renamed",
         (&Method::POST, paths::DEVICE_CHALLENGE) if ok => "push_answered",
         (&Method::POST, paths::DEVICE_CHALLENGE) => "push_answer_refused",
+        (&Method::POST, paths::DEVICE_PUSH_TOKEN) if ok => "push_token_updated",
         _ => return None,
     };
     Some(event)

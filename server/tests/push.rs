@@ -241,30 +241,6 @@ async fn copies_of_one_signed_request_sent_at_once_are_accepted_once() {
     assert!(fresh.iter().all(|(status, _)| *status == 200), "{fresh:?}");
 }
 
-/// Runs the futures concurrently (all in flight together); their answers in order.
-async fn futures_join<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
-    let mut futures: Vec<_> = futures.into_iter().map(Box::pin).collect();
-    let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (future, output) in futures.iter_mut().zip(outputs.iter_mut()) {
-            if output.is_none() {
-                match future.as_mut().poll(cx) {
-                    std::task::Poll::Ready(value) => *output = Some(value),
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    outputs.into_iter().map(Option::unwrap).collect()
-}
-
 #[tokio::test]
 async fn an_answer_signed_by_another_key_or_device_is_refused() {
     let t = start().await;

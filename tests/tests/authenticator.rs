@@ -557,3 +557,28 @@ async fn with_no_push_account_the_long_poll_waits_instead_of_spinning() {
     }
     assert!(calls <= 3, "{calls} long-polls in 2 s");
 }
+
+/// FCM or APNs hands the phone a token: one that arrived before any account is sent when the
+/// phone registers; a new one later reaches every server it is registered with (the device list
+/// shows pushes on), and `None` turns them off.
+#[tokio::test]
+async fn a_new_push_token_reaches_the_server_and_later_registrations() {
+    let tls = start_tls_server().await;
+    let phone = tls.phone("Dave's phone", true, Arc::default());
+    // No account yet: nothing to send, the token is kept.
+    phone
+        .update_push_token(Some(" apns-token-1 "))
+        .await
+        .unwrap();
+    let (_, session) = enrolled(&tls, &phone).await;
+    let push_enabled = |devices: Vec<authcore::session::Device>| {
+        devices.iter().map(|d| d.push_enabled).collect::<Vec<_>>()
+    };
+    assert_eq!(push_enabled(session.devices().await.unwrap()), [true]);
+
+    phone.update_push_token(None).await.unwrap();
+    assert_eq!(push_enabled(session.devices().await.unwrap()), [false]);
+    phone.update_push_token(Some("fcm-token-2")).await.unwrap();
+    assert_eq!(push_enabled(session.devices().await.unwrap()), [true]);
+    tls.world.stop().await;
+}

@@ -100,6 +100,10 @@ impl DeviceChannel {
             request = request.with_header(protocol::HEADER_DEVICE_ID, signer.device_id);
         }
         request = request
+            .with_header(
+                protocol::HEADER_PROTOCOL_VERSION,
+                protocol::PROTOCOL_VERSION.to_string(),
+            )
             .with_header(protocol::HEADER_TIMESTAMP, timestamp.to_string())
             .with_header(protocol::HEADER_NONCE, nonce)
             .with_header(protocol::HEADER_SIGNATURE, signature);
@@ -156,6 +160,7 @@ impl From<ErrorAnswer> for AuthenticatorError {
             ErrorCode::UnknownRequest => AuthenticatorError::UnknownRequest,
             ErrorCode::UnknownDevice => AuthenticatorError::DeviceRemoved,
             ErrorCode::NumberMismatch => AuthenticatorError::NumberMismatch,
+            ErrorCode::UpgradeRequired => AuthenticatorError::UpgradeRequired,
             ErrorCode::SlowDown => AuthenticatorError::RateLimited {
                 retry_after: answer.retry_after(),
             },
@@ -216,6 +221,14 @@ mod tests {
         assert_eq!(
             refused(400, r#"{"error":"invalid_activation_code"}"#),
             AuthenticatorError::InvalidActivationCode
+        );
+        assert_eq!(
+            refused(426, r#"{"error":"upgrade_required"}"#),
+            AuthenticatorError::UpgradeRequired
+        );
+        assert_eq!(
+            AuthenticatorError::UpgradeRequired.to_string(),
+            "this app must be updated to approve sign-ins; update it from the app store"
         );
         // retry_after from the body, else the header, else 1
         assert_eq!(

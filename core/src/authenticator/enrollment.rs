@@ -2,14 +2,14 @@
 //! activation code registers this phone with the server under a new device key. Its test approval
 //! then waits in [`Authenticator::pending_approvals`].
 
-use authcore_protocol::devices::{ActivateRequest, Activated};
+use authcore_protocol::devices::{ActivateRequest, Activated, PushTokenUpdate, PushTokenUpdated};
 use authcore_protocol::paths;
 use data_encoding::BASE64URL_NOPAD;
 use ring::rand::{SecureRandom, SystemRandom};
 use zeroize::Zeroizing;
 
 use super::channel::{expect, Signer};
-use super::{Added, Authenticator, AuthenticatorError, PushAccount};
+use super::{lock, Added, Authenticator, AuthenticatorError, PushAccount};
 use crate::device_protocol::{self as protocol, ActivationCode, EnrollLink};
 use crate::http::Method;
 use crate::vault::VaultError;
@@ -81,7 +81,7 @@ impl Authenticator {
             public_key: BASE64URL_NOPAD.encode(&spki),
             display_name: self.config.device_name.clone(),
             platform: self.config.platform.clone(),
-            push_token: self.config.push_token.clone(),
+            push_token: lock(&self.push_token).clone(),
             user_verification: self.config.user_verification,
             attestation: attestation.as_ref().map(|a| a.to_wire()),
         };
@@ -118,6 +118,38 @@ impl Authenticator {
         };
         self.add_push_account(account.clone())?;
         Ok(account)
+    }
+}
+
+impl Authenticator {
+    /// The OS gave this phone a new push token (FCM `onNewToken`, APNs registration), or
+    /// notifications were turned off (`None`): every push account's server gets it, so pushes keep
+    /// arriving, and accounts added later register with it. Every server is tried; the first
+    /// failure is returned (the others were still updated; calling again is harmless).
+    pub async fn update_push_token(&self, token: Option<&str>) -> Result<(), AuthenticatorError> {
+        let token = token
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned);
+        *lock(&self.push_token) = token.clone();
+        let body = serde_json::to_vec(&PushTokenUpdate { push_token: token }).unwrap_or_default();
+        let mut first_error = None;
+        for account in self.push_accounts() {
+            let answer = self
+                .channel
+                .send(
+                    account.signer(),
+                    Method::Post,
+                    paths::DEVICE_PUSH_TOKEN,
+                    |_| Ok(Some(body.clone())),
+                )
+                .await
+                .and_then(|r| expect::<PushTokenUpdated>(&r, 200));
+            if let Err(error) = answer {
+                first_error.get_or_insert(error);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
     }
 }
 

@@ -38,7 +38,9 @@ pub struct AuthenticatorConfig {
     pub device_name: String,
     /// `android`, `ios`, `harness`
     pub platform: String,
-    /// The OS push token (FCM/APNs), when notifications are set up.
+    /// The OS push token (FCM/APNs), when notifications are set up: sent when the phone
+    /// registers with a server. A new token later goes to every server with
+    /// [`Authenticator::update_push_token`].
     pub push_token: Option<String>,
     /// The device keys require biometrics or the device PIN (enables phone sign-in).
     pub user_verification: bool,
@@ -111,6 +113,9 @@ pub enum AuthenticatorError {
     UserNotVerified,
     #[error("no such account")]
     UnknownAccount,
+    /// The server needs a newer version of this app (one that speaks its device protocol).
+    #[error("this app must be updated to approve sign-ins; update it from the app store")]
+    UpgradeRequired,
     #[error(transparent)]
     Key(#[from] KeyError),
     #[error(transparent)]
@@ -130,6 +135,8 @@ pub struct Authenticator {
     push: PushAccounts,
     /// The approval requests fetched and not expired, by id.
     pending: Pending,
+    /// The OS push token registrations send (the config's, then the latest update's).
+    push_token: Mutex<Option<String>>,
 }
 
 impl Authenticator {
@@ -147,6 +154,7 @@ impl Authenticator {
             store,
             keys,
             verification,
+            push_token: Mutex::new(config.push_token.clone()),
             config,
             pending: Pending::default(),
         })

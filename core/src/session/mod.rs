@@ -220,6 +220,8 @@ pub struct Device {
     pub display_name: String,
     pub platform: String,
     pub user_verification: bool,
+    /// The server has an OS push token for it (FCM/APNs): pushes wake it.
+    pub push_enabled: bool,
     /// `pending` (test approval not done), `active`, or `suspended` (by a password reset, until
     /// confirmed or removed).
     pub state: String,
@@ -234,6 +236,7 @@ impl From<wire::devices::DeviceView> for Device {
             display_name: device.display_name,
             platform: device.platform,
             user_verification: device.user_verification,
+            push_enabled: device.push_enabled,
             state: device.state,
             created_at: device.created_at,
             last_seen_at: device.last_seen_at,

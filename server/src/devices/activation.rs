@@ -103,14 +103,14 @@ pub async fn activate(
             "platform must be 1 to 32 characters of a-z 0-9 - _ (android, ios, ...)",
         ));
     }
-    let push_token = request.push_token.filter(|t| !t.is_empty());
-    if push_token.as_ref().is_some_and(|t| t.len() > 4096) {
-        return Err(ApiError::invalid_request(
-            "push_token must be at most 4096 characters",
-        ));
-    }
+    let push_token = super::push_token_of(request.push_token)?;
     // Proof of possession: the request is signed by the key being registered.
     call.verify(&app, "", &public_key)?;
+    // An app older than number matching could never show its test approval: it must update.
+    let protocol_version = call.protocol_version();
+    if protocol_version < protocol::NUMBER_MATCHING_VERSION {
+        return Err(super::upgrade_required());
+    }
     // Checked before the code is used: a failed attestation leaves the enrollment waiting.
     let attested = check_attestation(&app, request.attestation, &code, &public_key)?;
     let user_verification = request.user_verification;
@@ -129,6 +129,7 @@ pub async fn activate(
                     display_name,
                     platform,
                     push_token,
+                    protocol_version,
                     user_verification,
                     attested,
                 },

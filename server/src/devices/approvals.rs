@@ -3,7 +3,9 @@
 //! deny, report fraud).
 
 use authcore::device_protocol::{self as protocol, Decision};
-use authcore_protocol::devices::{Challenges, DecisionAnswer, DecisionRequest, DecisionResult};
+use authcore_protocol::devices::{
+    Challenges, DecisionAnswer, DecisionRequest, DecisionResult, PushTokenUpdate, PushTokenUpdated,
+};
 use authcore_protocol::ErrorCode;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -39,6 +41,11 @@ pub async fn challenges(
     });
     let wait = wait_param(&app, wait.as_deref())?;
     let (device, _) = call.authenticate(&app).await?;
+    // Every request is number matching: an app too old to show the number sees none of them
+    // ("No numbers in your app? Update it"), and sign-ins stop choosing it.
+    if call.protocol_version() < protocol::NUMBER_MATCHING_VERSION {
+        return Err(super::upgrade_required());
+    }
     let pending = wait_until(
         app.hub.user(device.user_id),
         wait,
@@ -217,4 +224,23 @@ fn already_answered() -> ApiError {
         ErrorCode::AlreadyAnswered,
         "this push request was already answered",
     )
+}
+
+/// `POST /v1/devices/push-token` (signed) `{"push_token": "…" | null}`: the OS push token that
+/// wakes this device from now on (the app calls it when FCM or APNs hands it a new one).
+pub async fn update_push_token(
+    State(app): State<AppState>,
+    call: DeviceCall,
+) -> ApiResult<Json<PushTokenUpdated>> {
+    let (device, _) = call.authenticate(&app).await?;
+    let body: PushTokenUpdate = call.json()?;
+    let push_token = super::push_token_of(body.push_token)?;
+    let push_enabled = push_token.is_some();
+    app.store
+        .update_device(device.user_id, &device.id, None, Some(push_token))
+        .await?;
+    Ok(Json(PushTokenUpdated {
+        device_id: device.id,
+        push_enabled,
+    }))
 }

@@ -107,6 +107,15 @@ impl DeviceCall {
             })
     }
 
+    /// The device protocol version the app says it speaks (1 without the header).
+    pub(super) fn protocol_version(&self) -> u32 {
+        protocol::protocol_version(
+            self.headers
+                .get(protocol::HEADER_PROTOCOL_VERSION)
+                .and_then(|v| v.to_str().ok()),
+        )
+    }
+
     pub(super) fn json<T: serde::de::DeserializeOwned>(&self) -> ApiResult<T> {
         serde_json::from_slice(&self.body).map_err(|e| {
             let what = match e.classify() {
@@ -165,6 +174,8 @@ impl DeviceCall {
     }
 
     /// The registered device that signed this request (timestamp, signature and a fresh nonce).
+    /// The nonce's write also records when the device was seen and the protocol version it
+    /// speaks now.
     pub(super) async fn authenticate(&self, app: &AppState) -> ApiResult<(Device, u64)> {
         let device_id = self.header(protocol::HEADER_DEVICE_ID)?;
         if !protocol::valid_id(device_id) {
@@ -180,7 +191,7 @@ impl DeviceCall {
         let keep_until = timestamp.max(now) + protocol::MAX_CLOCK_SKEW_S + 1;
         if !app
             .store
-            .use_device_nonce(&device.id, &nonce, keep_until, now)
+            .use_device_nonce(&device.id, &nonce, keep_until, now, self.protocol_version())
             .await?
         {
             return Err(ApiError::new(

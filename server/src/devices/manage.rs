@@ -82,15 +82,7 @@ pub async fn patch_device(
         }
         None => None,
     };
-    let push_token = patch.push_token.map(|t| t.filter(|t| !t.is_empty()));
-    if push_token
-        .as_ref()
-        .is_some_and(|t| t.as_ref().is_some_and(|t| t.len() > 4096))
-    {
-        return Err(ApiError::invalid_request(
-            "push_token must be at most 4096 characters",
-        ));
-    }
+    let push_token = patch.push_token.map(super::push_token_of).transpose()?;
     if !app
         .store
         .update_device(user.id, &id, display_name, push_token)

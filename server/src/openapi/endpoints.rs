@@ -9,7 +9,7 @@ use authcore_protocol::account::{
 use authcore_protocol::delivery::DevOutbox;
 use authcore_protocol::devices::{
     ActivateRequest, Activated, Challenges, DecisionAnswer, DecisionRequest, DevicePatch,
-    DeviceView, Devices, Enrollment, EnrollmentStarted,
+    DeviceView, Devices, Enrollment, EnrollmentStarted, PushTokenUpdate, PushTokenUpdated,
 };
 use authcore_protocol::discovery::Discovery;
 use authcore_protocol::paths::query;
@@ -93,7 +93,7 @@ pub(super) fn endpoints() -> Vec<Endpoint> {
         post(paths::AUTHORIZE_CHALLENGE, "First-party authorization challenge: an authorization_code, or insufficient_authorization with auth_session and the next step")
             .body(Body::Form(AUTHORIZE_CHALLENGE))
             .answers(200, wire::<AuthorizationCode>())
-            .errors(&[InsufficientAuthorization, InvalidRequest, InvalidClient, InvalidSession, WrongCredential, Expired, SlowDown, Locked, RedirectToWeb, AccessDenied, NumberMismatch, PushBlocked, EnrollmentRequired]),
+            .errors(&[InsufficientAuthorization, InvalidRequest, InvalidClient, InvalidSession, WrongCredential, Expired, SlowDown, Locked, RedirectToWeb, AccessDenied, NumberMismatch, PushBlocked, EnrollmentRequired, UpgradeRequired]),
         post(paths::TOKEN, "Token endpoint: authorization_code (+ PKCE S256 code_verifier) and refresh_token (rotating, reuse revokes the family)")
             .body(Body::Form(TOKEN))
             .answers(200, wire::<Tokens>())
@@ -195,18 +195,23 @@ pub(super) fn endpoints() -> Vec<Endpoint> {
             .auth(Signed { device_id: false })
             .body(Body::Json(wire::<ActivateRequest>()))
             .answers(201, wire::<Activated>())
-            .errors(&[InvalidRequest, InvalidAttestation, InvalidActivationCode, Expired, InvalidSignature, StaleRequest]),
+            .errors(&[InvalidRequest, InvalidAttestation, InvalidActivationCode, Expired, InvalidSignature, StaleRequest, UpgradeRequired]),
         get(paths::DEVICE_CHALLENGES, "Signed device request: pending push requests for this device; ?wait=N long-polls and wakes at once when one is created")
             .auth(Signed { device_id: true })
             .query(&[WAIT])
             .answers(200, wire::<Challenges>())
-            .errors(&[InvalidRequest, UnknownDevice, InvalidSignature, StaleRequest, ReplayedRequest]),
+            .errors(&[InvalidRequest, UnknownDevice, InvalidSignature, StaleRequest, ReplayedRequest, UpgradeRequired]),
         post(paths::DEVICE_CHALLENGE, "Signed device request: approve with the number, deny, or report_fraud; the body's signature covers the canonical decision message")
             .auth(Signed { device_id: true })
             .params(REQUEST_ID)
             .body(Body::Json(wire::<DecisionRequest>()))
             .answers(200, wire::<DecisionAnswer>())
             .errors(&[InvalidRequest, UnknownDevice, InvalidSignature, StaleRequest, ReplayedRequest, UnknownRequest, AlreadyAnswered, Expired, NumberMismatch]),
+        post(paths::DEVICE_PUSH_TOKEN, "Signed device request: replaces this device's OS push token (FCM/APNs), or clears it with null")
+            .auth(Signed { device_id: true })
+            .body(Body::Json(wire::<PushTokenUpdate>()))
+            .answers(200, wire::<PushTokenUpdated>())
+            .errors(&[InvalidRequest, UnknownDevice, InvalidSignature, StaleRequest, ReplayedRequest]),
         get(paths::DEV_OUTBOX, "Recorded messages (only with --dev)")
             .query(&[("to", "Only the messages to this recipient.")])
             .answers(200, wire::<DevOutbox>()),

@@ -2,6 +2,7 @@
 //! and the "authenticator required" enrollment prompt with "Skip for now" and enrollment inside
 //! the flow.
 
+use authcore::device_protocol as protocol;
 use authcore_protocol::signin::param;
 use authcore_protocol::signin::{ActivateStep, EnrollmentCode, Next, PushStep};
 use authcore_protocol::ErrorCode;
@@ -25,6 +26,15 @@ fn enrollment_required() -> ApiError {
         StatusCode::FORBIDDEN,
         ErrorCode::EnrollmentRequired,
         "your organisation requires an authenticator app and no skip is left; set it up now",
+    )
+}
+
+/// A push second factor when every phone of the user runs an app older than number matching.
+fn phone_app_too_old() -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        ErrorCode::UpgradeRequired,
+        "the authenticator app on your phone must be updated to show sign-in numbers; update it, or choose another way to sign in",
     )
 }
 
@@ -137,6 +147,17 @@ impl Flow<'_> {
                 {
                     user_id = None;
                 }
+            }
+        } else if let Some(id) = user_id {
+            // Every phone of the user runs an app too old to show the number: no request that
+            // nobody can answer; the sign-in says why and the user can choose another factor.
+            if !self
+                .app
+                .store
+                .has_number_matching_device(id, protocol::NUMBER_MATCHING_VERSION)
+                .await?
+            {
+                return Err(phone_app_too_old());
             }
         }
         let request = NewPushRequest {

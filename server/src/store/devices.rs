@@ -21,6 +21,8 @@ pub struct Device {
     pub user_verification: bool,
     /// Its platform attestation verified at activation (migration 5).
     pub attested: bool,
+    /// The device protocol version its app last spoke (migration 8; 1: before number matching).
+    pub protocol_version: u32,
     /// `pending` until its test approval is approved, then `active`.
     pub state: String,
     pub created_at: u64,
@@ -41,6 +43,8 @@ pub struct NewDevice {
     pub display_name: String,
     pub platform: String,
     pub push_token: Option<String>,
+    /// The device protocol version of the activating app.
+    pub protocol_version: u32,
     pub user_verification: bool,
     /// The activation carried an attestation that verified.
     pub attested: bool,
@@ -203,19 +207,25 @@ pub trait DeviceStore: Send + Sync + 'static {
     /// A registered (not removed) device.
     async fn device(&self, id: &str) -> StoreResult<Option<Device>>;
     /// Records a nonce of a signed request; false when the device used it before. Expired
-    /// nonces of the device are dropped in the same transaction.
+    /// nonces of the device are dropped in the same transaction, which also records the device
+    /// as seen `now`, speaking `protocol_version`.
     async fn use_device_nonce(
         &self,
         device_id: &str,
         nonce: &str,
         expires_at: u64,
         now: u64,
+        protocol_version: u32,
     ) -> StoreResult<bool>;
     /// The user's devices (pending and active), oldest first.
     async fn devices(&self, user_id: i64) -> StoreResult<Vec<Device>>;
     /// Whether the user has an active device (one registered with user verification when
     /// `require_uv`).
     async fn has_active_device(&self, user_id: i64, require_uv: bool) -> StoreResult<bool>;
+    /// Whether the user has an active device whose app can show a number-matching request
+    /// (protocol version at least `min_version`).
+    async fn has_number_matching_device(&self, user_id: i64, min_version: u32)
+        -> StoreResult<bool>;
     /// Whether the user has an active device that may answer passwordless (phone sign-in)
     /// pushes: registered with user verification and, when `require_attestation`, attested.
     async fn has_passwordless_device(

@@ -29,6 +29,8 @@ pub struct Phone {
     pub spki: Vec<u8>,
     pub device_id: String,
     pub name: String,
+    /// The `Authcore-Protocol-Version` it sends (`None`: an app older than the header).
+    pub protocol_version: Option<u32>,
 }
 
 impl Phone {
@@ -41,6 +43,7 @@ impl Phone {
             spki,
             device_id: String::new(),
             name: name.to_owned(),
+            protocol_version: Some(protocol::PROTOCOL_VERSION),
         }
     }
 
@@ -86,6 +89,9 @@ impl Phone {
             );
         if !r.device_id.is_empty() {
             request = request.header(protocol::HEADER_DEVICE_ID, &r.device_id);
+        }
+        if let Some(version) = self.protocol_version {
+            request = request.header(protocol::HEADER_PROTOCOL_VERSION, version.to_string());
         }
         if !r.body.is_empty() {
             request = request
@@ -288,6 +294,7 @@ impl Phone {
             spki,
             device_id: String::new(),
             name: name.to_owned(),
+            protocol_version: Some(protocol::PROTOCOL_VERSION),
         }
     }
 
@@ -365,4 +372,28 @@ pub async fn sign_in_with_phone(
     assert_eq!(status, 200, "{body}");
     t.exchange(body["authorization_code"].as_str().unwrap(), &pkce)
         .await
+}
+
+/// Runs the futures concurrently (all in flight together); their answers in order.
+pub async fn futures_join<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut futures: Vec<_> = futures.into_iter().map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (future, output) in futures.iter_mut().zip(outputs.iter_mut()) {
+            if output.is_none() {
+                match future.as_mut().poll(cx) {
+                    std::task::Poll::Ready(value) => *output = Some(value),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    outputs.into_iter().map(Option::unwrap).collect()
 }

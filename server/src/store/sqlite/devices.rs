@@ -15,7 +15,7 @@ use super::{ts, un, SqliteStore};
 pub(super) const DEVICE_COLUMNS: &str =
     "SELECT id, user_id, public_key, display_name, platform, push_token IS NOT NULL,
     user_verification, CASE WHEN suspended_at IS NOT NULL THEN 'suspended' ELSE state END, created_at,
-    activated_at, last_seen_at, attested FROM devices";
+    activated_at, last_seen_at, attested, protocol_version FROM devices";
 
 pub(super) fn device_of(r: &sqlx::sqlite::SqliteRow) -> Result<Device, sqlx::Error> {
     Ok(Device {
@@ -31,6 +31,7 @@ pub(super) fn device_of(r: &sqlx::sqlite::SqliteRow) -> Result<Device, sqlx::Err
         activated_at: r.try_get::<Option<i64>, _>(9)?.map(un),
         last_seen_at: r.try_get::<Option<i64>, _>(10)?.map(un),
         attested: r.try_get(11)?,
+        protocol_version: r.try_get::<i64, _>(12)?.clamp(1, i64::from(u32::MAX)) as u32,
     })
 }
 
@@ -74,10 +75,11 @@ pub(super) struct NonceUse {
     nonce: String,
     expires_at: u64,
     now: u64,
+    protocol_version: u32,
     reply: oneshot::Sender<StoreResult<bool>>,
 }
 
-/// At most this many nonces in one transaction (3 parameters each in one statement, 2 more in
+/// At most this many nonces in one transaction (3 parameters each in one statement, 3 more in
 /// each `last_seen_at` update: far below SQLite's parameter limit).
 const MAX_NONCE_BATCH: usize = 128;
 
@@ -95,7 +97,7 @@ async fn write_nonces(tx: super::RawTx<'_>, batch: Vec<NonceUse>) -> StoreResult
     }
     sql.push_str(" ON CONFLICT DO NOTHING RETURNING device_id, nonce;");
     for _ in &batch {
-        sql.push_str("UPDATE devices SET last_seen_at = ? WHERE id = ?;");
+        sql.push_str("UPDATE devices SET last_seen_at = ?, protocol_version = ? WHERE id = ?;");
     }
     sql.push_str("COMMIT");
     let mut q = sqlx::query(&sql);
@@ -106,7 +108,10 @@ async fn write_nonces(tx: super::RawTx<'_>, batch: Vec<NonceUse>) -> StoreResult
         q = q.bind(&u.device_id).bind(&u.nonce).bind(ts(u.expires_at));
     }
     for u in &batch {
-        q = q.bind(ts(u.now)).bind(&u.device_id);
+        q = q
+            .bind(ts(u.now))
+            .bind(i64::from(u.protocol_version))
+            .bind(&u.device_id);
     }
     let rows = match tx.finish(q).await {
         Ok(rows) => rows,
@@ -202,8 +207,8 @@ impl DeviceStore for SqliteStore {
         }
         let d = &a.device;
         sqlx::query(
-            "INSERT INTO devices (id, user_id, public_key, display_name, platform, push_token, user_verification, attested, state, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
+            "INSERT INTO devices (id, user_id, public_key, display_name, platform, push_token, user_verification, attested, protocol_version, state, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
         )
         .bind(&d.id)
         .bind(user_id)
@@ -213,6 +218,7 @@ impl DeviceStore for SqliteStore {
         .bind(&d.push_token)
         .bind(d.user_verification)
         .bind(d.attested)
+        .bind(i64::from(d.protocol_version))
         .bind(ts(a.now))
         .execute(&mut *tx)
         .await?;
@@ -256,6 +262,7 @@ impl DeviceStore for SqliteStore {
         nonce: &str,
         expires_at: u64,
         now: u64,
+        protocol_version: u32,
     ) -> StoreResult<bool> {
         let (reply, answer) = oneshot::channel();
         self.nonces.queue().push(NonceUse {
@@ -263,6 +270,7 @@ impl DeviceStore for SqliteStore {
             nonce: nonce.to_owned(),
             expires_at,
             now,
+            protocol_version,
             reply,
         });
         {
@@ -305,6 +313,22 @@ impl DeviceStore for SqliteStore {
         Ok(found.is_some())
     }
 
+    async fn has_number_matching_device(
+        &self,
+        user_id: i64,
+        min_version: u32,
+    ) -> StoreResult<bool> {
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM devices WHERE user_id = ? AND state = 'active' AND removed_at IS NULL AND suspended_at IS NULL
+             AND protocol_version >= ? LIMIT 1",
+        )
+        .bind(user_id)
+        .bind(i64::from(min_version))
+        .fetch_optional(&mut *self.read().await?)
+        .await?;
+        Ok(found.is_some())
+    }
+
     async fn has_passwordless_device(
         &self,
         user_id: i64,
@@ -312,10 +336,11 @@ impl DeviceStore for SqliteStore {
     ) -> StoreResult<bool> {
         let found: Option<i64> = sqlx::query_scalar(
             "SELECT 1 FROM devices WHERE user_id = ? AND state = 'active' AND removed_at IS NULL
-             AND user_verification = 1 AND (? = 0 OR attested = 1) LIMIT 1",
+             AND user_verification = 1 AND (? = 0 OR attested = 1) AND protocol_version >= ? LIMIT 1",
         )
         .bind(user_id)
         .bind(require_attestation)
+        .bind(i64::from(authcore::device_protocol::NUMBER_MATCHING_VERSION))
         .fetch_optional(&mut *self.read().await?)
         .await?;
         Ok(found.is_some())
@@ -430,7 +455,7 @@ mod tests {
         let uses: Vec<_> = ["n-0000000000000000", "n-1111111111111111"]
             .iter()
             .flat_map(|nonce| std::iter::repeat(*nonce).take(4))
-            .map(|nonce| store.use_device_nonce("dv_a", nonce, 2_000, 1_000))
+            .map(|nonce| store.use_device_nonce("dv_a", nonce, 2_000, 1_000, 2))
             .collect();
         let fresh: Vec<bool> = join_all(uses)
             .await
@@ -443,11 +468,11 @@ mod tests {
         );
         // Another device may use the same nonce; a later copy is still refused.
         assert!(store
-            .use_device_nonce("dv_b", "n-0000000000000000", 2_000, 1_000)
+            .use_device_nonce("dv_b", "n-0000000000000000", 2_000, 1_000, 2)
             .await
             .unwrap());
         assert!(!store
-            .use_device_nonce("dv_a", "n-1111111111111111", 2_000, 1_000)
+            .use_device_nonce("dv_a", "n-1111111111111111", 2_000, 1_000, 2)
             .await
             .unwrap());
     }

@@ -1,5 +1,5 @@
-//! The schema and its migrations, applied in one transaction on open (versions 1 to 6; 7 is
-//! the sealing of secrets at rest, `sealing`).
+//! The schema and its migrations, applied in one transaction on open (versions 1 to 6 and 8; 7
+//! is the sealing of secrets at rest, `sealing`).
 
 use sqlx::Connection;
 
@@ -39,6 +39,12 @@ CREATE TABLE revoked_authorization_codes (
 );
 ";
 
+/// Version 8: the device protocol version each device's app last spoke (the
+/// `Authcore-Protocol-Version` header; devices registered before it are apps that never sent
+/// one, version 1, which cannot show a number).
+const SCHEMA_V8: &str =
+    "ALTER TABLE devices ADD COLUMN protocol_version INTEGER NOT NULL DEFAULT 1;";
+
 impl SqliteStore {
     pub(super) async fn migrate(&self) -> StoreResult<()> {
         let mut conn = self.write().await?;
@@ -62,6 +68,7 @@ impl SqliteStore {
         Self::apply_once(&mut tx, 4, SCHEMA_V4).await?;
         Self::apply_once(&mut tx, 5, SCHEMA_V5).await?;
         Self::apply_once(&mut tx, 6, SCHEMA_V6).await?;
+        Self::apply_once(&mut tx, 8, SCHEMA_V8).await?;
         tx.commit().await?;
         Ok(())
     }
