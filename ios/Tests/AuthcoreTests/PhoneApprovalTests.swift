@@ -105,6 +105,42 @@ final class PhoneApprovalTests: XCTestCase {
         fingerprint.throwsInstead = false
         try await phone.deny(requestId: pending.id)
 
+        // APNs hands the phone a token: the server has it, and nil turns pushes off
+        let pushEnabled = { try await session.devices().map(\.pushEnabled) }
+        var enabled = try await pushEnabled()
+        XCTAssertEqual(enabled, [false])
+        try await phone.updatePushToken(token: "0a1b2c3d4e5f")
+        enabled = try await pushEnabled()
+        XCTAssertEqual(enabled, [true])
+        try await phone.updatePushToken(token: nil)
+        enabled = try await pushEnabled()
+        XCTAssertEqual(enabled, [false])
+
+        // "No numbers in your app?": an app from before number matching is told to update, and the
+        // sign-in says the phone app must be updated instead of sending a push nobody can answer
+        let alias = try XCTUnwrap(keys.aliases.first)
+        let (status, body) = try await TestServer.fetchAsAnOldApp(deviceId: account.deviceId) {
+            try keys.sign(alias: alias, message: $0)
+        }
+        XCTAssertEqual(status, 426, body)
+        XCTAssertTrue(body.contains("\"upgrade_required\""), body)
+        let tooOld = laptop.signIn()
+        _ = try await tooOld.chooseMethod(method: try await tooOld.start(identifier: dave).method(.password))
+        let upgrade = await assertThrows(ClientError.self) { _ = try await tooOld.submitPassword(password: davePassword) }
+        XCTAssertEqual(upgrade, .PhoneAppTooOld)
+        XCTAssertEqual(
+            upgrade?.description,
+            "the authenticator app on your phone must be updated to show sign-in numbers; update it, or choose another way to sign in"
+        )
+        // the updated app's next fetch makes the phone reachable again
+        let none = try await phone.pendingApprovals(waitSeconds: 0)
+        XCTAssertTrue(none.isEmpty, "\(none)")
+        let again = laptop.signIn()
+        let asked = try await passwordSteps(again, dave, davePassword)
+        guard case .approvePush = asked else { return XCTFail("\(asked)") }
+        let fresh = try await phone.pendingApprovals(waitSeconds: 10)
+        try await phone.deny(requestId: try XCTUnwrap(fresh.first).id)
+
         let ended = try await session.logoutEverywhere()
         XCTAssertGreaterThanOrEqual(ended, 2)
     }

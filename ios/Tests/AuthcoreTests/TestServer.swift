@@ -81,6 +81,36 @@ enum TestServer {
     }
 }
 
+extension TestServer {
+    /// `GET /v1/devices/challenges` signed by `deviceId`'s key as an app from before number
+    /// matching sends it: no `Authcore-Protocol-Version` header (docs/protocol.md, "Signed device
+    /// requests"), through scripts/outbox-proxy.py. Answers the status and the body.
+    static func fetchAsAnOldApp(deviceId: String, sign: (Data) throws -> Data) async throws -> (Int, String) {
+        guard let proxy = ProcessInfo.processInfo.environment["AUTHCORE_TEST_OUTBOX"] else {
+            fatalError("AUTHCORE_TEST_OUTBOX is not set: run scripts/test-swift.sh")
+        }
+        func base64url(_ data: Data) -> String {
+            data.base64EncodedString()
+                .replacingOccurrences(of: "+", with: "-")
+                .replacingOccurrences(of: "/", with: "_")
+                .replacingOccurrences(of: "=", with: "")
+        }
+        let path = "/v1/devices/challenges"
+        let timestamp = String(Int(Date().timeIntervalSince1970))
+        let nonce = base64url(Data((0..<16).map { _ in UInt8.random(in: 0...255) }))
+        let emptyBody = "47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU" // SHA-256 of no bytes, base64url
+        let message = ["AUTHCORE-DEVICE-REQUEST-V1", "GET", path, emptyBody, timestamp, nonce, deviceId]
+            .joined(separator: "\n")
+        var request = URLRequest(url: URL(string: proxy + path)!)
+        request.setValue(deviceId, forHTTPHeaderField: "Authcore-Device-Id")
+        request.setValue(timestamp, forHTTPHeaderField: "Authcore-Timestamp")
+        request.setValue(nonce, forHTTPHeaderField: "Authcore-Nonce")
+        request.setValue(base64url(try sign(Data(message.utf8))), forHTTPHeaderField: "Authcore-Signature")
+        let (data, response) = try await URLSession.shared.data(for: request)
+        return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
+    }
+}
+
 struct TestFailure: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }

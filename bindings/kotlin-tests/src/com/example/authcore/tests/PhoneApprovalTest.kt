@@ -100,6 +100,31 @@ class PhoneApprovalTest {
         fingerprint.throws = false
         phone.deny(pending.id)
 
+        // FCM hands the phone a new token: the server has it, and null turns pushes off
+        assertEquals(false, session.devices().single().pushEnabled)
+        phone.updatePushToken("fcm-registration-token")
+        assertEquals(true, session.devices().single().pushEnabled)
+        phone.updatePushToken(null)
+        assertEquals(false, session.devices().single().pushEnabled)
+
+        // "No numbers in your app?": an app from before number matching is told to update, and
+        // the sign-in says the phone app must be updated instead of sending a push nobody can answer
+        val (status, body) = TestServer.fetchAsAnOldApp(added.account.deviceId) { keys.sign(keys.aliases.single(), it) }
+        assertEquals(body, 426, status)
+        assertTrue(body, body.contains("\"upgrade_required\""))
+        val tooOld = laptop.signIn()
+        tooOld.chooseMethod(tooOld.start(dave).method(com.example.authcore.core.MethodKind.PASSWORD))
+        val upgrade = assertThrowsSuspend<ClientException.PhoneAppTooOld> { tooOld.submitPassword(davePassword) }
+        assertEquals(
+            "the authenticator app on your phone must be updated to show sign-in numbers; update it, or choose another way to sign in",
+            upgrade.message,
+        )
+        // the updated app's next fetch makes the phone reachable again
+        assertEquals(emptyList<Any>(), phone.pendingApprovals(0u))
+        val again = laptop.signIn()
+        passwordSteps(again, dave, davePassword).expect<SignInState.ApprovePush>()
+        phone.deny(phone.pendingApprovals(10u).single().id)
+
         assertTrue(session.logoutEverywhere() >= 2u)
     }
 }

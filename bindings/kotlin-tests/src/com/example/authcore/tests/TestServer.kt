@@ -8,10 +8,13 @@ import java.io.File
 import java.net.URL
 import java.net.URLEncoder
 import java.security.KeyStore
+import java.security.MessageDigest
+import java.security.SecureRandom
 import java.security.cert.CertificateFactory
 import javax.net.ssl.HttpsURLConnection
 import javax.net.ssl.SSLContext
 import javax.net.ssl.TrustManagerFactory
+import java.util.Base64
 
 /**
  * The `authcore server --dev` process scripts/test-kotlin.sh started: demo.toml behind TLS with a
@@ -75,5 +78,34 @@ object TestServer {
         }
         return Regex("code is (\\d{6})").findAll(body).lastOrNull()?.groupValues?.get(1)
             ?: error("no code in the outbox for $to")
+    }
+
+    /**
+     * `GET /v1/devices/challenges` signed by [deviceId]'s key as an app from before number
+     * matching sends it: no `Authcore-Protocol-Version` header (docs/protocol.md, "Signed device
+     * requests"). Answers the status and the body.
+     */
+    fun fetchAsAnOldApp(deviceId: String, sign: (ByteArray) -> ByteArray): Pair<Int, String> {
+        val path = "/v1/devices/challenges"
+        val base64url = Base64.getUrlEncoder().withoutPadding()
+        val timestamp = System.currentTimeMillis() / 1000
+        val nonce = base64url.encodeToString(ByteArray(16).also { SecureRandom().nextBytes(it) })
+        val emptyBody = base64url.encodeToString(MessageDigest.getInstance("SHA-256").digest(ByteArray(0)))
+        val message = listOf("AUTHCORE-DEVICE-REQUEST-V1", "GET", path, emptyBody, "$timestamp", nonce, deviceId)
+            .joinToString("\n")
+        val connection = URL("https://127.0.0.1:$port$path").openConnection() as HttpsURLConnection
+        connection.sslSocketFactory = tls.socketFactory
+        connection.setRequestProperty("Authcore-Device-Id", deviceId)
+        connection.setRequestProperty("Authcore-Timestamp", "$timestamp")
+        connection.setRequestProperty("Authcore-Nonce", nonce)
+        connection.setRequestProperty("Authcore-Signature", base64url.encodeToString(sign(message.toByteArray())))
+        return try {
+            val status = connection.responseCode
+            val body = (if (status >= 400) connection.errorStream else connection.inputStream)
+                .bufferedReader().readText()
+            status to body
+        } finally {
+            connection.disconnect()
+        }
     }
 }
