@@ -29,6 +29,10 @@ pub struct Phone {
     pub spki: Vec<u8>,
     pub device_id: String,
     pub name: String,
+    /// Sent at activation: `android` unless a test says otherwise.
+    pub platform: String,
+    /// The OS push token sent at activation (none unless a test sets one).
+    pub push_token: Option<String>,
 }
 
 impl Phone {
@@ -41,6 +45,8 @@ impl Phone {
             spki,
             device_id: String::new(),
             name: name.to_owned(),
+            platform: "android".into(),
+            push_token: None,
         }
     }
 
@@ -108,8 +114,8 @@ impl Phone {
             "activation_code": code,
             "public_key": data_encoding::BASE64URL_NOPAD.encode(&self.spki),
             "display_name": self.name,
-            "platform": "android",
-            "push_token": null,
+            "platform": self.platform,
+            "push_token": self.push_token,
             "user_verification": user_verification,
         });
         let saved = std::mem::take(&mut self.device_id);
@@ -288,6 +294,8 @@ impl Phone {
             spki,
             device_id: String::new(),
             name: name.to_owned(),
+            platform: "android".into(),
+            push_token: None,
         }
     }
 
@@ -303,7 +311,7 @@ impl Phone {
             "activation_code": code,
             "public_key": data_encoding::BASE64URL_NOPAD.encode(&self.spki),
             "display_name": self.name,
-            "platform": "android",
+            "platform": self.platform,
             "user_verification": user_verification,
             "attestation": attestation,
         });
