@@ -237,7 +237,8 @@ pub async fn start(options: ServerOptions) -> Result<RunningServer, ServerError>
         dev: options.dev,
         outbox: Arc::new(tokio::sync::Notify::new()),
         hub: push::Hub::default(),
-        push_sender: push::sender_of(&options.config.push_sender).map_err(ServerError::Setup)?,
+        push_sender: push::sender_of(&options.config.push_sender, &options.clock)
+            .map_err(ServerError::Setup)?,
         attestation: attestation::Verifier::load(&options.config.attestation)
             .map_err(ServerError::Setup)?,
     });

@@ -21,7 +21,10 @@ pub use limits::{
 };
 pub use orgs::{Method, Mfa, OrgConfig};
 pub use push::{AttestationConfig, NumberMode, PushConfig};
-pub use senders::{PushSenderConfig, SmsWebhookConfig, SmtpConfig, SmtpSecurity};
+pub use senders::{
+    ApnsConfig, ApnsEnvironment, FcmConfig, PushSenderConfig, SmsWebhookConfig, SmtpConfig,
+    SmtpSecurity,
+};
 
 /// Why a configuration could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -200,6 +203,7 @@ impl Config {
                 ));
             }
         }
+        self.push_sender.check().map_err(ConfigError::Invalid)?;
         let security = &self.security;
         if !(1..=86_400).contains(&security.step_up_max_age_s) {
             return invalid("security.step_up_max_age_s must be 1 to 86400 (a day)".into());

@@ -169,7 +169,10 @@ pub async fn activate(
     push::deliver(
         &app,
         activated.user_id,
-        activated.test_request_id,
+        push::Wake {
+            request_id: activated.test_request_id,
+            expires_at: now + push_config.ttl_s,
+        },
         Some(activated.device_id.clone()),
     );
     let user = app.store.user(activated.user_id).await?;

@@ -210,7 +210,15 @@ impl Flow<'_> {
         match created {
             Ok(request) => {
                 if let Some(user_id) = request.user_id {
-                    push::deliver(self.app, user_id, request.id, None);
+                    push::deliver(
+                        self.app,
+                        user_id,
+                        push::Wake {
+                            request_id: request.id,
+                            expires_at: request.expires_at,
+                        },
+                        None,
+                    );
                 }
                 Ok(request)
             }

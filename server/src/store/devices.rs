@@ -36,6 +36,14 @@ impl Device {
     }
 }
 
+/// Where a device is woken: its platform and OS push token (never logged).
+#[derive(Debug, Clone)]
+pub struct PushTarget {
+    pub device_id: String,
+    pub platform: String,
+    pub push_token: Option<crate::secrets::SecretString>,
+}
+
 #[derive(Debug, Clone)]
 pub struct NewDevice {
     pub id: String,
@@ -241,6 +249,17 @@ pub trait DeviceStore: Send + Sync + 'static {
         display_name: Option<String>,
         push_token: Option<Option<String>>,
     ) -> StoreResult<bool>;
+
+    /// The devices to wake for a new request: `device_id` alone (a test approval, pending) or
+    /// else the user's active devices, oldest first.
+    async fn push_targets(
+        &self,
+        user_id: i64,
+        device_id: Option<&str>,
+    ) -> StoreResult<Vec<PushTarget>>;
+    /// Clears the device's push token if it is still `push_token` (the push service no longer
+    /// knows it; a token the phone registered since is kept); false if it changed or is gone.
+    async fn clear_push_token(&self, device_id: &str, push_token: &str) -> StoreResult<bool>;
 
     /// "Skip for now" used so far by the user.
     async fn enrollment_skips(&self, user_id: i64) -> StoreResult<u32>;

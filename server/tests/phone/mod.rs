@@ -31,6 +31,10 @@ pub struct Phone {
     pub name: String,
     /// The `Authcore-Protocol-Version` it sends (`None`: an app older than the header).
     pub protocol_version: Option<u32>,
+    /// Sent at activation: `android` unless a test says otherwise.
+    pub platform: String,
+    /// The OS push token sent at activation (none unless a test sets one).
+    pub push_token: Option<String>,
 }
 
 impl Phone {
@@ -44,6 +48,8 @@ impl Phone {
             device_id: String::new(),
             name: name.to_owned(),
             protocol_version: Some(protocol::PROTOCOL_VERSION),
+            platform: "android".into(),
+            push_token: None,
         }
     }
 
@@ -114,8 +120,8 @@ impl Phone {
             "activation_code": code,
             "public_key": data_encoding::BASE64URL_NOPAD.encode(&self.spki),
             "display_name": self.name,
-            "platform": "android",
-            "push_token": null,
+            "platform": self.platform,
+            "push_token": self.push_token,
             "user_verification": user_verification,
         });
         let saved = std::mem::take(&mut self.device_id);
@@ -295,6 +301,8 @@ impl Phone {
             device_id: String::new(),
             name: name.to_owned(),
             protocol_version: Some(protocol::PROTOCOL_VERSION),
+            platform: "android".into(),
+            push_token: None,
         }
     }
 
@@ -310,7 +318,7 @@ impl Phone {
             "activation_code": code,
             "public_key": data_encoding::BASE64URL_NOPAD.encode(&self.spki),
             "display_name": self.name,
-            "platform": "android",
+            "platform": self.platform,
             "user_verification": user_verification,
             "attestation": attestation,
         });

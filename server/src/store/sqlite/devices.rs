@@ -368,6 +368,43 @@ impl DeviceStore for SqliteStore {
         Ok(done.rows_affected() == 1)
     }
 
+    async fn push_targets(
+        &self,
+        user_id: i64,
+        device_id: Option<&str>,
+    ) -> StoreResult<Vec<PushTarget>> {
+        let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
+            "SELECT id, platform, push_token FROM devices
+             WHERE user_id = ? AND removed_at IS NULL
+               AND (CASE WHEN ? IS NULL THEN state = 'active' AND suspended_at IS NULL ELSE id = ? END)
+             ORDER BY created_at, id",
+        )
+        .bind(user_id)
+        .bind(device_id)
+        .bind(device_id)
+        .fetch_all(&mut *self.read().await?)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(device_id, platform, token)| PushTarget {
+                device_id,
+                platform,
+                push_token: token.map(crate::secrets::SecretString::new),
+            })
+            .collect())
+    }
+
+    async fn clear_push_token(&self, device_id: &str, push_token: &str) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE devices SET push_token = NULL WHERE id = ? AND push_token = ? AND removed_at IS NULL",
+        )
+        .bind(device_id)
+        .bind(push_token)
+        .execute(&mut *self.write().await?)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn enrollment_skips(&self, user_id: i64) -> StoreResult<u32> {
         let skips: Option<i64> =
             sqlx::query_scalar("SELECT skips FROM enrollment_skips WHERE user_id = ?")

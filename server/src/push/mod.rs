@@ -1,21 +1,28 @@
 //! Number-matching push: the in-memory notifier that wakes long-polls the moment something
-//! changes, the `PushSender`s that wake devices, number picking, the short user-agent shown on
-//! the phone, and the protocol errors of a push.
+//! changes, number picking, the short user-agent shown on the phone, and the protocol errors of a
+//! push. `wake` wakes devices through the configured [`PushSender`]: a webhook, or FCM (`fcm`)
+//! and APNs (`apns`) by platform, with their signed credentials (`jwt`).
 
 use authcore_protocol::ErrorCode;
 use std::future::Future;
-use std::sync::Arc;
 use std::time::Duration;
 
-use authcore_protocol::devices::{Challenge, ChallengeContext, ChallengeMode, Wake};
+use authcore_protocol::devices::{Challenge, ChallengeContext, ChallengeMode};
 use authcore_protocol::signin::{Next, PushStep};
 use axum::http::StatusCode;
 use tokio::sync::Notify;
 
-use crate::config::{NumberMode, PushSenderConfig};
+use crate::config::NumberMode;
 use crate::error::{ApiError, ApiResult};
 use crate::store::{NumberPicker, PushRequest};
 use crate::AppState;
+
+mod apns;
+mod fcm;
+mod jwt;
+mod wake;
+
+pub use wake::{deliver, sender_of, PushSender, Wake};
 
 const SHARDS: usize = 1024;
 
@@ -262,92 +269,6 @@ pub fn push_blocked(retry_after: u64) -> ApiError {
 
 pub fn push_expired() -> ApiError {
     ApiError::expired("the push request expired before it was answered; ask for a new one")
-}
-
-/// Wakes a user's devices for a new request: the long-polls at once, then the configured
-/// sender (in the background; the sign-in never waits for it). `device_id` limits it to one
-/// device (a test approval).
-pub fn deliver(app: &AppState, user_id: i64, request_id: i64, device_id: Option<String>) {
-    app.hub.user(user_id).notify_waiters();
-    let Some(sender) = app.push_sender.clone() else {
-        return;
-    };
-    let app = app.clone();
-    tokio::spawn(async move {
-        let targets: Vec<String> = match device_id {
-            Some(id) => vec![id],
-            None => match app.store.devices(user_id).await {
-                Ok(devices) => devices
-                    .into_iter()
-                    .filter(|d| d.is_active())
-                    .map(|d| d.id)
-                    .collect(),
-                Err(error) => {
-                    tracing::warn!(%error, "cannot list devices to wake");
-                    return;
-                }
-            },
-        };
-        for device_id in targets {
-            if let Err(error) = sender.wake(&device_id, request_id).await {
-                tracing::warn!(error, "push sender failed");
-            }
-        }
-    });
-}
-
-/// Wakes one device about one request. Implementations carry no secret in what they send: the
-/// device fetches the request itself over TLS.
-#[async_trait::async_trait]
-pub trait PushSender: Send + Sync {
-    async fn wake(&self, device_id: &str, request_id: i64) -> Result<(), String>;
-}
-
-/// `POST {"device_id", "request_id"}` to a configured URL.
-pub struct WebhookSender {
-    client: reqwest::Client,
-    url: String,
-    bearer: Option<crate::secrets::SecretString>,
-}
-
-#[async_trait::async_trait]
-impl PushSender for WebhookSender {
-    async fn wake(&self, device_id: &str, request_id: i64) -> Result<(), String> {
-        let mut request = self.client.post(&self.url).json(&Wake {
-            device_id: device_id.to_owned(),
-            request_id: request_id.to_string(),
-        });
-        if let Some(token) = &self.bearer {
-            request = request.bearer_auth(token.expose());
-        }
-        let response = request
-            .send()
-            .await
-            .map_err(|_| "push webhook unreachable".to_owned())?;
-        if response.status().is_success() {
-            Ok(())
-        } else {
-            Err(format!("push webhook answered {}", response.status()))
-        }
-    }
-}
-
-/// The sender a config names; `None` for `type = "none"` (devices long-poll).
-pub fn sender_of(config: &PushSenderConfig) -> Result<Option<Arc<dyn PushSender>>, String> {
-    match config {
-        PushSenderConfig::None => Ok(None),
-        PushSenderConfig::Webhook { url, bearer_token } => {
-            let client = reqwest::Client::builder()
-                .timeout(Duration::from_secs(10))
-                .build()
-                .map_err(|e| format!("push webhook client: {e}"))?;
-            Ok(Some(Arc::new(WebhookSender {
-                client,
-                url: url.clone(),
-                bearer: bearer_token.clone(),
-            })))
-        }
-    }
 }
 
 #[cfg(test)]
