@@ -1,5 +1,5 @@
 //! `authcore`: the device test harness: OTP tools, the reference server, an interactive sign-in
-//! client and benchmarks; simulated authenticator devices join as their issue lands.
+//! client, an authenticator phone in a terminal (`device`) and benchmarks.
 //!
 //! Bad input exits with status 2 and one line on stderr; a bug exits 101 with one line too.
 
@@ -7,6 +7,7 @@ mod bench;
 mod bench_push;
 mod bench_server;
 mod demo;
+mod device;
 mod otp_tools;
 mod serve;
 mod signin;
@@ -46,6 +47,8 @@ enum Command {
     Server(serve::ServeArgs),
     /// Sign in interactively against a server (prompts on stdout, answers from stdin)
     Signin(signin::SignInArgs),
+    /// An authenticator phone in a terminal: enroll, approve sign-ins with the number, codes
+    Device(device::DeviceArgs),
 }
 
 #[derive(Subcommand)]
@@ -89,6 +92,7 @@ fn main() -> ExitCode {
         Command::Bench(BenchCommand::Push(args)) => bench_push::push(args),
         Command::Server(args) => serve::run(args),
         Command::Signin(args) => signin::run(args),
+        Command::Device(args) => device::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -53,21 +53,34 @@ pub fn run(args: SignInArgs) -> Result<(), String> {
     runtime.block_on(drive(client, args.email))
 }
 
-fn client(args: &SignInArgs) -> Result<AuthClient, String> {
-    let extra_root_ca_pem = match &args.ca {
+/// The HTTP settings of `--ca FILE` and `--resolve HOST=IP` (shared with `authcore device`).
+pub(crate) fn http_config(
+    ca: Option<&std::path::Path>,
+    resolve_args: &[String],
+) -> Result<HttpConfig, String> {
+    let extra_root_ca_pem = match ca {
         Some(path) => {
             Some(std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?)
         }
         None => None,
     };
     let mut resolve = Vec::new();
-    for entry in &args.resolve {
+    for entry in resolve_args {
         let (host, ip) = entry
             .split_once('=')
             .and_then(|(h, ip)| Some((h.to_owned(), ip.parse().ok()?)))
             .ok_or_else(|| format!("--resolve `{entry}`: expected HOST=IP"))?;
         resolve.push((host, ip));
     }
+    Ok(HttpConfig {
+        extra_root_ca_pem,
+        resolve,
+        ..HttpConfig::default()
+    })
+}
+
+fn client(args: &SignInArgs) -> Result<AuthClient, String> {
+    let http = http_config(args.ca.as_deref(), &args.resolve)?;
     let dir = match &args.device {
         Some(dir) => dir.clone(),
         None => default_device_dir(),
@@ -78,11 +91,7 @@ fn client(args: &SignInArgs) -> Result<AuthClient, String> {
     let config = ClientConfig {
         server_url: args.server.clone(),
         client_id: args.client_id.clone(),
-        http: HttpConfig {
-            extra_root_ca_pem,
-            resolve,
-            ..HttpConfig::default()
-        },
+        http,
     };
     AuthClient::new(config, store).map_err(|e| e.to_string())
 }
@@ -92,8 +101,18 @@ fn default_device_dir() -> PathBuf {
     home.join(".cache/authcore/harness-device")
 }
 
+/// Reads a secret (a password, a backup passphrase) without echoing it when stdin is a terminal;
+/// from a pipe (scripts, tests) it reads a line like [`ask`]. `None` at the end of input.
+pub(crate) fn ask_secret(prompt: &str) -> Option<String> {
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() {
+        return rpassword::prompt_password(prompt).ok();
+    }
+    ask(prompt)
+}
+
 /// Reads one answer; `None` at the end of input.
-fn ask(prompt: &str) -> Option<String> {
+pub(crate) fn ask(prompt: &str) -> Option<String> {
     print!("{prompt}");
     let _ = std::io::stdout().flush();
     let mut line = String::new();
@@ -103,7 +122,7 @@ fn ask(prompt: &str) -> Option<String> {
     }
 }
 
-fn now() -> u64 {
+pub(crate) fn now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
@@ -314,7 +333,7 @@ fn prompt_for(state: &SignInState, email: &mut Option<String>) -> Option<String>
             }
             ask("(b back, f forgot password, q quit) > ")
         }
-        SignInState::EnterPassword { identifier } => ask(&format!(
+        SignInState::EnterPassword { identifier } => ask_secret(&format!(
             "Password for {identifier} (b back, f forgot password): "
         )),
         SignInState::EnterCode {

@@ -1,78 +1,14 @@
 //! `authcore signin`, scripted: a new device signs in to Globex with a password and the email code
 //! that confirms the device, reading prompts from stdout and answering on stdin.
 
+mod common;
+
 use std::io::{Read, Write};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
-use authcore_server::{Config, ServerOptions};
-
-fn config() -> Config {
-    let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../server/examples/demo.toml");
-    // Loopback http here: Globex's own sign-in host needs TLS and DNS (covered in tests/).
-    let toml = std::fs::read_to_string(path)
-        .unwrap()
-        .replace("sign_in_host = \"login.globex.example\"", "");
-    let mut config = Config::from_toml(&toml).unwrap();
-    config.argon2.memory_kib = 1024;
-    config.argon2.iterations = 1;
-    config
-}
-
-/// Everything the child printed so far.
-struct Screen(Arc<Mutex<String>>);
-
-impl Screen {
-    fn wait_for(&self, text: &str) -> String {
-        self.wait_until(&format!("{text:?}"), |seen| seen.contains(text))
-    }
-
-    /// Waits (at most 20 s) until what the child printed satisfies `done`.
-    fn wait_until(&self, what: &str, done: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let seen = self.0.lock().unwrap().clone();
-            if done(&seen) {
-                return seen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "never saw {what}; screen:\n{seen}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-/// `authcore signin` as a child process: its stdin, and its stdout collected on a thread.
-fn signin(base: &str, email: &str, device: &std::path::Path) -> (Child, ChildStdin, Screen) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_authcore"))
-        .args(["signin", "--server", base, "--email", email, "--device"])
-        .arg(device)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdin = child.stdin.take().unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let screen = Screen(Arc::default());
-    let sink = screen.0.clone();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 1024];
-        while let Ok(n) = stdout.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            sink.lock()
-                .unwrap()
-                .push_str(&String::from_utf8_lossy(&buf[..n]));
-        }
-    });
-    (child, stdin, screen)
-}
+use authcore_server::ServerOptions;
+use common::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_person_signs_in_with_a_password_and_an_email_code() {
@@ -202,27 +138,6 @@ async fn enrolled_phone(base: &str) -> authcore::authenticator::Authenticator {
     let state = flow.wait_for_phone().await.unwrap();
     assert!(matches!(state, SignInState::Done { .. }), "{state:?}");
     phone
-}
-
-/// The code in the newest message the dev outbox holds for Dave.
-async fn emailed_code(base: &str) -> String {
-    let outbox: serde_json::Value =
-        reqwest::get(format!("{base}/dev/outbox?to=dave%40globex.example"))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-    let messages = outbox["messages"].as_array().unwrap();
-    let body = messages.last().unwrap()["body"].as_str().unwrap();
-    let at = body.find("code is ").unwrap() + "code is ".len();
-    body[at..at + 6].to_owned()
-}
-
-/// The number the screen asked to enter last ("…: enter 42 (expires in 1:59)…").
-fn last_number(screen: &str) -> String {
-    let at = screen.rfind("on your phone: enter ").unwrap() + "on your phone: enter ".len();
-    screen[at..].split(' ').next().unwrap().to_owned()
 }
 
 /// Dave denies the push on his phone: the terminal says so once and asks what next (it used to
