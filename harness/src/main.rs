@@ -73,6 +73,17 @@ enum BenchCommand {
 
 fn main() -> ExitCode {
     std::panic::set_hook(Box::new(|info| {
+        // `authcore uri new … | head -1`: the reader left; stop quietly as `ls | head` does
+        // (128 + SIGPIPE), not as a bug.
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
         let place = info
             .location()
             .map(|l| format!(" at {}:{}", l.file(), l.line()))

@@ -276,3 +276,27 @@ fn bench_vault_reports_open_times() {
         "--accounts and --runs must be at least 1",
     );
 }
+
+/// `authcore uri new … | head -1`: the reader is gone before the output ends; the command stops
+/// quietly with 141 (128 + SIGPIPE, as `ls | head` does), not with "internal error … a bug".
+/// The pipe's reading end is closed before the command starts, so its first write fails.
+#[test]
+#[allow(clippy::incompatible_msrv)] // std::io::pipe (Rust 1.87) in a test only
+fn a_reader_that_stops_early_is_not_a_bug() {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let output = Command::new(env!("CARGO_BIN_EXE_authcore"))
+        .args([
+            "uri",
+            "new",
+            "--issuer",
+            "Acme",
+            "--account",
+            "alice@acme.example",
+        ])
+        .stdout(writer)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(141), "{}", stderr(&output));
+    assert_eq!(stderr(&output), "");
+}
