@@ -3,6 +3,7 @@
 //!
 //! Bad input exits with status 2 and one line on stderr; a bug exits 101 with one line too.
 
+mod account;
 mod bench;
 mod bench_push;
 mod bench_server;
@@ -49,6 +50,8 @@ enum Command {
     Signin(signin::SignInArgs),
     /// An authenticator phone in a terminal: enroll, approve sign-ins with the number, codes
     Device(device::DeviceArgs),
+    /// The account `authcore signin` signed in to: history, events, devices, log out
+    Account(account::AccountArgs),
 }
 
 #[derive(Subcommand)]
@@ -104,6 +107,7 @@ fn main() -> ExitCode {
         Command::Server(args) => serve::run(args),
         Command::Signin(args) => signin::run(args),
         Command::Device(args) => device::run(args),
+        Command::Account(args) => account::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

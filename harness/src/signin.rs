@@ -32,6 +32,9 @@ pub struct SignInArgs {
     /// Resolve HOST to IP instead of DNS (like curl --resolve), e.g. login.globex.example=127.0.0.1
     #[arg(long, value_name = "HOST=IP")]
     pub resolve: Vec<String>,
+    /// Sign in even when this device holds a valid session
+    #[arg(long)]
+    pub again: bool,
 }
 
 struct Printer;
@@ -50,7 +53,7 @@ pub fn run(args: SignInArgs) -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
-    runtime.block_on(drive(client, args.email))
+    runtime.block_on(drive(client, args.email, args.again))
 }
 
 /// The HTTP settings of `--ca FILE` and `--resolve HOST=IP` (shared with `authcore device`).
@@ -80,17 +83,32 @@ pub(crate) fn http_config(
 }
 
 fn client(args: &SignInArgs) -> Result<AuthClient, String> {
-    let http = http_config(args.ca.as_deref(), &args.resolve)?;
-    let dir = match &args.device {
-        Some(dir) => dir.clone(),
-        None => default_device_dir(),
-    };
+    app(
+        &args.server,
+        &args.client_id,
+        args.device.as_deref(),
+        args.ca.as_deref(),
+        &args.resolve,
+    )
+}
+
+/// The app on this terminal "device": its encrypted store in `device` (default
+/// `~/.cache/authcore/harness-device`: session, device token), shared with `authcore account`.
+pub(crate) fn app(
+    server: &str,
+    client_id: &str,
+    device: Option<&std::path::Path>,
+    ca: Option<&std::path::Path>,
+    resolve: &[String],
+) -> Result<AuthClient, String> {
+    let http = http_config(ca, resolve)?;
+    let dir = device.map_or_else(default_device_dir, std::path::Path::to_path_buf);
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let key = StoreKey::load_or_create(&dir.join("store.key")).map_err(|e| e.to_string())?;
     let store = Arc::new(EncryptedFileStore::open(dir.join("store.bin"), key));
     let config = ClientConfig {
-        server_url: args.server.clone(),
-        client_id: args.client_id.clone(),
+        server_url: server.to_owned(),
+        client_id: client_id.to_owned(),
         http,
     };
     AuthClient::new(config, store).map_err(|e| e.to_string())
@@ -128,7 +146,15 @@ pub(crate) fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-async fn drive(client: AuthClient, mut email: Option<String>) -> Result<(), String> {
+async fn drive(client: AuthClient, mut email: Option<String>, again: bool) -> Result<(), String> {
+    if !again {
+        if let Some(user) = saved_user(&client).await {
+            println!(
+                "Already signed in as {user}; `authcore account` acts on this session (`--again` signs in anew)."
+            );
+            return Ok(());
+        }
+    }
     println!("Sign in to {}", client.server_url());
     let flow = client.sign_in();
     flow.set_listener(Some(Arc::new(Printer)));
@@ -159,6 +185,20 @@ async fn drive(client: AuthClient, mut email: Option<String>) -> Result<(), Stri
             wait_failed = is_waiting(&state) && is_waiting(&flow.state());
         }
     }
+}
+
+/// "Name <email> (session N at URL)" of the session an earlier sign-in saved on this device,
+/// when it is still valid on its server.
+async fn saved_user(client: &AuthClient) -> Option<String> {
+    let session = client.saved_session().ok()??;
+    let user = session.user_info().await.ok()?;
+    Some(format!(
+        "{} <{}> (session {} at {})",
+        user.name,
+        user.email,
+        session.session_id(),
+        session.server()
+    ))
 }
 
 enum Step {

@@ -38,6 +38,20 @@ fn device(dir: &Path, args: &[&str], stdin: &str) -> (i32, String, String) {
     )
 }
 
+/// One `authcore account …` run on the session kept in `laptop`.
+fn account(base: &str, laptop: &Path, command: &str) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_authcore"))
+        .args(["account", command, "--server", base, "--device"])
+        .arg(laptop)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 fn temp(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("authcore-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -131,6 +145,41 @@ async fn dave_sets_up_the_terminal_phone_from_another_terminal_and_approves_with
     let status = tokio::task::block_in_place(|| child.wait()).unwrap();
     let shown = tokio::task::block_in_place(|| screen.wait_for("<dave@globex.example> (session "));
     assert!(status.success(), "{shown}");
+
+    // The session is kept: signing in again on this device reuses it, `account` acts on it.
+    let (mut again, _stdin, screen) = signin(&base, "dave@globex.example", &laptop);
+    assert!(tokio::task::block_in_place(|| again.wait())
+        .unwrap()
+        .success());
+    let shown = screen.wait_for("Already signed in as Dave Globex <dave@globex.example>");
+    assert!(
+        shown.ends_with("; `authcore account` acts on this session (`--again` signs in anew).\n"),
+        "{shown}"
+    );
+    let (status, out, err) = account(&base, &laptop, "devices");
+    assert_eq!(status, 0, "{err}");
+    assert!(
+        out.contains("  Terminal phone (harness)  active  push off  added "),
+        "{out}"
+    );
+    let (_, out, _) = account(&base, &laptop, "history");
+    assert!(
+        out.contains(" UTC  sign_in password [password, email_verification, push]  success  from 127.0.0.1 (authcore/"),
+        "{out}"
+    );
+    let (status, out, _) = account(&base, &laptop, "logout-all");
+    assert_eq!(
+        (status, out.as_str()),
+        (0, "Logged out everywhere: 1 session(s) ended.\n")
+    );
+    let (status, _, err) = account(&base, &laptop, "whoami");
+    assert_eq!(
+        (status, err.as_str()),
+        (
+            2,
+            "error: not signed in on this device: `authcore signin` first\n"
+        )
+    );
 
     let (_, out, _) = device(&phone, &["list"], "");
     assert!(out.starts_with("push  dv_"), "{out}");
