@@ -2,7 +2,8 @@
 # The Kotlin (JVM) suite of the bindings, against a real `authcore server --dev` process:
 #   1. kotlinc, JNA, JUnit 4 (scripts/setup-kotlin.sh); the harness binary (the server);
 #   2. the authcore-ffi library and its JVM Kotlin bindings (scripts/bindings.sh --jvm);
-#   3. compiles the generated Kotlin with bindings/kotlin-tests/src;
+#   3. compiles the generated Kotlin with the library module's streams
+#      (android/authcore/.../streams) and bindings/kotlin-tests/src;
 #   4. the server behind a test CA (scripts/test-server.sh: certificates for id.authcore.test,
 #      login.globex.example and 127.0.0.1, demo.toml with cheap argon2, a free loopback port);
 #   5. runs the scenarios; the clients reach both names through resolve overrides and trust the
@@ -36,7 +37,9 @@ library=$(scripts/bindings.sh --jvm --no-swift --kotlin-dir "$build/generated" |
 
 echo "test-kotlin: compiling" >&2
 cp="$JNA_JAR:$JUNIT_JARS:$KOTLIN_COROUTINES_JAR"
-mapfile -t sources < <(find "$build/generated" bindings/kotlin-tests/src -name '*.kt' | sort)
+# The library module's streams are pure Kotlin + kotlinx.coroutines: compiled and tested here too.
+streams=android/authcore/src/main/kotlin/com/example/authcore/streams
+mapfile -t sources < <(find "$build/generated" "$streams" bindings/kotlin-tests/src -name '*.kt' | sort)
 "$KOTLINC" -nowarn -jvm-target 17 -cp "$cp" -d "$build/classes" "${sources[@]}" >&2 ||
   setup_failed "kotlinc"
 

@@ -9,6 +9,7 @@ use authcore::authenticator::{
     Account as CoreAccount, Added as CoreAdded, ApprovalRequest, PushAccount as CorePushAccount,
 };
 use authcore::vault::{AccountCode, AccountId, AccountSummary, QrImport};
+use authcore::Timestamp;
 
 use crate::client::http_config;
 use crate::errors::AuthenticatorError;
@@ -120,9 +121,9 @@ impl Authenticator {
             .collect()
     }
 
-    /// The code of every TOTP account at `now` (unix seconds), with the seconds it has left.
-    pub fn codes(&self, now: u64) -> Vec<AccountCode> {
-        self.core.codes(now)
+    /// The code of every TOTP account at `now`, with the seconds it has left.
+    pub fn codes(&self, now: Timestamp) -> Vec<AccountCode> {
+        self.core.codes(now.unix_seconds())
     }
 
     /// The next code of an HOTP account (advances its counter).

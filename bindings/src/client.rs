@@ -9,6 +9,7 @@ use authcore::session::{
     Device, EnrollmentStatus, LoggedOutEverywhere, SecurityEvent, SessionState, SignInRecord,
     UserInfo,
 };
+use authcore::Timestamp;
 
 use crate::errors::ClientError;
 use crate::platform::{SecureStore, StoreAdapter};
@@ -103,8 +104,7 @@ pub struct AuthenticatorEnrollment {
     pub activation_code: Arc<Sensitive>,
     pub server_url: String,
     pub label: String,
-    /// Unix seconds.
-    pub expires_at: u64,
+    pub expires_at: Timestamp,
 }
 
 /// Signed in. Tokens stay in the app's `SecureStore` and in Rust, except `access_token()`.

@@ -8,6 +8,7 @@ use authcore::signin::{
     SignInState as CoreState,
 };
 use authcore::ClientError as CoreClientError;
+use authcore::Timestamp;
 
 use crate::client::Session;
 use crate::errors::ClientError;
@@ -53,8 +54,7 @@ pub enum SignInState {
         channel: CodeChannel,
         destination_hint: String,
         length: u32,
-        /// Unix seconds.
-        expires_at: u64,
+        expires_at: Timestamp,
         /// Seconds from now before "Resend code" is allowed.
         resend_after_seconds: u64,
     },
@@ -70,7 +70,7 @@ pub enum SignInState {
     /// "Approve the sign-in on your phone: enter `number`". Call `wait_for_phone` meanwhile.
     ApprovePush {
         number: String,
-        expires_at: u64,
+        expires_at: Timestamp,
     },
     /// "Protect your account": "Skip for now (`skips_left` times left)" unless `mandatory`.
     EnrollAuthenticator {
@@ -84,12 +84,12 @@ pub enum SignInState {
         activation_code: Arc<Sensitive>,
         server_url: String,
         label: String,
-        expires_at: u64,
+        expires_at: Timestamp,
     },
     /// "Approve the test notification": the number to enter on the new authenticator.
     ApproveTestPush {
         number: String,
-        expires_at: u64,
+        expires_at: Timestamp,
     },
     ChooseNewPassword {
         identifier: String,

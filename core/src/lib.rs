@@ -10,6 +10,8 @@
 //! - [`http`]: the one HTTP client (TLS policy, pins, timeouts, retries).
 //! - [`transport`]: the one transport over it: [`transport::TransportError`] (embedded in
 //!   [`error::ClientError`] and [`authenticator::AuthenticatorError`]) and answer decoding.
+//! - [`timestamp`]: [`Timestamp`], the moments records and states carry (a platform date in
+//!   the bindings).
 //! - [`vault`]: the authenticator's TOTP/HOTP accounts over a `SecureStore`.
 //! - [`authenticator`]: the authenticator app: push accounts (enrollment, number-matching
 //!   approvals signed by the device key) beside the vault's code accounts, encrypted backups.
@@ -35,11 +37,13 @@ mod sensitive;
 pub mod session;
 pub mod signin;
 pub mod store;
+pub mod timestamp;
 pub mod transport;
 pub mod vault;
 
 pub use client::{AuthClient, ClientConfig};
 pub use error::ClientError;
+pub use timestamp::Timestamp;
 pub use transport::TransportError;
 
 pub(crate) use authcore_protocol::echo;

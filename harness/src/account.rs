@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use authcore::AuthClient;
+use authcore::{AuthClient, Timestamp};
 use clap::{Args, Subcommand};
 
 #[derive(Args, Debug)]
@@ -141,8 +141,9 @@ async fn command(client: AuthClient, command: AccountCommand) -> Result<(), Stri
     Ok(())
 }
 
-/// Unix seconds as `2026-12-02 13:04:05 UTC` (the civil calendar from days, no time-zone data).
-fn utc(at: u64) -> String {
+/// A moment as `2026-12-02 13:04:05 UTC` (the civil calendar from days, no time-zone data).
+fn utc(at: Timestamp) -> String {
+    let at = at.unix_seconds();
     let days = (at / 86_400) as i64;
     let secs = at % 86_400;
     // Howard Hinnant's civil_from_days.
@@ -165,11 +166,14 @@ fn utc(at: u64) -> String {
 
 #[cfg(test)]
 mod tests {
+    use authcore::Timestamp;
+
     #[test]
     fn unix_seconds_read_as_utc_dates() {
-        assert_eq!(super::utc(0), "1970-01-01 00:00:00 UTC");
-        assert_eq!(super::utc(951_782_400), "2000-02-29 00:00:00 UTC");
-        assert_eq!(super::utc(1_767_225_600), "2026-01-01 00:00:00 UTC");
-        assert_eq!(super::utc(1_796_216_645), "2026-12-02 13:04:05 UTC");
+        let utc = |s| super::utc(Timestamp::from_unix_seconds(s));
+        assert_eq!(utc(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(utc(951_782_400), "2000-02-29 00:00:00 UTC");
+        assert_eq!(utc(1_767_225_600), "2026-01-01 00:00:00 UTC");
+        assert_eq!(utc(1_796_216_645), "2026-12-02 13:04:05 UTC");
     }
 }

@@ -229,7 +229,7 @@ async fn command(phone: &Authenticator, command: DeviceCommand) -> Result<(), St
                 .into_iter()
                 .map(|a| (a.id.clone(), a))
                 .collect();
-            for code in phone.codes(crate::signin::now()) {
+            for code in phone.codes(authcore::Timestamp::now().unix_seconds()) {
                 let name = names.get(&code.id).map_or("?", |a| a.account.as_str());
                 println!(
                     "{}  {name}  ({} s left)",

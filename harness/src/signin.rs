@@ -9,7 +9,7 @@ use std::sync::Arc;
 use authcore::http::HttpConfig;
 use authcore::signin::{CodePurpose, SignIn, SignInListener, SignInState};
 use authcore::store::{EncryptedFileStore, StoreKey};
-use authcore::{AuthClient, ClientConfig, ClientError};
+use authcore::{AuthClient, ClientConfig, ClientError, Timestamp};
 use clap::Args;
 
 #[derive(Args, Debug)]
@@ -138,12 +138,6 @@ pub(crate) fn ask(prompt: &str) -> Option<String> {
         Ok(0) | Err(_) => None,
         Ok(_) => Some(line.trim_end_matches(['\r', '\n']).to_owned()),
     }
-}
-
-pub(crate) fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 async fn drive(client: AuthClient, mut email: Option<String>, again: bool) -> Result<(), String> {
@@ -308,8 +302,8 @@ async fn after_waiting(flow: &SignIn, state: &SignInState, wait_failed: bool) ->
 
 /// Shows a state in which the phone acts.
 fn show_waiting(state: &SignInState) {
-    let left = |expires_at: u64| {
-        let left = expires_at.saturating_sub(now());
+    let left = |expires_at: Timestamp| {
+        let left = expires_at.seconds_since(Timestamp::now());
         format!("{}:{:02}", left / 60, left % 60)
     };
     match state {
@@ -391,7 +385,7 @@ fn prompt_for(state: &SignInState, email: &mut Option<String>) -> Option<String>
                 CodePurpose::PasswordReset => println!("Reset your password."),
                 CodePurpose::SignIn => {}
             }
-            let left = expires_at.saturating_sub(now());
+            let left = expires_at.seconds_since(Timestamp::now());
             let resend = if *resend_after > 0 {
                 format!("r resend (in {resend_after} s)")
             } else {

@@ -32,9 +32,21 @@ struct AccountListScreen: View {
                 }
             }
             .navigationTitle("Authenticator")
-            .toolbar { Button("Add", systemImage: "qrcode.viewfinder") { scanning = true } }
+            // Button(_:systemImage:action:) is iOS 17; the package targets iOS 16.
+            .toolbar {
+                Button { scanning = true } label: { Label("Add", systemImage: "qrcode.viewfinder") }
+            }
+            .safeAreaInset(edge: .bottom) {
+                if !model.listening {
+                    VStack {
+                        if let error = model.error { Text(error).foregroundStyle(.red) }
+                        Button("Try again") { model.listenForApprovals() }
+                    }
+                    .padding()
+                }
+            }
             .sheet(isPresented: $scanning) { ScanScreen().environmentObject(model) }
-            .refreshable { await model.checkApprovals() }
+            .refreshable { model.refreshAccounts() }
             .onAppear { model.refreshAccounts() }
         }
     }

@@ -10,7 +10,7 @@ use authcore::authenticator::{
 };
 use authcore::session::Session;
 use authcore::signin::{MethodKind, SignIn, SignInState};
-use authcore::{AuthClient, ClientError};
+use authcore::{AuthClient, ClientError, Timestamp};
 use authcore_e2e::*;
 
 fn method(state: &SignInState, kind: MethodKind) -> authcore::signin::SignInMethod {
@@ -74,7 +74,7 @@ async fn push_sign_in(tls: &TlsWorld, laptop: &AuthClient) -> (SignIn, String) {
     let SignInState::ApprovePush { number, expires_at } = flow.state() else {
         panic!("expected a push, got {:?}", flow.state())
     };
-    assert!(expires_at > tls.world.now());
+    assert!(expires_at > Timestamp::from_unix_seconds(tls.world.now()));
     (flow, number)
 }
 

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use authcore::signin::{
     CodeChannel, CodePurpose, MethodKind, SecondFactor, SignInListener, SignInMethod, SignInState,
 };
-use authcore::ClientError;
+use authcore::{ClientError, Timestamp};
 use authcore_e2e::*;
 
 fn method(state: &SignInState, kind: MethodKind) -> SignInMethod {
@@ -115,7 +115,7 @@ async fn acme_user_signs_in_with_a_code_instead_of_a_password() {
     assert_eq!(channel, CodeChannel::Email);
     assert_eq!(destination_hint, "a***@acme.example");
     assert_eq!(length, 6);
-    assert_eq!(expires_at, world.now() + 600);
+    assert_eq!(expires_at, Timestamp::from_unix_seconds(world.now() + 600));
     assert_eq!(resend_after, 30);
 
     // a wrong code keeps her on the same screen with the attempts left

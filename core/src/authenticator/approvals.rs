@@ -21,6 +21,7 @@ use super::channel::expect;
 use super::{lock, Authenticator, AuthenticatorError, PushAccount};
 use crate::device_protocol::{self as protocol, Decision};
 use crate::http::Method;
+use crate::timestamp::Timestamp;
 use crate::transport::TransportError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,8 +50,7 @@ pub struct ApprovalContext {
     /// "Chrome on macOS"
     pub user_agent: String,
     pub location: Option<String>,
-    /// Unix seconds.
-    pub time: u64,
+    pub time: Timestamp,
 }
 
 /// A sign-in waiting for this phone; answer it by its `id`.
@@ -64,8 +64,8 @@ pub struct ApprovalRequest {
     pub kind: ApprovalKind,
     pub prompt: NumberPrompt,
     pub context: ApprovalContext,
-    /// Unix seconds, by the server's clock.
-    pub expires_at: u64,
+    /// By the server's clock.
+    pub expires_at: Timestamp,
 }
 
 /// The requests this core fetched, by account (device id) and request id, each with the moment it
@@ -206,7 +206,8 @@ impl Authenticator {
             .send(account.signer(), Method::Get, &path, |_| Ok(None))
             .await?;
         let answer: Challenges = expect(&response, 200)?;
-        let server_time = answer.server_time.unwrap_or_else(|| self.channel.now());
+        let server_time =
+            Timestamp::from_unix_seconds(answer.server_time.unwrap_or_else(|| self.channel.now()));
         let requests = answer
             .challenges
             .into_iter()
@@ -214,7 +215,7 @@ impl Authenticator {
             .collect::<Option<Vec<_>>>()
             .ok_or_else(|| TransportError::protocol("a challenge is missing fields"))?;
         self.pending.keep(&requests, |request| {
-            request.expires_at.saturating_sub(server_time)
+            request.expires_at.seconds_since(server_time)
         });
         Ok(requests)
     }
@@ -277,9 +278,9 @@ fn approval_of(challenge: Challenge, account: &PushAccount) -> Option<ApprovalRe
             ip: context.ip.unwrap_or_default(),
             user_agent: context.user_agent.unwrap_or_default(),
             location: context.location,
-            time: context.time.unwrap_or(0),
+            time: Timestamp::from_unix_seconds(context.time.unwrap_or(0)),
         },
-        expires_at: challenge.expires_at,
+        expires_at: Timestamp::from_unix_seconds(challenge.expires_at),
     })
 }
 
@@ -322,9 +323,9 @@ mod tests {
                 ip: "203.0.113.7".into(),
                 user_agent: "Chrome on macOS".into(),
                 location: None,
-                time: 1_767_225_600,
+                time: Timestamp::from_unix_seconds(1_767_225_600),
             },
-            expires_at: 1_767_225_720,
+            expires_at: Timestamp::from_unix_seconds(1_767_225_720),
         }
     }
 

@@ -33,6 +33,7 @@ use crate::error::ClientError;
 use crate::http::Request;
 use crate::sensitive::Sensitive;
 use crate::store::SecureStore;
+use crate::timestamp::Timestamp;
 
 mod account;
 mod logout;
@@ -67,7 +68,7 @@ pub enum EndReason {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SignInRecord {
-    pub at: u64,
+    pub at: Timestamp,
     /// `sign_in`, `identity_verification`, `enrollment` or `security_event` (then `method` is
     /// the event's kind, e.g. `authenticator_added`, and `factors` may be empty).
     pub kind: String,
@@ -82,7 +83,7 @@ pub struct SignInRecord {
 impl From<wire::account::SignInEntry> for SignInRecord {
     fn from(entry: wire::account::SignInEntry) -> Self {
         SignInRecord {
-            at: entry.at,
+            at: Timestamp::from_unix_seconds(entry.at),
             kind: entry.kind,
             method: entry.method,
             factors: entry.factors,
@@ -97,8 +98,7 @@ impl From<wire::account::SignInEntry> for SignInRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SecurityEvent {
-    /// Unix seconds.
-    pub at: u64,
+    pub at: Timestamp,
     /// `authenticator_added`, `device_removed`, `totp_added`, `totp_removed`,
     /// `backup_codes_regenerated`, `password_changed`, `password_reset`, `factors_suspended`,
     /// `factor_confirmed`...
@@ -112,7 +112,7 @@ pub struct SecurityEvent {
 impl From<wire::account::SecurityEvent> for SecurityEvent {
     fn from(event: wire::account::SecurityEvent) -> Self {
         SecurityEvent {
-            at: event.at,
+            at: Timestamp::from_unix_seconds(event.at),
             kind: event.kind,
             detail: event.detail,
             ip: event.ip,
@@ -131,8 +131,7 @@ pub struct AuthenticatorEnrollment {
     pub activation_code: Sensitive,
     pub server_url: String,
     pub label: String,
-    /// Unix seconds.
-    pub expires_at: u64,
+    pub expires_at: Timestamp,
 }
 
 /// Where an enrollment started with [`Session::add_authenticator`] is.
@@ -142,7 +141,10 @@ pub enum EnrollmentStatus {
     /// The QR code is shown; the phone has not activated yet.
     WaitingForDevice,
     /// The phone activated: show `number`, the user enters it on the phone.
-    ApproveTest { number: String, expires_at: u64 },
+    ApproveTest {
+        number: String,
+        expires_at: Timestamp,
+    },
     /// The authenticator joined the account.
     Completed { device_id: String },
     /// `denied`, `number_mismatch`, `fraud_reported`, `expired` or `replaced`.
@@ -176,7 +178,7 @@ impl TryFrom<wire::devices::Enrollment> for EnrollmentStatus {
                     .ok_or_else(|| ClientError::protocol("approve_test without test"))?;
                 EnrollmentStatus::ApproveTest {
                     number: test.number,
-                    expires_at: test.expires_at,
+                    expires_at: Timestamp::from_unix_seconds(test.expires_at),
                 }
             }
             WireStatus::Completed => EnrollmentStatus::Completed {
@@ -225,8 +227,8 @@ pub struct Device {
     /// `pending` (test approval not done), `active`, or `suspended` (by a password reset, until
     /// confirmed or removed).
     pub state: String,
-    pub created_at: u64,
-    pub last_seen_at: Option<u64>,
+    pub created_at: Timestamp,
+    pub last_seen_at: Option<Timestamp>,
 }
 
 impl From<wire::devices::DeviceView> for Device {
@@ -238,8 +240,8 @@ impl From<wire::devices::DeviceView> for Device {
             user_verification: device.user_verification,
             push_enabled: device.push_enabled,
             state: device.state,
-            created_at: device.created_at,
-            last_seen_at: device.last_seen_at,
+            created_at: Timestamp::from_unix_seconds(device.created_at),
+            last_seen_at: device.last_seen_at.map(Timestamp::from_unix_seconds),
         }
     }
 }
@@ -258,8 +260,7 @@ pub struct LoggedOutEverywhere {
 pub struct RecentDevice {
     pub device_id: String,
     pub display_name: String,
-    /// Unix seconds.
-    pub created_at: u64,
+    pub created_at: Timestamp,
 }
 
 impl From<wire::tokens::LoggedOutEverywhere> for LoggedOutEverywhere {
@@ -272,7 +273,7 @@ impl From<wire::tokens::LoggedOutEverywhere> for LoggedOutEverywhere {
                 .map(|device| RecentDevice {
                     device_id: device.device_id,
                     display_name: device.display_name,
-                    created_at: device.created_at,
+                    created_at: Timestamp::from_unix_seconds(device.created_at),
                 })
                 .collect(),
         }

@@ -16,6 +16,7 @@ use super::{
 use crate::error::ClientError;
 use crate::http::Request;
 use crate::sensitive::Sensitive;
+use crate::timestamp::Timestamp;
 
 impl Session {
     /// Ten new single-use backup codes; the previous ones stop working.
@@ -141,7 +142,7 @@ impl Session {
             activation_code: Sensitive::new(started.code.activation_code),
             server_url: started.code.server_url,
             label: started.code.label,
-            expires_at: started.expires_at,
+            expires_at: Timestamp::from_unix_seconds(started.expires_at),
         })
     }
 

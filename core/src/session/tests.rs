@@ -40,7 +40,7 @@ fn enrollment_statuses_follow_the_protocol() {
         status(r#""status":"approve_test","test":{"request_id":"1","number":"42","expires_at":9}"#),
         Ok(EnrollmentStatus::ApproveTest {
             number: "42".into(),
-            expires_at: 9
+            expires_at: Timestamp::from_unix_seconds(9)
         })
     );
     assert_eq!(

@@ -16,6 +16,7 @@ use crate::api::{Api, Challenge, Form, Refusal};
 use crate::app::App;
 use crate::error::ClientError;
 use crate::session::{now, Session, StoredTokens};
+use crate::timestamp::Timestamp;
 
 /// Everything one sign-in knows. Gestures work on a clone and the result is committed.
 #[derive(Clone)]
@@ -263,7 +264,9 @@ impl Flow {
         let waiting = self.state.clone();
         loop {
             // The server's clock decides expiry; this only bounds each long poll.
-            let wait = expires_at.saturating_sub(now()).clamp(1, LONG_POLL_S);
+            let wait = expires_at
+                .seconds_since(Timestamp::now())
+                .clamp(1, LONG_POLL_S);
             let reply = self
                 .challenge(vec![(param::WAIT, wait.to_string())])
                 .await?;

@@ -12,6 +12,7 @@ use super::flow::Flow;
 use super::gesture::{invalid, Gesture};
 use super::transition::Answer;
 use crate::error::ClientError;
+use crate::timestamp::Timestamp;
 
 impl Flow {
     pub(super) async fn forgot_password(&mut self, identifier: String) -> Result<(), ClientError> {
@@ -31,7 +32,7 @@ impl Flow {
         self.follow(Answer::ResetCodeSent {
             destination_hint: sent.destination_hint,
             length: sent.length,
-            expires_at: sent.expires_at,
+            expires_at: Timestamp::from_unix_seconds(sent.expires_at),
         })
         .await
     }

@@ -5,6 +5,7 @@ use authcore_protocol::signin::Method;
 use crate::error::ClientError;
 pub use crate::sensitive::Sensitive;
 use crate::session::Session;
+use crate::timestamp::Timestamp;
 
 /// What the screen shows now.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,8 +32,7 @@ pub enum SignInState {
         channel: CodeChannel,
         destination_hint: String,
         length: u32,
-        /// Unix seconds.
-        expires_at: u64,
+        expires_at: Timestamp,
         /// Seconds (from when this state was entered) before "Resend code" is allowed.
         resend_after: u64,
     },
@@ -49,7 +49,7 @@ pub enum SignInState {
     /// `wait_for_phone()` while it is shown.
     ApprovePush {
         number: String,
-        expires_at: u64,
+        expires_at: Timestamp,
     },
     /// "Protect your account": the organisation requires an authenticator app; "Skip for now
     /// (N times left)" unless `mandatory`.
@@ -64,12 +64,12 @@ pub enum SignInState {
         activation_code: Sensitive,
         server_url: String,
         label: String,
-        expires_at: u64,
+        expires_at: Timestamp,
     },
     /// "Approve the test notification": the number to enter on the new authenticator.
     ApproveTestPush {
         number: String,
-        expires_at: u64,
+        expires_at: Timestamp,
     },
     /// Password recovery: the code was typed; now the new password.
     ChooseNewPassword {

@@ -9,6 +9,7 @@ use super::state::{
     SignInMethod, SignInState,
 };
 use crate::error::ClientError;
+use crate::timestamp::Timestamp;
 
 /// The state a `next` step asks for. `current` is the state the answer came to (an activation
 /// step repeats only the expiry of the code shown); `identifier` is the one being signed in.
@@ -50,11 +51,11 @@ pub(super) fn state_of(
         }
         Next::Push(push) => SignInState::ApprovePush {
             number: push.number.clone(),
-            expires_at: push.expires_at,
+            expires_at: Timestamp::from_unix_seconds(push.expires_at),
         },
         Next::ApproveTestPush(push) => SignInState::ApproveTestPush {
             number: push.number.clone(),
-            expires_at: push.expires_at,
+            expires_at: Timestamp::from_unix_seconds(push.expires_at),
         },
         Next::EnrollAuthenticator {
             skips_left,
@@ -79,14 +80,14 @@ pub(super) fn state_of(
                 activation_code: activation_code.clone(),
                 server_url: server_url.clone(),
                 label: label.clone(),
-                expires_at: step.expires_at,
+                expires_at: Timestamp::from_unix_seconds(step.expires_at),
             },
             (_, Some(code)) => SignInState::ActivateAuthenticator {
                 qr_payload: Sensitive::new(code.qr_payload.clone()),
                 activation_code: Sensitive::new(code.activation_code.clone()),
                 server_url: code.server_url.clone(),
                 label: code.label.clone(),
-                expires_at: step.expires_at,
+                expires_at: Timestamp::from_unix_seconds(step.expires_at),
             },
             (_, None) => {
                 return Err(ClientError::protocol(
@@ -123,7 +124,7 @@ fn code_state(purpose: CodePurpose, step: &CodeStep) -> Result<SignInState, Clie
         },
         destination_hint: step.destination_hint.clone(),
         length: step.length,
-        expires_at: step.expires_at,
+        expires_at: Timestamp::from_unix_seconds(step.expires_at),
         resend_after: step.resend_after,
     })
 }

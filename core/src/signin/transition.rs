@@ -9,6 +9,7 @@ use super::state::{CodeChannel, CodePurpose, MethodKind, SignInMethod, SignInSta
 use super::steps::state_of;
 use crate::api::{Challenge, Refusal};
 use crate::error::ClientError;
+use crate::timestamp::Timestamp;
 
 /// A decoded server answer to one gesture.
 pub(crate) enum Answer {
@@ -25,7 +26,7 @@ pub(crate) enum Answer {
     ResetCodeSent {
         destination_hint: String,
         length: u32,
-        expires_at: u64,
+        expires_at: Timestamp,
     },
     /// `POST /v1/password/reset` answered.
     PasswordReset(Result<(), ClientError>),

@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 
 use super::*;
 use crate::signin::state::{SecondFactor, SecondFactorOption, Sensitive};
+use crate::timestamp::Timestamp;
 
 const ALICE: &str = "alice@acme.example";
 
@@ -57,7 +58,7 @@ fn code(purpose: CodePurpose, channel: CodeChannel) -> SignInState {
         channel,
         destination_hint: "a***@acme.example".into(),
         length: 6,
-        expires_at: 1_000,
+        expires_at: Timestamp::from_unix_seconds(1_000),
         resend_after: 30,
     }
 }
@@ -73,7 +74,7 @@ fn activation(expires_at: u64) -> SignInState {
         activation_code: Sensitive::new("1234 5678".into()),
         server_url: "https://id.acme.example".into(),
         label: "alice@acme.example".into(),
-        expires_at,
+        expires_at: Timestamp::from_unix_seconds(expires_at),
     }
 }
 
@@ -125,14 +126,14 @@ fn every_next_type_maps_to_its_screen() {
             json!({"type": "push", "request_id": "1", "number": "42", "expires_at": 1_000, "interval": 2}),
             SignInState::ApprovePush {
                 number: "42".into(),
-                expires_at: 1_000,
+                expires_at: Timestamp::from_unix_seconds(1_000),
             },
         ),
         (
             json!({"type": "approve_test_push", "request_id": "2", "number": "17", "expires_at": 1_000, "interval": 2}),
             SignInState::ApproveTestPush {
                 number: "17".into(),
-                expires_at: 1_000,
+                expires_at: Timestamp::from_unix_seconds(1_000),
             },
         ),
         (
@@ -339,7 +340,7 @@ fn an_accepted_credential_forgets_earlier_choices_but_a_repeated_step_does_not()
     // A push still pending answers the same step: nothing to forget.
     let push = SignInState::ApprovePush {
         number: "42".into(),
-        expires_at: 1_000,
+        expires_at: Timestamp::from_unix_seconds(1_000),
     };
     assert_eq!(
         next(
@@ -412,14 +413,14 @@ fn recovery_asks_for_the_emailed_code_then_the_new_password() {
     let sent = || Answer::ResetCodeSent {
         destination_hint: "a***@acme.example".into(),
         length: 6,
-        expires_at: 1_000,
+        expires_at: Timestamp::from_unix_seconds(1_000),
     };
     let reset_code = SignInState::EnterCode {
         purpose: CodePurpose::PasswordReset,
         channel: CodeChannel::Email,
         destination_hint: "a***@acme.example".into(),
         length: 6,
-        expires_at: 1_000,
+        expires_at: Timestamp::from_unix_seconds(1_000),
         resend_after: 0,
     };
     let shown = |back| Transition::Move {

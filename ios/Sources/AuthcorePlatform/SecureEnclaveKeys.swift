@@ -13,9 +13,11 @@ import DeviceCheck
 /// the server verifies). The private key never leaves the hardware. The public key leaves as an
 /// X9.63 point, wrapped here as the SPKI the server wants (`P256PublicKey.spki(x963:)`).
 ///
-/// The key itself requires the user's presence to sign (`.userPresence`: Face ID, Touch ID or
-/// the passcode), as the Android Keystore key requires user authentication: a phone thief with
-/// the app open cannot sign. The app's `UserVerification` (LocalAuthentication) runs before the
+/// When the app chose user verification (`userPresence`, as `AuthenticatorConfig.userVerification`),
+/// the key itself requires the user's presence to sign (`SecAccessControl` with
+/// `.privateKeyUsage` + `.userPresence`: Face ID, Touch ID or the passcode), as the Android
+/// Keystore key requires user authentication: a phone thief with the app open cannot sign.
+/// Without it the key is `.privateKeyUsage` only. The app's `UserVerification` (LocalAuthentication) runs before the
 /// core asks for a signature; hand its evaluated `LAContext` to `authenticationContext` and the
 /// Secure Enclave reuses it instead of prompting a second time.
 ///
@@ -28,9 +30,12 @@ public final class SecureEnclaveKeys: DeviceKeys, @unchecked Sendable {
     private let tagPrefix: String
     /// An `LAContext` the app's `UserVerification` just evaluated (reused by the signing key).
     public var authenticationContext: LAContext?
+    private let userPresence: Bool
 
-    public init(tagPrefix: String = "com.example.authcore.device-key.") {
+    /// `userPresence`: keys made from now on need Face ID / Touch ID / the passcode to sign.
+    public init(tagPrefix: String = "com.example.authcore.device-key.", userPresence: Bool = true) {
         self.tagPrefix = tagPrefix
+        self.userPresence = userPresence
     }
 
     private func tag(_ alias: String) -> Data { Data((tagPrefix + alias).utf8) }
@@ -38,7 +43,8 @@ public final class SecureEnclaveKeys: DeviceKeys, @unchecked Sendable {
     public func generate(alias: String) throws -> Data {
         if (try? privateKey(alias)) != nil { throw DeviceKeyError.AlreadyExists }
         guard let access = SecAccessControlCreateWithFlags(
-            nil, kSecAttrAccessibleWhenUnlockedThisDeviceOnly, [.privateKeyUsage, .userPresence], nil
+            nil, kSecAttrAccessibleWhenUnlockedThisDeviceOnly,
+            userPresence ? [.privateKeyUsage, .userPresence] : [.privateKeyUsage], nil
         ) else { throw DeviceKeyError.Unavailable }
         var attributes: [String: Any] = [
             kSecAttrKeyType as String: kSecAttrKeyTypeECSECPrimeRandom,

@@ -58,3 +58,19 @@ func assertThrows<E: Error>(_ type: E.Type, file: StaticString = #filePath, line
     }
     return nil
 }
+
+/// `body`'s answer, or a failure if it takes longer than `seconds` (a guard against a hang).
+func within<T: Sendable>(seconds: Double, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(nanoseconds: UInt64(seconds * 1_000_000_000))
+            return nil
+        }
+        defer { group.cancelAll() }
+        guard let first = try await group.next(), let answer = first else {
+            throw TestFailure("no answer within \(seconds) s")
+        }
+        return answer
+    }
+}

@@ -5,6 +5,7 @@ import com.example.authcore.core.ApprovalKind
 import com.example.authcore.core.MethodKind
 import com.example.authcore.core.SecondFactor
 import com.example.authcore.SignInState
+import java.time.Instant
 import kotlinx.coroutines.async
 import kotlinx.coroutines.cancelAndJoin
 import kotlinx.coroutines.delay
@@ -36,8 +37,7 @@ class CancellationTest {
         flow.submitPassword("carol-demo-password").expect<SignInState.EnterCode>()
         flow.submitCode(TestServer.lastCode(carol)).expect<SignInState.ChooseSecondFactor>()
         flow.chooseSecondFactor(SecondFactor.TOTP).expect<SignInState.EnterTotp>()
-        val now = (System.currentTimeMillis() / 1000).toULong()
-        val code = phone.codes(now).single { it.id == totpId }.code
+        val code = phone.codes(Instant.now()).single { it.id == totpId }.code
         flow.submitCode(code).expect<SignInState.EnrollAuthenticator>()
         val activation = flow.enrollAuthenticator().expect<SignInState.ActivateAuthenticator>()
 

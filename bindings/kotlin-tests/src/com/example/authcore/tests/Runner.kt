@@ -27,6 +27,7 @@ fun main() {
         PhoneApprovalTest::class.java,
         CancellationTest::class.java,
         CallbacksTest::class.java,
+        StreamsTest::class.java,
         // last: Alice ends with two phones, which changes how she signs in
         StepUpTest::class.java,
     )

@@ -6,22 +6,29 @@ import android.os.Build
 import android.os.Bundle
 import androidx.activity.compose.setContent
 import androidx.activity.result.contract.ActivityResultContracts
+import androidx.compose.foundation.layout.Box
 import androidx.compose.foundation.layout.Column
 import androidx.compose.foundation.layout.fillMaxSize
 import androidx.compose.foundation.layout.padding
+import androidx.compose.material3.Button
+import androidx.compose.material3.CircularProgressIndicator
 import androidx.compose.material3.MaterialTheme
 import androidx.compose.material3.Scaffold
 import androidx.compose.material3.Tab
 import androidx.compose.material3.TabRow
 import androidx.compose.material3.Text
+import androidx.compose.runtime.Composable
 import androidx.compose.runtime.LaunchedEffect
 import androidx.compose.runtime.getValue
 import androidx.compose.runtime.mutableIntStateOf
 import androidx.compose.runtime.mutableStateOf
 import androidx.compose.runtime.saveable.rememberSaveable
 import androidx.compose.runtime.setValue
+import androidx.compose.ui.Alignment
 import androidx.compose.ui.Modifier
+import androidx.compose.ui.unit.dp
 import androidx.fragment.app.FragmentActivity
+import androidx.lifecycle.compose.collectAsStateWithLifecycle
 import com.example.authcore.app.authenticator.AuthenticatorScreen
 import com.example.authcore.app.push.ApprovalNotifications
 import com.example.authcore.app.signin.SignInScreen
@@ -55,16 +62,33 @@ class MainActivity : FragmentActivity() {
                             Tab(selected = tab == 0, onClick = { tab = 0 }, text = { Text("Sign in") })
                             Tab(selected = tab == 1, onClick = { tab = 1 }, text = { Text("Authenticator") })
                         }
+                        val client by app.client.collectAsStateWithLifecycle()
+                        val authenticator by app.authenticator.collectAsStateWithLifecycle()
                         when (tab) {
-                            0 -> SignInScreen(app.client)
-                            else -> AuthenticatorScreen(
-                                app.authenticator,
-                                openedRequest = openedRequest,
-                                onRequestShown = { openedRequest = null },
-                            )
+                            0 -> WhenBuilt(client, app::rebuild) { SignInScreen(it) }
+                            else -> WhenBuilt(authenticator, app::rebuild) {
+                                AuthenticatorScreen(
+                                    it,
+                                    openedRequest = openedRequest,
+                                    onRequestShown = { openedRequest = null },
+                                )
+                            }
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /** [content] once the object is built; meanwhile a spinner, after a failure its sentence. */
+    @Composable
+    private fun <T> WhenBuilt(built: Built<T>, retry: () -> Unit, content: @Composable (T) -> Unit) {
+        when (built) {
+            is Built.Ready -> content(built.value)
+            Built.Building -> Box(Modifier.fillMaxSize(), contentAlignment = Alignment.Center) { CircularProgressIndicator() }
+            is Built.Failed -> Column(Modifier.padding(16.dp)) {
+                Text(built.message, color = MaterialTheme.colorScheme.error)
+                Button(onClick = retry) { Text("Try again") }
             }
         }
     }

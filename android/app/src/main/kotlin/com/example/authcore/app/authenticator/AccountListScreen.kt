@@ -23,6 +23,7 @@ import androidx.lifecycle.compose.collectAsStateWithLifecycle
 import com.example.authcore.Account
 import com.example.authcore.core.ApprovalRequest
 import com.example.authcore.core.OtpKind
+import java.time.Instant
 
 /** Pending requests on top, then push accounts and code accounts with live codes. */
 @Composable
@@ -35,6 +36,9 @@ fun AccountListScreen(
     val accounts by vm.accounts.collectAsStateWithLifecycle()
     val codes by vm.codes.collectAsStateWithLifecycle()
     val requests by vm.requests.collectAsStateWithLifecycle()
+    val listening by vm.listening.collectAsStateWithLifecycle()
+    // Recomposed each second with the codes: a request whose time is up leaves the list.
+    val now = remember(codes) { Instant.now() }
     val hotpCodes = remember { mutableStateMapOf<String, String>() }
 
     LazyColumn(
@@ -44,8 +48,9 @@ fun AccountListScreen(
         item {
             Button(onClick = onScan) { Text("Add account") }
             if (error != null) Text(error, color = MaterialTheme.colorScheme.error)
+            if (!listening) TextButton(onClick = vm::listen) { Text("Try again") }
         }
-        items(requests, key = { "request:" + it.id }) { request ->
+        items(requests.filter { it.expiresAt.isAfter(now) }, key = { "request:" + it.id }) { request ->
             ListItem(
                 headlineContent = { Text("Sign-in request") },
                 supportingContent = { Text("${request.accountLabel} · ${request.context.app}") },

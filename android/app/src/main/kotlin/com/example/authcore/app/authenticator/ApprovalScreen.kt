@@ -54,7 +54,7 @@ fun ApprovalScreen(
         Text("App: ${context.app}")
         Text("IP address: ${context.ip}" + (context.location?.let { " ($it)" } ?: ""))
         Text("Device: ${context.userAgent}")
-        Text("Time: " + DateFormat.getDateTimeInstance().format(Date(context.time.toLong() * 1000)))
+        Text("Time: " + DateFormat.getDateTimeInstance().format(Date.from(context.time)))
         if (error != null) Text(error, color = MaterialTheme.colorScheme.error)
 
         when (val prompt = request.prompt) {

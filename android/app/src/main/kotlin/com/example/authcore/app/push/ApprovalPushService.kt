@@ -9,16 +9,18 @@ import kotlinx.coroutines.withTimeoutOrNull
 
 /**
  * FCM data messages carry only `device_id` and `request_id`: the core fetches the request itself
- * over TLS (`handlePushPayload`), and a notification opens the approval screen for it.
+ * over TLS (`handlePushPayload`), and a notification opens the approval screen for it. A new FCM
+ * token goes to every push account's server (`updatePushToken`, through [AuthcoreApp.sendPushToken]).
  */
 class ApprovalPushService : FirebaseMessagingService() {
     override fun onMessageReceived(message: RemoteMessage) {
-        val authenticator = (application as AuthcoreApp).authenticator
-        // Runs on FCM's worker thread, which allows a few seconds of work per message.
+        val app = application as AuthcoreApp
+        // Runs on FCM's worker thread, which allows a few seconds of work per message (building
+        // the authenticator, at a cold start, included).
         val request = runBlocking {
             withTimeoutOrNull(8_000) {
                 try {
-                    authenticator.handlePushPayload(message.data)
+                    app.readyAuthenticator().handlePushPayload(message.data)
                 } catch (_: AuthenticatorException) {
                     null
                 }
@@ -29,5 +31,6 @@ class ApprovalPushService : FirebaseMessagingService() {
 
     override fun onNewToken(token: String) {
         PushToken.save(this, token)
+        (application as AuthcoreApp).sendPushToken()
     }
 }

@@ -4,40 +4,54 @@ import androidx.lifecycle.ViewModel
 import androidx.lifecycle.viewModelScope
 import com.example.authcore.AuthClient
 import com.example.authcore.ClientException
+import com.example.authcore.Session
 import com.example.authcore.core.SecondFactor
 import com.example.authcore.SignInFlow
-import com.example.authcore.SignInListener
 import com.example.authcore.core.SignInMethod
 import com.example.authcore.SignInState
+import com.example.authcore.streams.stateFlow
+import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.Job
 import kotlinx.coroutines.cancelAndJoin
 import kotlinx.coroutines.flow.MutableStateFlow
+import kotlinx.coroutines.flow.SharingStarted
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
+import kotlinx.coroutines.flow.combine
+import kotlinx.coroutines.flow.stateIn
 import kotlinx.coroutines.launch
+import kotlinx.coroutines.withContext
 
 /**
- * Holds one [SignInFlow]: its listener feeds [state]; each gesture is one call. The error of the
- * last gesture (already a sentence, see [errorText]) is in [error]; the screen stays as it was.
+ * Holds one [SignInFlow], observed through the library's [stateFlow]; each gesture is one call.
+ * At start the session an earlier sign-in saved (`savedSession()`, read off the main thread: it
+ * decrypts the store) is shown as `Done` instead of the sign-in. The error of the last gesture
+ * (already a sentence, see [errorText]) is in [error]; the screen stays as it was.
  */
-class SignInViewModel(client: AuthClient) : ViewModel() {
+class SignInViewModel(private val client: AuthClient) : ViewModel() {
     private val flow: SignInFlow = client.signIn()
-    private val _state = MutableStateFlow(flow.state())
+    private val restored = MutableStateFlow<Session?>(null)
     private val _error = MutableStateFlow<String?>(null)
-    private val _busy = MutableStateFlow(false)
+    private val _busy = MutableStateFlow(true)
     private var waiting: Job? = null
 
-    val state: StateFlow<SignInState> = _state.asStateFlow()
+    /** The flow's screen, or `Done` with the restored session while the flow has not started. */
+    val state: StateFlow<SignInState> = combine(flow.stateFlow(), restored) { state, saved ->
+        if (saved != null && state is SignInState.EnterIdentifier) SignInState.Done(saved) else state
+    }.stateIn(viewModelScope, SharingStarted.Eagerly, flow.state())
     val error: StateFlow<String?> = _error.asStateFlow()
     val busy: StateFlow<Boolean> = _busy.asStateFlow()
 
     init {
-        // Called on an authcore runtime thread: a StateFlow takes values from any thread.
-        flow.setListener(object : SignInListener {
-            override fun onStateChanged(state: SignInState) {
-                _state.value = state
+        viewModelScope.launch {
+            try {
+                restored.value = withContext(Dispatchers.IO) { client.savedSession() }
+            } catch (e: ClientException) {
+                _error.value = errorText(e) // the store is unreadable: sign in again
+            } finally {
+                _busy.value = false
             }
-        })
+        }
     }
 
     fun start(identifier: String) = gesture { it.start(identifier) }
@@ -56,13 +70,14 @@ class SignInViewModel(client: AuthClient) : ViewModel() {
 
     /**
      * While a phone screen (ApprovePush, ActivateAuthenticator, ApproveTestPush) is shown: wait for
-     * the phone. [stopWaiting] (the screen left) cancels the call, which changes nothing in the flow.
+     * the phone; the new state arrives through [state]. [stopWaiting] (the screen left) cancels
+     * the call, which changes nothing in the flow.
      */
     fun startWaiting() {
         if (waiting?.isActive == true) return
         waiting = viewModelScope.launch {
             try {
-                _state.value = flow.waitForPhone()
+                flow.waitForPhone()
             } catch (e: ClientException) {
                 _error.value = errorText(e)
             }
@@ -80,7 +95,7 @@ class SignInViewModel(client: AuthClient) : ViewModel() {
             _busy.value = true
             _error.value = null
             try {
-                _state.value = action(flow)
+                action(flow) // its answer also reaches [state] through the flow's listener
             } catch (e: ClientException) {
                 _error.value = errorText(e)
             } finally {
@@ -90,7 +105,6 @@ class SignInViewModel(client: AuthClient) : ViewModel() {
     }
 
     override fun onCleared() {
-        flow.setListener(null)
         flow.close()
     }
 }
