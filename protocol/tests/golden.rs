@@ -21,8 +21,25 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
-/// Examples of the document that are not JSON, by how they start, and why.
+/// Examples of the document that are not JSON or not ours (the push vendors' formats), by how
+/// they start, and why.
 const NOT_MACHINE_CHECKED: &[(&str, &str)] = &[
+    (
+        r#"{"message":{"token":…"#,
+        "the FCM v1 message the server sends Google: Google's format (server/tests/push_vendors.rs checks it)",
+    ),
+    (
+        r#"{"aps":"#,
+        "the APNs body the server sends Apple: Apple's format (server/tests/push_vendors.rs checks it)",
+    ),
+    (
+        r#"{"alg":"ES256","kid":key_id}"#,
+        "the APNs provider token's JOSE header, a field list",
+    ),
+    (
+        r#"{"iss":team_id"#,
+        "the APNs provider token's claims, a field list",
+    ),
     (
         r#"{"codes": ["7k3m-q9xa", …"#,
         "the list of ten codes is elided",
@@ -42,10 +59,6 @@ const NOT_MACHINE_CHECKED: &[(&str, &str)] = &[
     (
         r#"{"at", "kind": "security_event""#,
         "a field list of a security event in the history",
-    ),
-    (
-        r#"{"device_id","request_id"}"#,
-        "a field list of the FCM message",
     ),
     (r#"{"messages": [{"id""#, "a field list of the --dev outbox"),
     (
@@ -210,6 +223,13 @@ fn every_json_example_of_the_protocol_round_trips_through_its_type() {
     let mut checked = Vec::new();
     let mut skipped = Vec::new();
     for candidate in candidates(&doc) {
+        if let Some(known) = NOT_MACHINE_CHECKED
+            .iter()
+            .position(|(start, _)| candidate.starts_with(start))
+        {
+            skipped.push(known);
+            continue;
+        }
         match first_value(&candidate) {
             Some(example) => {
                 let (name, back) = typed(&example);
@@ -219,15 +239,7 @@ fn every_json_example_of_the_protocol_round_trips_through_its_type() {
                 );
                 checked.push(name);
             }
-            None => {
-                let known = NOT_MACHINE_CHECKED
-                    .iter()
-                    .position(|(start, _)| candidate.starts_with(start))
-                    .unwrap_or_else(|| {
-                        panic!("not JSON and not listed as not machine-checked: {candidate}")
-                    });
-                skipped.push(known);
-            }
+            None => panic!("not JSON and not listed as not machine-checked: {candidate}"),
         }
     }
     // 40 JSON examples today: fewer means the extraction stopped finding some.
