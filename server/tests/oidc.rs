@@ -205,14 +205,16 @@ async fn a_refresh_returns_a_new_id_token_without_nonce_and_the_same_auth_time()
 async fn unknown_scopes_and_bad_nonces_are_refused_with_exact_errors() {
     let t = start().await;
     let pkce = pkce();
-    let cases: [(&[(&str, &str)], &str, &str); 3] = [
+    type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+    let long = "n".repeat(256);
+    let cases: [Case; 3] = [
         (
             &[("scope", "openid offline_access")],
             "invalid_scope",
             "scope `offline_access` is not supported; the scopes are openid profile email phone",
         ),
         (
-            &[("nonce", &"n".repeat(256))],
+            &[("nonce", &long)],
             "invalid_request",
             "nonce must be at most 255 printable ASCII characters",
         ),
