@@ -2,9 +2,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::paths;
+use crate::{oidc, paths};
 
-/// The discovery document: every endpoint as an absolute URL under the issuer.
+/// The discovery document (OpenID Connect Discovery 1.0, RFC 8414): every endpoint as an
+/// absolute URL under the issuer, then what the provider supports. There is no
+/// `authorization_endpoint` yet: sign-in is the native `authorization_challenge_endpoint`
+/// (docs/protocol.md, "Discovery").
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Discovery {
@@ -14,8 +17,12 @@ pub struct Discovery {
     pub userinfo_endpoint: String,
     pub login_methods_endpoint: String,
     pub authorization_challenge_endpoint: String,
+    /// OpenID Connect RP-Initiated Logout (`id_token_hint`).
     pub end_session_endpoint: String,
+    /// `POST /v1/logout` with the session's access token (the native apps' sign-out).
+    pub logout_endpoint: String,
     pub logout_all_endpoint: String,
+    pub jwks_uri: String,
     pub sign_in_history_endpoint: String,
     pub security_events_endpoint: String,
     pub password_change_endpoint: String,
@@ -33,6 +40,13 @@ pub struct Discovery {
     pub acr_values_supported: Vec<String>,
     pub token_endpoint_auth_methods_supported: Vec<String>,
     pub response_types_supported: Vec<String>,
+    pub scopes_supported: Vec<String>,
+    pub claims_supported: Vec<String>,
+    pub subject_types_supported: Vec<String>,
+    pub id_token_signing_alg_values_supported: Vec<String>,
+    /// RFC 9207: false until the browser `authorization_endpoint` exists (the native challenge
+    /// endpoint answers with a code, not a redirect).
+    pub authorization_response_iss_parameter_supported: bool,
 }
 
 impl Discovery {
@@ -47,7 +61,9 @@ impl Discovery {
             userinfo_endpoint: url(paths::USERINFO),
             login_methods_endpoint: url(paths::LOGIN_METHODS),
             authorization_challenge_endpoint: url(paths::AUTHORIZE_CHALLENGE),
-            end_session_endpoint: url(paths::LOGOUT),
+            end_session_endpoint: url(paths::END_SESSION),
+            logout_endpoint: url(paths::LOGOUT),
+            jwks_uri: url(paths::JWKS),
             logout_all_endpoint: url(paths::LOGOUT_ALL),
             sign_in_history_endpoint: url(paths::SIGN_INS),
             security_events_endpoint: url(paths::SECURITY_EVENTS),
@@ -66,6 +82,11 @@ impl Discovery {
             acr_values_supported: list(&["mfa"]),
             token_endpoint_auth_methods_supported: list(&["none"]),
             response_types_supported: list(&["code"]),
+            scopes_supported: list(&oidc::scope::SUPPORTED),
+            claims_supported: list(&oidc::CLAIMS_SUPPORTED),
+            subject_types_supported: list(&["public"]),
+            id_token_signing_alg_values_supported: list(&[oidc::ID_TOKEN_ALG]),
+            authorization_response_iss_parameter_supported: false,
         }
     }
 }

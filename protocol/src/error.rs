@@ -41,11 +41,12 @@ pub enum ErrorCode {
     TemporarilyUnavailable,
     RequestTimeout,
     UpgradeRequired,
+    InvalidScope,
 }
 
 impl ErrorCode {
     /// Every code, in the order of the errors table.
-    pub const ALL: [ErrorCode; 31] = [
+    pub const ALL: [ErrorCode; 32] = [
         ErrorCode::InvalidRequest,
         ErrorCode::InvalidClient,
         ErrorCode::InsufficientAuthorization,
@@ -77,6 +78,7 @@ impl ErrorCode {
         ErrorCode::TemporarilyUnavailable,
         ErrorCode::RequestTimeout,
         ErrorCode::UpgradeRequired,
+        ErrorCode::InvalidScope,
     ];
 
     /// The `error` value on the wire.
@@ -113,6 +115,7 @@ impl ErrorCode {
             ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
             ErrorCode::RequestTimeout => "request_timeout",
             ErrorCode::UpgradeRequired => "upgrade_required",
+            ErrorCode::InvalidScope => "invalid_scope",
         }
     }
 }

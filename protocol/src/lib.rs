@@ -9,6 +9,7 @@
 //! - [`signin`]: login-method selection and `/v1/authorize-challenge` (the `next` step).
 //! - [`tokens`]: `/v1/token`, `/v1/revoke`, logout.
 //! - [`discovery`]: the discovery document (`/.well-known/openid-configuration`).
+//! - [`oidc`]: OpenID Connect: scopes, ID-token claims, userinfo claims, the JWK set, logout.
 //! - [`account`]: the `/v1/me/*` answers, userinfo, password recovery.
 //! - [`devices`]: authenticator enrollment, activation, device challenges and decisions.
 //! - [`delivery`]: the SMS webhook's body and the `--dev` outbox.
@@ -20,6 +21,7 @@ pub mod device;
 pub mod devices;
 pub mod discovery;
 pub mod error;
+pub mod oidc;
 pub mod paths;
 pub mod signin;
 pub mod tokens;

@@ -11,6 +11,10 @@ pub const REVOKE: &str = "/v1/revoke";
 pub const LOGOUT: &str = "/v1/logout";
 pub const LOGOUT_ALL: &str = "/v1/logout-all";
 pub const USERINFO: &str = "/v1/userinfo";
+/// The ID-token signing keys (JWK set).
+pub const JWKS: &str = "/v1/jwks";
+/// OpenID Connect RP-Initiated Logout (`GET` or `POST` form).
+pub const END_SESSION: &str = "/v1/end-session";
 
 pub const PASSWORD_FORGOT: &str = "/v1/password/forgot";
 pub const PASSWORD_RESET: &str = "/v1/password/reset";

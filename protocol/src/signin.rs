@@ -175,6 +175,11 @@ pub mod param {
     pub const WAIT: &str = "wait";
     pub const PASSWORD: &str = "password";
     pub const CODE: &str = "code";
+    /// First request only: the OAuth scopes asked for (`crate::oidc::scope`); `openid` makes
+    /// the token endpoint return an ID token.
+    pub const SCOPE: &str = "scope";
+    /// First request only: the OpenID Connect `nonce`, returned in the ID token.
+    pub const NONCE: &str = "nonce";
 }
 
 /// The only `code_challenge_method`: PKCE S256.

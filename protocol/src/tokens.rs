@@ -54,6 +54,10 @@ pub struct Tokens {
     /// next sign-in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_token: Option<String>,
+    /// The OpenID Connect ID token (ES256 JWT, `crate::oidc::IdTokenClaims`): when the sign-in
+    /// asked for the `openid` scope, on the code exchange and on every refresh (without `nonce`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
 }
 
 /// `200 {}` of `/v1/revoke`.

@@ -14,6 +14,7 @@ use authcore_protocol::devices::{
     EnrollmentStarted, PushTokenUpdate, PushTokenUpdated, Wake,
 };
 use authcore_protocol::discovery::Discovery;
+use authcore_protocol::oidc::{IdTokenClaims, IdTokenHeader, JwkSet, UserInfoClaims};
 use authcore_protocol::signin::{AuthorizationCode, LoginMethods, LoginMethodsRequest, Next};
 use authcore_protocol::tokens::{LoggedOut, LoggedOutEverywhere, Revoked, Tokens};
 use authcore_protocol::{ErrorBody, ErrorCode};
@@ -185,7 +186,18 @@ fn typed(example: &Value) -> (&'static str, Value) {
             ("ResetCodeSent", round_trip::<ResetCodeSent>(example))
         }
         _ if has("revoked_sessions") => ("LoggedOut", round_trip::<LoggedOut>(example)),
-        _ if has("sub") => ("UserInfo", round_trip::<UserInfo>(example)),
+        _ if has("auth_time") && has("sid") => {
+            ("IdTokenClaims", round_trip::<IdTokenClaims>(example))
+        }
+        _ if has("keys") => ("JwkSet", round_trip::<JwkSet>(example)),
+        _ if has("alg") && has("typ") => ("IdTokenHeader", round_trip::<IdTokenHeader>(example)),
+        // Userinfo: the claims of the granted scopes; with every claim, also the native shape.
+        _ if has("sub") => {
+            if has("name") && has("email") {
+                assert_eq!(round_trip::<UserInfo>(example), *example);
+            }
+            ("UserInfoClaims", round_trip::<UserInfoClaims>(example))
+        }
         _ if has("sign_ins") => ("SignIns", round_trip::<SignIns>(example)),
         _ if has("events") => ("SecurityEvents", round_trip::<SecurityEvents>(example)),
         _ if has("otpauth_uri") => ("TotpEnrollment", round_trip::<TotpEnrollment>(example)),
@@ -267,7 +279,10 @@ fn every_json_example_of_the_protocol_round_trips_through_its_type() {
         "PasswordChanged",
         "PasswordReset",
         "LoggedOut",
-        "UserInfo",
+        "UserInfoClaims",
+        "IdTokenClaims",
+        "IdTokenHeader",
+        "JwkSet",
         "SignIns",
         "SecurityEvents",
         "TotpEnrollment",

@@ -156,8 +156,9 @@ fn exactly_32(bytes: &[u8]) -> Option<Zeroizing<[u8; 32]>> {
     Some(key)
 }
 
+/// Refuses a private key file that group or others may read.
 #[cfg(unix)]
-fn check_mode(meta: &std::fs::Metadata) -> Result<(), String> {
+pub(crate) fn check_mode(meta: &std::fs::Metadata) -> Result<(), String> {
     use std::os::unix::fs::PermissionsExt;
     let mode = meta.permissions().mode() & 0o777;
     if mode & 0o077 != 0 {
@@ -169,11 +170,19 @@ fn check_mode(meta: &std::fs::Metadata) -> Result<(), String> {
 }
 
 #[cfg(not(unix))]
-fn check_mode(_meta: &std::fs::Metadata) -> Result<(), String> {
+pub(crate) fn check_mode(_meta: &std::fs::Metadata) -> Result<(), String> {
     Ok(())
 }
 
 fn create_key_file(path: &Path) -> std::io::Result<Zeroizing<[u8; 32]>> {
+    let mut key = Zeroizing::new([0u8; 32]);
+    key.copy_from_slice(&random_bytes(32));
+    create_private_file(path, &key[..])?;
+    Ok(key)
+}
+
+/// Writes a new file only its owner may read (mode 0600), refusing to replace one.
+pub(crate) fn create_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -183,11 +192,8 @@ fn create_key_file(path: &Path) -> std::io::Result<Zeroizing<[u8; 32]>> {
         options.mode(0o600);
     }
     let mut file = options.open(path)?;
-    let mut key = Zeroizing::new([0u8; 32]);
-    key.copy_from_slice(&random_bytes(32));
-    file.write_all(&key[..])?;
-    file.sync_all()?;
-    Ok(key)
+    file.write_all(contents)?;
+    file.sync_all()
 }
 
 /// Why a sealed value would not open.

@@ -18,8 +18,10 @@ mod connections;
 mod devices;
 mod error;
 mod extract;
+mod jose;
 pub mod keys;
 pub mod logging;
+mod oidc;
 mod openapi;
 mod outbox;
 mod passwords;
@@ -137,6 +139,8 @@ pub(crate) struct App {
     pub push_sender: Option<Arc<dyn push::PushSender>>,
     /// Device attestation trust roots (`[attestation]`).
     pub attestation: attestation::Verifier,
+    /// The ID-token signing keys (`[[id_token_keys]]`).
+    pub id_keys: oidc::IdTokenKeys,
 }
 
 pub(crate) type AppState = Arc<App>;
@@ -206,6 +210,12 @@ pub async fn start(options: ServerOptions) -> Result<RunningServer, ServerError>
         .await
         .map_err(|e| db_error(e.to_string()))?;
     let passwords = Passwords::new(&options.config.argon2).map_err(ServerError::Setup)?;
+    let id_keys = oidc::IdTokenKeys::load(
+        &options.config.id_token_keys,
+        oidc::default_key_file(&options.db_url).as_deref(),
+    )
+    .map_err(ServerError::Setup)?;
+    tracing::info!(source = %id_keys.source, kids = ?id_keys.kids(), "ID-token keys loaded");
 
     let listener =
         std::net::TcpListener::bind(options.listen).map_err(|e| ServerError::Listen {
@@ -241,6 +251,7 @@ pub async fn start(options: ServerOptions) -> Result<RunningServer, ServerError>
             .map_err(ServerError::Setup)?,
         attestation: attestation::Verifier::load(&options.config.attestation)
             .map_err(ServerError::Setup)?,
+        id_keys,
     });
     if options.dev {
         account::seed_dev_users(&app)
@@ -344,7 +355,12 @@ fn routes(dev: bool) -> Vec<(&'static str, MethodRouter<AppState>)> {
         (paths::REVOKE, post(tokens::revoke)),
         (paths::LOGOUT, post(tokens::logout)),
         (paths::LOGOUT_ALL, post(tokens::logout_all)),
-        (paths::USERINFO, get(account::userinfo)),
+        (paths::USERINFO, get(oidc::userinfo)),
+        (paths::JWKS, get(oidc::jwks)),
+        (
+            paths::END_SESSION,
+            get(oidc::end_session_get).post(oidc::end_session_post),
+        ),
         (paths::SIGN_INS, get(account::sign_ins)),
         (paths::SECURITY_EVENTS, get(security::security_events)),
         (
@@ -404,7 +420,10 @@ async fn log_and_shape(request: Request, next: Next) -> Response {
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "(unmatched)".to_owned(), |p| p.as_str().to_owned());
-    let public = matches!(request.uri().path(), paths::DISCOVERY | paths::OPENAPI);
+    let public = matches!(
+        request.uri().path(),
+        paths::DISCOVERY | paths::OPENAPI | paths::JWKS
+    );
     let request_id = data_encoding::HEXLOWER.encode(&secrets::random_bytes(8));
     let span = tracing::info_span!("request", request_id = %request_id);
     async move {
@@ -519,6 +538,7 @@ fn security_event(
         (&Method::POST, paths::TOKEN) if !ok => "token_refused",
         (&Method::POST, paths::REVOKE) if ok => "token_revoked",
         (&Method::POST, paths::LOGOUT) if ok => "signed_out",
+        (_, paths::END_SESSION) if ok || status.is_redirection() => "signed_out",
         (&Method::POST, paths::LOGOUT_ALL) if ok => "signed_out_everywhere",
         (&Method::POST, paths::TOTP) if ok => "totp_enrollment_started",
         (&Method::POST, paths::TOTP_CONFIRM) if ok => "totp_added",

@@ -94,6 +94,8 @@ struct Endpoint {
     /// The success status and answer (`None`: any JSON object).
     status: u16,
     answer: Option<Wire>,
+    /// A browser endpoint: answers a plain HTML page or a 302 instead of JSON.
+    page: bool,
     errors: &'static [ErrorCode],
 }
 
@@ -109,6 +111,7 @@ impl Endpoint {
             body: Body::None,
             status: 200,
             answer: None,
+            page: false,
             errors: &[],
         }
     }
@@ -135,6 +138,10 @@ impl Endpoint {
             answer: Some(answer),
             ..self
         }
+    }
+
+    fn page(self) -> Endpoint {
+        Endpoint { page: true, ..self }
     }
 
     fn errors(self, errors: &'static [ErrorCode]) -> Endpoint {
@@ -234,16 +241,30 @@ fn operation(e: &Endpoint, schemas: &mut Schemas) -> utoipa::openapi::path::Oper
                 .build(),
         ));
     }
-    let answer = match e.answer {
-        Some(wire) => json(wire.refer(schemas)),
-        None => json(ObjectBuilder::new().schema_type(Type::Object)),
-    };
-    op = op.response(
-        e.status.to_string(),
-        ResponseBuilder::new()
-            .description("success")
-            .content("application/json", answer),
-    );
+    if e.page {
+        op = op
+            .response(
+                "200",
+                ResponseBuilder::new()
+                    .description("a plain page")
+                    .content("text/html", Content::new(Some(string_schema()))),
+            )
+            .response(
+                "302",
+                ResponseBuilder::new().description("a redirect to the registered URI"),
+            );
+    } else {
+        let answer = match e.answer {
+            Some(wire) => json(wire.refer(schemas)),
+            None => json(ObjectBuilder::new().schema_type(Type::Object)),
+        };
+        op = op.response(
+            e.status.to_string(),
+            ResponseBuilder::new()
+                .description("success")
+                .content("application/json", answer),
+        );
+    }
     if !e.errors.is_empty() {
         let codes: Vec<&str> = e.errors.iter().map(|c| c.as_str()).collect();
         op = op.response(

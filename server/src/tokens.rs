@@ -101,8 +101,16 @@ pub async fn token(State(app): State<AppState>, params: Params) -> ApiResult<Res
                 })
                 .await?;
             match redeemed {
-                Ok((session, issued_device)) => {
-                    Ok(token_response(&session, &minted, issued_device))
+                Ok(redeemed) => {
+                    let id_token =
+                        crate::oidc::id_token(&app, &redeemed.session, redeemed.nonce, now, session_end(&app, now))
+                            .await?;
+                    Ok(token_response(
+                        &redeemed.session,
+                        &minted,
+                        redeemed.device_token_issued,
+                        id_token,
+                    ))
                 }
                 Err(RedeemError::Reused)
                     if app.store.authorization_code_revoked(&token_hash(code)).await? =>
@@ -138,13 +146,20 @@ pub async fn token(State(app): State<AppState>, params: Params) -> ApiResult<Res
                     "the session reached its maximum lifetime; sign in again",
                 ));
             }
-            let minted = mint(&app, now, started.unwrap_or(now));
+            let started = started.unwrap_or(now);
+            let minted = mint(&app, now, started);
             let rotated = app
                 .store
                 .rotate_refresh_token(&token_hash(refresh), client_id, now, minted.hashes.clone())
                 .await?;
             match rotated {
-                Ok(session) => Ok(token_response(&session, &minted, false)),
+                Ok(session) => {
+                    // OIDC Core 12.2: a new ID token, without nonce.
+                    let id_token =
+                        crate::oidc::id_token(&app, &session, None, now, session_end(&app, started))
+                            .await?;
+                    Ok(token_response(&session, &minted, false, id_token))
+                }
                 Err(error) => Err(ApiError::invalid_grant(match error {
                     RefreshError::Unknown => "the refresh token is not known",
                     RefreshError::Expired => "the refresh token expired; sign in again",
@@ -166,7 +181,12 @@ pub async fn token(State(app): State<AppState>, params: Params) -> ApiResult<Res
     }
 }
 
-fn token_response(session: &Session, minted: &Minted, device: bool) -> Response {
+fn token_response(
+    session: &Session,
+    minted: &Minted,
+    device: bool,
+    id_token: Option<SecretString>,
+) -> Response {
     no_store(Tokens {
         access_token: minted.access.expose().to_owned(),
         token_type: "Bearer".to_owned(),
@@ -175,6 +195,7 @@ fn token_response(session: &Session, minted: &Minted, device: bool) -> Response 
         refresh_token_expires_in: minted.hashes.refresh_expires_at.saturating_sub(minted.now),
         session_id: session.id.to_string(),
         device_token: device.then(|| minted.device.expose().to_owned()),
+        id_token: id_token.map(|t| t.expose().to_owned()),
     })
 }
 

@@ -1,10 +1,10 @@
-//! The signed-in user's own endpoints (userinfo, sign-in history, TOTP and backup-code
+//! The signed-in user's own endpoints (sign-in history, TOTP and backup-code
 //! enrollment), password recovery, and `--dev` seed users.
 //!
-//! This module holds userinfo, the sign-in history and the seed users; `factors` enrolls and
+//! This module holds the sign-in history and the seed users; `factors` enrolls and
 //! removes TOTP and backup codes, `password` changes, forgets and resets the password.
 
-use authcore_protocol::account::{SignInEntry, SignIns, UserInfo};
+use authcore_protocol::account::{SignInEntry, SignIns};
 use axum::extract::State;
 use axum::Json;
 
@@ -30,18 +30,6 @@ async fn user_of(app: &AppState, bearer: &Bearer) -> ApiResult<User> {
         .user(session.user_id)
         .await?
         .ok_or_else(ApiError::invalid_token)
-}
-
-/// `GET /v1/userinfo`
-pub async fn userinfo(State(app): State<AppState>, bearer: Bearer) -> ApiResult<Json<UserInfo>> {
-    let user = user_of(&app, &bearer).await?;
-    Ok(Json(UserInfo {
-        sub: user.id.to_string(),
-        email: user.email,
-        email_verified: true,
-        name: user.name,
-        phone_number: user.phone,
-    }))
 }
 
 /// `GET /v1/me/sign-ins`: newest first, at most 100.

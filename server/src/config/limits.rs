@@ -11,6 +11,8 @@ pub struct TokenConfig {
     pub device_token_ttl_s: u64,
     pub authorization_code_ttl_s: u64,
     pub auth_session_ttl_s: u64,
+    /// ID tokens (OpenID Connect) live this long; never past the session's end.
+    pub id_token_ttl_s: u64,
 }
 
 impl Default for TokenConfig {
@@ -21,6 +23,7 @@ impl Default for TokenConfig {
             device_token_ttl_s: 365 * 86_400,
             authorization_code_ttl_s: 60,
             auth_session_ttl_s: 900,
+            id_token_ttl_s: 3600,
         }
     }
 }

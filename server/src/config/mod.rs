@@ -47,6 +47,11 @@ pub struct Config {
     /// `<database file>.key` and an in-memory one a random key.
     #[serde(default)]
     pub server_key_file: Option<std::path::PathBuf>,
+    /// The ID-token signing keys (ES256, PKCS#8 PEM files), one `active`; the others stay
+    /// published at `jwks_uri` so tokens they signed still verify. None: a file database uses
+    /// `<database file>.id-token-key.pem` (created when absent), an in-memory one a random key.
+    #[serde(default)]
+    pub id_token_keys: Vec<IdTokenKeyConfig>,
     #[serde(default)]
     pub tokens: TokenConfig,
     /// Signed-in sessions: their absolute lifetime.
@@ -106,6 +111,22 @@ pub struct ClientConfig {
     pub client_id: String,
     pub name: String,
     pub redirect_uris: Vec<String>,
+    /// Where `/v1/end-session` may send the browser afterwards (exact match).
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+}
+
+/// One ID-token signing key (`[[id_token_keys]]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdTokenKeyConfig {
+    /// The key id published in the JWK set and in each token's header.
+    pub kid: String,
+    /// A P-256 private key, PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`).
+    pub file: std::path::PathBuf,
+    /// The key that signs new tokens (exactly one).
+    #[serde(default)]
+    pub active: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -204,6 +225,10 @@ impl Config {
             }
         }
         self.push_sender.check().map_err(ConfigError::Invalid)?;
+        check_id_token_keys(&self.id_token_keys).map_err(ConfigError::Invalid)?;
+        if self.tokens.id_token_ttl_s == 0 {
+            return invalid("tokens.id_token_ttl_s must be at least 1".into());
+        }
         let security = &self.security;
         if !(1..=86_400).contains(&security.step_up_max_age_s) {
             return invalid("security.step_up_max_age_s must be 1 to 86400 (a day)".into());
@@ -234,5 +259,34 @@ impl Config {
 
     pub fn org_for_domain(&self, domain: &str) -> Option<&OrgConfig> {
         self.orgs.iter().find(|o| o.domain == domain)
+    }
+}
+
+fn check_id_token_keys(keys: &[IdTokenKeyConfig]) -> Result<(), String> {
+    if keys.is_empty() {
+        return Ok(());
+    }
+    for (i, key) in keys.iter().enumerate() {
+        let valid = !key.kid.is_empty()
+            && key.kid.len() <= 64
+            && key
+                .kid
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if !valid {
+            return Err(format!(
+                "id_token_keys: kid {:?} must be 1 to 64 characters of A-Z a-z 0-9 - _ .",
+                key.kid
+            ));
+        }
+        if keys[..i].iter().any(|k| k.kid == key.kid) {
+            return Err(format!("id_token_keys: kid {:?} is listed twice", key.kid));
+        }
+    }
+    match keys.iter().filter(|k| k.active).count() {
+        1 => Ok(()),
+        n => Err(format!(
+            "id_token_keys: exactly one key must be active (found {n})"
+        )),
     }
 }

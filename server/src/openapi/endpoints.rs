@@ -4,7 +4,7 @@
 use authcore_protocol::account::{
     BackupCodes, ChangePasswordRequest, CodeRequest, Confirmed, ForgotPasswordRequest,
     PasswordChanged, PasswordReset, Removed, ResetCodeSent, ResetPasswordRequest, SecurityEvents,
-    SignIns, TotpEnrollment, UserInfo,
+    SignIns, TotpEnrollment,
 };
 use authcore_protocol::delivery::DevOutbox;
 use authcore_protocol::devices::{
@@ -12,6 +12,7 @@ use authcore_protocol::devices::{
     DeviceView, Devices, Enrollment, EnrollmentStarted, PushTokenUpdate, PushTokenUpdated,
 };
 use authcore_protocol::discovery::Discovery;
+use authcore_protocol::oidc::{self, JwkSet, UserInfoClaims};
 use authcore_protocol::paths::query;
 use authcore_protocol::signin::{self, AuthorizationCode, LoginMethods, LoginMethodsRequest};
 use authcore_protocol::tokens::{self, LoggedOut, LoggedOutEverywhere, Revoked, Tokens};
@@ -54,6 +55,8 @@ const AUTHORIZE_CHALLENGE: &[Field] = &[
     (signin::param::CODE_CHALLENGE_METHOD, false, "First request: `S256`."),
     (signin::param::ACR_VALUES, false, "First request: `mfa` for a step-up sign-in."),
     (signin::param::DEVICE_TOKEN, false, "First request: the device token of an earlier sign-in."),
+    (signin::param::SCOPE, false, "First request: scopes (openid profile email phone); `openid` adds an ID token. Absent: profile email phone."),
+    (signin::param::NONCE, false, "First request: the OpenID Connect nonce, returned in the ID token."),
     (signin::param::AUTH_SESSION, false, "Later requests: the sign-in to continue."),
     (signin::param::METHOD, false, "A method or second factor to use (asking again resends a code)."),
     (signin::param::PASSWORD, false, "The password."),
@@ -77,6 +80,23 @@ const REVOKE: &[Field] = &[
     (tokens::param::TOKEN_TYPE_HINT, false, "`access_token` or `refresh_token`; not needed, either kind is found."),
 ];
 
+#[rustfmt::skip]
+const END_SESSION_QUERY: &[(&str, &str)] = &[
+    (oidc::end_session::ID_TOKEN_HINT, "Required: an ID token this server issued (expired ones too); its `sid` is the session to end."),
+    (oidc::end_session::CLIENT_ID, "The client; must be the hint's `aud`."),
+    (oidc::end_session::POST_LOGOUT_REDIRECT_URI, "One of the client's post_logout_redirect_uris, exactly: answered with a 302 there."),
+    (oidc::end_session::STATE, "Passed back on that redirect."),
+];
+
+/// The same parameters as a form.
+#[rustfmt::skip]
+const END_SESSION_FORM: &[Field] = &[
+    (oidc::end_session::ID_TOKEN_HINT, true, "As in the GET query."),
+    (oidc::end_session::CLIENT_ID, false, "As in the GET query."),
+    (oidc::end_session::POST_LOGOUT_REDIRECT_URI, false, "As in the GET query."),
+    (oidc::end_session::STATE, false, "As in the GET query."),
+];
+
 /// Every route, in the order of docs/protocol.md: a table, one operation per entry.
 #[rustfmt::skip]
 pub(super) fn endpoints() -> Vec<Endpoint> {
@@ -93,7 +113,7 @@ pub(super) fn endpoints() -> Vec<Endpoint> {
         post(paths::AUTHORIZE_CHALLENGE, "First-party authorization challenge: an authorization_code, or insufficient_authorization with auth_session and the next step")
             .body(Body::Form(AUTHORIZE_CHALLENGE))
             .answers(200, wire::<AuthorizationCode>())
-            .errors(&[InsufficientAuthorization, InvalidRequest, InvalidClient, InvalidSession, WrongCredential, Expired, SlowDown, Locked, RedirectToWeb, AccessDenied, NumberMismatch, PushBlocked, EnrollmentRequired, UpgradeRequired]),
+            .errors(&[InsufficientAuthorization, InvalidRequest, InvalidClient, InvalidScope, InvalidSession, WrongCredential, Expired, SlowDown, Locked, RedirectToWeb, AccessDenied, NumberMismatch, PushBlocked, EnrollmentRequired, UpgradeRequired]),
         post(paths::TOKEN, "Token endpoint: authorization_code (+ PKCE S256 code_verifier) and refresh_token (rotating, reuse revokes the family)")
             .body(Body::Form(TOKEN))
             .answers(200, wire::<Tokens>())
@@ -110,10 +130,20 @@ pub(super) fn endpoints() -> Vec<Endpoint> {
             .auth(Bearer)
             .answers(200, wire::<LoggedOutEverywhere>())
             .errors(&[InvalidToken]),
-        get(paths::USERINFO, "The signed-in user")
+        get(paths::USERINFO, "OpenID Connect userinfo: sub and the claims of the session's scopes")
             .auth(Bearer)
-            .answers(200, wire::<UserInfo>())
+            .answers(200, wire::<UserInfoClaims>())
             .errors(&[InvalidToken]),
+        get(paths::JWKS, "The ID-token signing keys (JWK set, ES256), the active one first")
+            .answers(200, wire::<JwkSet>()),
+        get(paths::END_SESSION, "OpenID Connect RP-initiated logout: ends the id_token_hint's session; a 302 to post_logout_redirect_uri or a plain page")
+            .query(END_SESSION_QUERY)
+            .page()
+            .errors(&[InvalidRequest]),
+        post(paths::END_SESSION, "RP-initiated logout, the same parameters as a form")
+            .body(Body::Form(END_SESSION_FORM))
+            .page()
+            .errors(&[InvalidRequest]),
         get(paths::SIGN_INS, "Sign-in history: time, method, factors, IP, user agent, result")
             .auth(Bearer)
             .answers(200, wire::<SignIns>())

@@ -1,78 +1,10 @@
-//! What the push services' credentials are made of: PKCS#8 keys read from the operator's files,
-//! JWTs signed with them (JWS compact serialization, RFC 7515/7519), the service URLs and the
-//! HTTP client that reaches them.
+//! What the push services' credentials are made of: PKCS#8 keys read from the operator's files
+//! (signed as JWTs by [`crate::jose`]), the service URLs and the HTTP client that reaches them.
 
 use std::path::Path;
 use std::time::Duration;
 
-use ring::signature::{
-    EcdsaKeyPair, RsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING, RSA_PKCS1_SHA256,
-};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::PrivatePkcs8KeyDer;
-use serde::Serialize;
-
-use crate::secrets::SecretString;
-
-/// A key that signs JWTs: RS256 (Google service accounts) or ES256 (APNs `.p8` keys).
-pub(super) enum SigningKey {
-    Rsa(RsaKeyPair),
-    Ec(EcdsaKeyPair),
-}
-
-impl SigningKey {
-    /// The RSA key of a PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`); `None` for anything else.
-    pub(super) fn rsa_of_pem(pem: &[u8]) -> Option<SigningKey> {
-        let der = PrivatePkcs8KeyDer::from_pem_slice(pem).ok()?;
-        RsaKeyPair::from_pkcs8(der.secret_pkcs8_der())
-            .ok()
-            .map(SigningKey::Rsa)
-    }
-
-    /// The EC P-256 key of a PKCS#8 PEM; `None` for anything else.
-    pub(super) fn p256_of_pem(pem: &[u8]) -> Option<SigningKey> {
-        let der = PrivatePkcs8KeyDer::from_pem_slice(pem).ok()?;
-        EcdsaKeyPair::from_pkcs8(
-            &ECDSA_P256_SHA256_FIXED_SIGNING,
-            der.secret_pkcs8_der(),
-            &ring::rand::SystemRandom::new(),
-        )
-        .ok()
-        .map(SigningKey::Ec)
-    }
-
-    /// `header.claims.signature`, each base64url without padding.
-    pub(super) fn sign(
-        &self,
-        header: &impl Serialize,
-        claims: &impl Serialize,
-    ) -> Result<SecretString, String> {
-        let mut jwt = format!("{}.{}", base64_json(header)?, base64_json(claims)?);
-        let rng = ring::rand::SystemRandom::new();
-        let signature = match self {
-            SigningKey::Rsa(key) => {
-                let mut signature = vec![0; key.public().modulus_len()];
-                key.sign(&RSA_PKCS1_SHA256, &rng, jwt.as_bytes(), &mut signature)
-                    .map_err(|_| "signing the JWT failed".to_owned())?;
-                signature
-            }
-            SigningKey::Ec(key) => key
-                .sign(&rng, jwt.as_bytes())
-                .map_err(|_| "signing the JWT failed".to_owned())?
-                .as_ref()
-                .to_vec(),
-        };
-        jwt.push('.');
-        jwt.push_str(&data_encoding::BASE64URL_NOPAD.encode(&signature));
-        Ok(SecretString::new(jwt))
-    }
-}
-
-fn base64_json(value: &impl Serialize) -> Result<String, String> {
-    serde_json::to_vec(value)
-        .map(|json| data_encoding::BASE64URL_NOPAD.encode(&json))
-        .map_err(|_| "encoding the JWT failed".to_owned())
-}
+pub(super) use crate::jose::SigningKey;
 
 /// Reads an operator's key file, naming the config key in the error (never the content).
 pub(super) fn read_key_file(

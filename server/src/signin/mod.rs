@@ -255,6 +255,8 @@ async fn start_session(
             true
         }
     };
+    let scope = crate::oidc::granted_scope(params.get(param::SCOPE))?;
+    let nonce = crate::oidc::checked_nonce(params.get(param::NONCE))?;
     let user = match &identifier {
         Identifier::Email { address, .. } => app.store.user_by_email(address).await?,
         Identifier::Phone(phone) => app.store.user_by_phone(phone).await?,
@@ -285,6 +287,8 @@ async fn start_session(
         user_agent: caller.user_agent.clone(),
         expires_at: now + app.config.tokens.auth_session_ttl_s,
         acr_mfa,
+        scope,
+        nonce,
     };
     let token = random_token("as_");
     Ok((session, token.expose().to_owned(), identifier, user))

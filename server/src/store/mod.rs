@@ -80,6 +80,10 @@ pub struct AuthSession {
     pub expires_at: u64,
     /// The first request asked for `acr_values=mfa`: a step-up sign-in.
     pub acr_mfa: bool,
+    /// The scopes granted (space-separated, as asked; `profile email phone` without `scope`).
+    pub scope: String,
+    /// The first request's OpenID Connect `nonce`.
+    pub nonce: Option<String>,
 }
 
 /// What to send when a code is issued (absent for unknown identifiers: nothing is delivered).
@@ -188,6 +192,17 @@ pub struct Session {
     pub user_id: i64,
     pub client_id: String,
     pub created_at: u64,
+    /// The scopes its sign-in was granted.
+    pub scope: String,
+}
+
+/// A code exchanged: the new session, whether the request's device token was stored, and the
+/// sign-in's `nonce` (for the ID token).
+#[derive(Debug, Clone)]
+pub struct Redeemed {
+    pub session: Session,
+    pub device_token_issued: bool,
+    pub nonce: Option<String>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -365,7 +380,7 @@ pub trait TokenStore: Send + Sync + 'static {
     async fn redeem_authorization_code(
         &self,
         request: RedeemRequest,
-    ) -> StoreResult<Result<(Session, bool), RedeemError>>;
+    ) -> StoreResult<Result<Redeemed, RedeemError>>;
     /// Rotates a refresh token: the old one is retired, new access + refresh tokens issued.
     async fn rotate_refresh_token(
         &self,

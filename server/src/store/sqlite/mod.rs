@@ -65,6 +65,11 @@ pub struct SqliteStore {
 
 type SqlBatch<'q> = sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
 
+/// A stored scope; NULL (rows from before schema version 9) is the native default.
+fn scope_or_default(scope: Option<String>) -> String {
+    scope.unwrap_or_else(|| authcore_protocol::oidc::scope::NATIVE_DEFAULT.to_owned())
+}
+
 fn ts(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }

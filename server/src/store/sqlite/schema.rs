@@ -1,5 +1,5 @@
-//! The schema and its migrations, applied in one transaction on open (versions 1 to 6 and 8; 7
-//! is the sealing of secrets at rest, `sealing`).
+//! The schema and its migrations, applied in one transaction on open (versions 1 to 6, 8 and 9;
+//! 7 is the sealing of secrets at rest, `sealing`).
 
 use sqlx::Connection;
 
@@ -45,6 +45,15 @@ CREATE TABLE revoked_authorization_codes (
 const SCHEMA_V8: &str =
     "ALTER TABLE devices ADD COLUMN protocol_version INTEGER NOT NULL DEFAULT 1;";
 
+/// Version 9: OpenID Connect. The scopes a sign-in asked for and its `nonce` (kept with the
+/// auth session until the code is exchanged), and the scopes of the session it made (its ID
+/// tokens and userinfo). NULL for rows from before: the native default scopes.
+const SCHEMA_V9: &str = "
+ALTER TABLE auth_sessions ADD COLUMN scope TEXT;
+ALTER TABLE auth_sessions ADD COLUMN nonce TEXT;
+ALTER TABLE sessions ADD COLUMN scope TEXT;
+";
+
 impl SqliteStore {
     pub(super) async fn migrate(&self) -> StoreResult<()> {
         let mut conn = self.write().await?;
@@ -69,6 +78,7 @@ impl SqliteStore {
         Self::apply_once(&mut tx, 5, SCHEMA_V5).await?;
         Self::apply_once(&mut tx, 6, SCHEMA_V6).await?;
         Self::apply_once(&mut tx, 8, SCHEMA_V8).await?;
+        Self::apply_once(&mut tx, 9, SCHEMA_V9).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -125,8 +125,8 @@ impl SignInStore for SqliteStore {
         let id = sqlx::query_scalar(
             "INSERT INTO auth_sessions (token_hash, client_id, code_challenge, identifier, user_id, device_recognised, step,
                     primary_method, device_verified, second_factor_choice, second_factor, code_id, ip, user_agent,
-                    created_at, expires_at, acr)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, strftime('%s','now'), ?, ?) RETURNING id",
+                    created_at, expires_at, acr, scope, nonce)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, strftime('%s','now'), ?, ?, ?, ?) RETURNING id",
         )
         .bind(token_hash)
         .bind(&s.client_id)
@@ -144,6 +144,8 @@ impl SignInStore for SqliteStore {
         .bind(&s.user_agent)
         .bind(ts(s.expires_at))
         .bind(s.acr_mfa.then_some("mfa"))
+        .bind(&s.scope)
+        .bind(&s.nonce)
         .fetch_one(&mut *self.write().await?)
         .await?;
         Ok(id)
@@ -157,7 +159,8 @@ impl SignInStore for SqliteStore {
         let row = sqlx::query(
             "SELECT a.id, a.client_id, a.code_challenge, a.identifier, a.user_id, a.device_recognised, a.step,
                     a.primary_method, a.device_verified, a.second_factor_choice, a.second_factor, a.code_id, a.ip,
-                    a.user_agent, a.expires_at, u.id, u.email, u.phone, u.name, u.password_hash, a.acr
+                    a.user_agent, a.expires_at, u.id, u.email, u.phone, u.name, u.password_hash, a.acr,
+                    a.scope, a.nonce
              FROM auth_sessions a LEFT JOIN users u ON u.id = a.user_id
              WHERE a.token_hash = ? AND a.completed_at IS NULL AND a.expires_at > ?",
         )
@@ -193,6 +196,8 @@ impl SignInStore for SqliteStore {
             user_agent: r.try_get(13)?,
             expires_at: un(r.try_get(14)?),
             acr_mfa: r.try_get::<Option<String>, _>(20)?.as_deref() == Some("mfa"),
+            scope: scope_or_default(r.try_get(21)?),
+            nonce: r.try_get(22)?,
         };
         Ok(Some((session, user)))
     }

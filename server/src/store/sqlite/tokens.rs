@@ -8,12 +8,13 @@ use sqlx::{Connection, Row};
 use super::*;
 use crate::secrets::constant_time_eq;
 
-fn session_of(row: (i64, i64, String, i64)) -> Session {
+fn session_of(row: (i64, i64, String, i64, Option<String>)) -> Session {
     Session {
         id: row.0,
         user_id: row.1,
         client_id: row.2,
         created_at: un(row.3),
+        scope: scope_or_default(row.4),
     }
 }
 
@@ -80,14 +81,15 @@ impl TokenStore for SqliteStore {
     async fn redeem_authorization_code(
         &self,
         r: RedeemRequest,
-    ) -> StoreResult<Result<(Session, bool), RedeemError>> {
+    ) -> StoreResult<Result<Redeemed, RedeemError>> {
         let mut tx = self.write_tx().await?;
         let rows = tx
             .run(
                 sqlx::query(
                     "BEGIN IMMEDIATE;
-                     SELECT client_id, user_id, code_challenge, method, factors, issue_device_token, ip, user_agent,
-                            expires_at, used_at, session_id FROM authorization_codes WHERE hash = ?",
+                     SELECT c.client_id, c.user_id, c.code_challenge, c.method, c.factors, c.issue_device_token, c.ip,
+                            c.user_agent, c.expires_at, c.used_at, c.session_id, a.scope, a.nonce
+                     FROM authorization_codes c JOIN auth_sessions a ON a.id = c.auth_session_id WHERE c.hash = ?",
                 )
                 .bind(&r.code_hash),
             )
@@ -109,6 +111,8 @@ impl TokenStore for SqliteStore {
             expires_at,
             used_at,
             session_id,
+            scope,
+            nonce,
         ): (
             String,
             i64,
@@ -121,7 +125,10 @@ impl TokenStore for SqliteStore {
             i64,
             Option<i64>,
             Option<i64>,
+            Option<String>,
+            Option<String>,
         ) = sqlx::FromRow::from_row(row)?;
+        let scope = scope_or_default(scope);
         if used_at.is_some() {
             // A code presented twice may have leaked: its session goes too (RFC 6749 4.1.2).
             if let Some(session_id) = session_id {
@@ -156,8 +163,8 @@ impl TokenStore for SqliteStore {
         let rows = tx
             .finish(
                 sqlx::query(
-                    "INSERT INTO sessions (user_id, client_id, method, factors, ip, user_agent, created_at, auth_time)
-                         VALUES (?, ?, ?, ?, ?, ?, ?, (SELECT a.completed_at FROM authorization_codes c
+                    "INSERT INTO sessions (user_id, client_id, method, factors, ip, user_agent, created_at, scope, auth_time)
+                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, (SELECT a.completed_at FROM authorization_codes c
                              JOIN auth_sessions a ON a.id = c.auth_session_id WHERE c.hash = ?)) RETURNING id;
                      UPDATE authorization_codes SET used_at = ?, session_id = last_insert_rowid() WHERE hash = ?;
                      INSERT INTO access_tokens (hash, session_id, expires_at)
@@ -175,6 +182,7 @@ impl TokenStore for SqliteStore {
                 .bind(&ip)
                 .bind(&ua)
                 .bind(ts(r.now))
+                .bind(&scope)
                 .bind(&r.code_hash)
                 .bind(ts(r.now))
                 .bind(&r.code_hash)
@@ -193,16 +201,18 @@ impl TokenStore for SqliteStore {
             )
             .await?;
         let session_id: i64 = rows.first().ok_or(sqlx::Error::RowNotFound)?.try_get(0)?;
-        Ok(Ok((
-            Session {
+        Ok(Ok(Redeemed {
+            session: Session {
                 id: session_id,
                 user_id,
                 client_id,
                 created_at: r.now,
+                scope,
             },
             // As a later look-up would see it: stored and not yet expired.
-            device_token.is_some_and(|(_, expires_at)| expires_at > r.now),
-        )))
+            device_token_issued: device_token.is_some_and(|(_, expires_at)| expires_at > r.now),
+            nonce,
+        }))
     }
 
     async fn rotate_refresh_token(
@@ -214,8 +224,9 @@ impl TokenStore for SqliteStore {
     ) -> StoreResult<Result<Session, RefreshError>> {
         let mut conn = self.write().await?;
         let mut tx = conn.begin().await?;
-        let row: Option<(i64, i64, Option<i64>, i64, i64, String, i64, Option<i64>)> = sqlx::query_as(
-            "SELECT r.session_id, r.expires_at, r.rotated_at, s.id, s.user_id, s.client_id, s.created_at, s.revoked_at
+        #[allow(clippy::type_complexity)]
+        let row: Option<(i64, i64, Option<i64>, Option<String>, i64, String, i64, Option<i64>)> = sqlx::query_as(
+            "SELECT r.session_id, r.expires_at, r.rotated_at, s.scope, s.user_id, s.client_id, s.created_at, s.revoked_at
              FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id WHERE r.hash = ?",
         )
         .bind(old_hash)
@@ -225,7 +236,7 @@ impl TokenStore for SqliteStore {
             session_id,
             expires_at,
             rotated_at,
-            _,
+            scope,
             user_id,
             session_client,
             created_at,
@@ -267,6 +278,7 @@ impl TokenStore for SqliteStore {
             user_id,
             client_id: session_client,
             created_at: un(created_at),
+            scope: scope_or_default(scope),
         }))
     }
 
@@ -275,8 +287,8 @@ impl TokenStore for SqliteStore {
         hash: &[u8],
         now: u64,
     ) -> StoreResult<Option<Session>> {
-        let row: Option<(i64, i64, String, i64)> = sqlx::query_as(
-            "SELECT s.id, s.user_id, s.client_id, s.created_at FROM access_tokens a JOIN sessions s ON s.id = a.session_id
+        let row: Option<(i64, i64, String, i64, Option<String>)> = sqlx::query_as(
+            "SELECT s.id, s.user_id, s.client_id, s.created_at, s.scope FROM access_tokens a JOIN sessions s ON s.id = a.session_id
              WHERE a.hash = ? AND a.expires_at > ? AND s.revoked_at IS NULL",
         )
         .bind(hash)
