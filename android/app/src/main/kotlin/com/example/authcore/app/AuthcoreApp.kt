@@ -8,6 +8,7 @@ import com.example.authcore.AuthenticatorConfig
 import com.example.authcore.ClientConfig
 import com.example.authcore.LogLevel
 import com.example.authcore.initLogger
+import com.example.authcore.platform.AuthcoreTrust
 import com.example.authcore.platform.BiometricUserVerification
 import com.example.authcore.platform.KeystoreDeviceKeys
 import com.example.authcore.platform.KeystoreSecureStore
@@ -44,6 +45,8 @@ class AuthcoreApp : Application() {
 
     override fun onCreate() {
         super.onCreate()
+        // Before any request: the core verifies certificates with Android's trust manager.
+        AuthcoreTrust.init(this)
         initLogger(LogcatLogger(), if (BuildConfig.DEBUG) LogLevel.DEBUG else LogLevel.INFO)
     }
 }
