@@ -11,6 +11,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ring::rand::{SecureRandom, SystemRandom};
+// reqwest without built-in roots (root Cargo.toml, `reqwest-client`): trust.rs gives the verifier.
+use reqwest_client as reqwest;
 
 mod trust;
 #[cfg(target_os = "android")]
