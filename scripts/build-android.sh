@@ -12,7 +12,7 @@
 #   scripts/build-android.sh --check  the compile check, also with an NDK
 #
 # The NDK build uses the size-first `mobile` profile and only the cdylib crate type (with the rlib
-# beside it the library keeps every Rust symbol: +1.2 MiB); its link flags (packed relocations,
+# beside it the library keeps every Rust symbol: +1.15 MiB); its link flags (packed relocations,
 # 16 KiB pages) are per target in .cargo/config.toml. The compile check uses `mobile-check`.
 # Prints the path of the built library (or of jniLibs) on its last line.
 set -euo pipefail
@@ -52,8 +52,11 @@ if [ "$mode" = ndk ]; then
   bin=$ndk/toolchains/llvm/prebuilt/$host_tag/bin
   [ -x "$bin/clang" ] || die "$ndk is not an NDK: no $bin/clang"
   out=android/authcore/src/main/jniLibs
-  # <Android ABI> <Rust target> <NDK clang target prefix>
-  while read -r abi rust_target clang_target; do
+  # <Android ABI>:<Rust target>:<NDK clang target prefix>
+  for spec in arm64-v8a:aarch64-linux-android:aarch64-linux-android \
+    armeabi-v7a:armv7-linux-androideabi:armv7a-linux-androideabi \
+    x86:i686-linux-android:i686-linux-android x86_64:x86_64-linux-android:x86_64-linux-android; do
+    IFS=: read -r abi rust_target clang_target <<<"$spec"
     add_target "$rust_target"
     upper=$(echo "$rust_target" | tr 'a-z-' 'A-Z_')
     lower=${rust_target//-/_}
@@ -65,12 +68,7 @@ if [ "$mode" = ndk ]; then
     mkdir -p "$out/$abi"
     cp "$target_dir/$rust_target/mobile/libauthcore_ffi.so" "$out/$abi/"
     log "$out/$abi/libauthcore_ffi.so: $(wc -c <"$out/$abi/libauthcore_ffi.so" | tr -d ' ') bytes"
-  done <<'ABIS'
-arm64-v8a aarch64-linux-android aarch64-linux-android
-armeabi-v7a armv7-linux-androideabi armv7a-linux-androideabi
-x86 i686-linux-android i686-linux-android
-x86_64 x86_64-linux-android x86_64-linux-android
-ABIS
+  done
   echo "$PWD/$out"
   exit 0
 fi

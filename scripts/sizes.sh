@@ -30,7 +30,7 @@ case "$(uname -s)" in Darwin) host_lib=libauthcore_ffi.dylib ;; *) host_lib=liba
 
 if [ "$build" = 1 ]; then
   # Only the cdylib crate type: built together with the rlib (`cargo build`), the library keeps
-  # every Rust-ABI symbol the rlib exports and LTO cannot drop them (+1.2 MiB). ELF hosts pack
+  # every Rust-ABI symbol the rlib exports and LTO cannot drop them (+1.15 MiB). ELF hosts pack
   # relative relocations (DT_RELR: glibc 2.36, LLD); Android's own packing is in .cargo/config.toml.
   link=()
   [ "$(uname -s)" = Linux ] && link=(-C "link-arg=-Wl,-z,pack-relative-relocs")

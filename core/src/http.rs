@@ -18,8 +18,8 @@ mod trust;
 #[cfg(target_os = "android")]
 pub use trust::android;
 
-/// How the client connects. `Default` is what apps want: public roots, 10 s to connect, 30 s per
-/// request, two retries.
+/// How the client connects. `Default` is what apps want: the platform's roots (Android, iOS) or the
+/// public ones, 10 s to connect, 30 s per request, two retries.
 #[derive(Debug, Clone)]
 pub struct HttpConfig {
     /// PEM root certificates to trust besides the platform's or public roots (a test or private CA).
