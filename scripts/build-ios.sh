@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # The iOS build of authcore-ffi (the staticlib the Swift package links):
 #
-#   scripts/build-ios.sh            on macOS with Xcode: ios/Frameworks/AuthcoreFFI.xcframework
-#                                   (device aarch64-apple-ios + simulator aarch64-apple-ios-sim)
-#                                   with the generated header and module map; elsewhere: a compile
-#                                   check, the aarch64-apple-ios staticlib only
-#   scripts/build-ios.sh --check    the compile check, also on macOS
+#   scripts/build-ios.sh                on macOS with Xcode: ios/Frameworks/AuthcoreFFI.xcframework
+#                                       (device aarch64-apple-ios + simulator aarch64-apple-ios-sim
+#                                       and x86_64-apple-ios in one fat slice) with the generated
+#                                       header and module map; elsewhere: a compile check, the
+#                                       aarch64-apple-ios staticlib only
+#   scripts/build-ios.sh --xcframework  the XCFramework, failing at once without macOS and Xcode
+#                                       (scripts/package-ios.sh)
+#   scripts/build-ios.sh --check        the compile check, also on macOS
 #
+# The Rust core verifies server certificates with Security.framework (rustls-platform-verifier):
+# an app linking the staticlib links Security and CoreFoundation (ios/Package.swift says so).
 # The XCFramework uses the size-first `mobile` profile, the check `mobile-check`. The compile check needs no Apple SDK: Debian's clang
 # (installed with apt when missing) builds ring's C and assembly against a stub SDK holding only
 # TargetConditionals.h (cached under ${AUTHCORE_CACHE:-$HOME/.cache/authcore}/ios-stub-sdk); the
@@ -22,7 +27,15 @@ die() { echo "build-ios: error: $*" >&2; exit 1; }
 
 mode=xcframework
 [ "$(uname -s)" = Darwin ] && command -v xcodebuild >/dev/null 2>&1 || mode=check
-[ "${1:-}" = --check ] && mode=check
+case "${1:-}" in
+  --check) mode=check ;;
+  --xcframework)
+    [ "$(uname -s)" = Darwin ] || die "the XCFramework needs macOS with Xcode (this is $(uname -s))"
+    command -v xcodebuild >/dev/null 2>&1 || die "the XCFramework needs Xcode's xcodebuild"
+    mode=xcframework ;;
+  "") ;;
+  *) die "unknown argument $1 (expected --xcframework or --check)" ;;
+esac
 
 add_target() {
   rustup target list --installed 2>/dev/null | grep -qx "$1" && return
@@ -40,9 +53,13 @@ staticlib() { # <rust target>
 if [ "$mode" = xcframework ]; then
   add_target aarch64-apple-ios
   add_target aarch64-apple-ios-sim
+  add_target x86_64-apple-ios
   export IPHONEOS_DEPLOYMENT_TARGET=$deployment
   device=$(staticlib aarch64-apple-ios)
-  simulator=$(staticlib aarch64-apple-ios-sim)
+  # One simulator slice for Apple silicon and Intel Macs.
+  simulator=$target_dir/ios-simulator/libauthcore_ffi.a
+  mkdir -p "$(dirname "$simulator")"
+  lipo -create "$(staticlib aarch64-apple-ios-sim)" "$(staticlib x86_64-apple-ios)" -output "$simulator"
   # The headers (authcore_ffi's and authcore's) and module map the XCFramework exports as the
   # `AuthcoreFFI` module.
   headers=$target_dir/ios-headers

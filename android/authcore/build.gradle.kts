@@ -3,7 +3,8 @@
 //   src/main/kotlin/com/example/authcore/core/authcore.kt  scripts/bindings.sh (the core's types)
 //   src/main/jniLibs/<abi>/libauthcore_ffi.so              cargo ndk (README "Use it from Android")
 // Written here: the platform glue in src/main/kotlin/com/example/authcore/platform/ (Keystore
-// SecureStore and DeviceKeys, BiometricPrompt UserVerification, Logcat Logger).
+// SecureStore and DeviceKeys, BiometricPrompt UserVerification, Logcat Logger, AuthcoreTrust).
+// The AAR: scripts/package-android.sh (README "For app developers").
 plugins {
     id("com.android.library")
     id("org.jetbrains.kotlin.android")
@@ -38,4 +39,9 @@ dependencies {
     api("androidx.biometric:biometric:1.1.0")
     api("androidx.fragment:fragment-ktx:1.8.5")
     implementation("androidx.core:core-ktx:1.15.0")
+    // rustls-platform-verifier's Kotlin component (the core verifies server certificates with
+    // Android's trust manager; AuthcoreTrust.init hands it the Context). It ships inside the Rust
+    // crate as a local Maven repository, declared in ../settings.gradle.kts; `latest.release` is
+    // the one version there, the one Cargo.lock resolved.
+    implementation("rustls:rustls-platform-verifier:latest.release")
 }

@@ -17,6 +17,8 @@
 //! here, derives uniffi's traits on them (CONVENTIONS.md 1). What is defined here is what cannot
 //! be plain core data: handles, the runtime, platform traits, errors and the values holding them.
 
+#[cfg(target_os = "android")]
+mod android_trust;
 pub mod authenticator;
 pub mod client;
 pub mod errors;

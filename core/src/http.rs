@@ -1,5 +1,6 @@
 //! The one HTTP client of the core (CONVENTIONS.md 5 and 6): reqwest over rustls with the ring
-//! provider, public web roots plus an optional extra root CA, optional SPKI pins, connect and
+//! provider, the platform's certificate verifier on Android and iOS and public web roots elsewhere,
+//! plus an optional extra root CA and SPKI pins on every platform ([`trust`]), connect and
 //! request timeouts, https only except to loopback, and retries with jittered backoff only for
 //! idempotent requests that failed before a response arrived.
 //!
@@ -10,17 +11,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ring::rand::{SecureRandom, SystemRandom};
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::client::WebPkiServerVerifier;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
+// reqwest without built-in roots (root Cargo.toml, `reqwest-client`): trust.rs gives the verifier.
+use reqwest_client as reqwest;
 
-/// How the client connects. `Default` is what apps want: public roots, 10 s to connect, 30 s per
-/// request, two retries.
+mod trust;
+#[cfg(target_os = "android")]
+pub use trust::android;
+
+/// How the client connects. `Default` is what apps want: the platform's roots (Android, iOS) or the
+/// public ones, 10 s to connect, 30 s per request, two retries.
 #[derive(Debug, Clone)]
 pub struct HttpConfig {
-    /// A PEM root certificate to trust besides the public roots (a test or private CA).
+    /// PEM root certificates to trust besides the platform's or public roots (a test or private CA).
     pub extra_root_ca_pem: Option<Vec<u8>>,
     /// SHA-256 digests of acceptable server SubjectPublicKeyInfo; when non-empty, the leaf
     /// certificate's key must match one of them (on top of normal validation).
@@ -201,7 +203,7 @@ pub struct HttpClient {
 
 impl HttpClient {
     pub fn new(config: HttpConfig) -> Result<Self, HttpError> {
-        let tls = tls_config(&config)?;
+        let tls = trust::tls_config(&config)?;
         let mut builder = reqwest::Client::builder();
         for (host, ip) in &config.resolve {
             builder = builder.resolve(host, std::net::SocketAddr::new(*ip, 0));
@@ -308,106 +310,6 @@ fn jitter(base: Duration, attempt: u32) -> Duration {
         return cap;
     }
     cap.mul_f64(f64::from(u32::from_be_bytes(random)) / f64::from(u32::MAX))
-}
-
-fn tls_config(config: &HttpConfig) -> Result<rustls::ClientConfig, HttpError> {
-    let mut roots = RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    };
-    if let Some(pem) = &config.extra_root_ca_pem {
-        let mut added = 0;
-        for cert in CertificateDer::pem_slice_iter(pem) {
-            roots
-                .add(cert.map_err(|_| HttpError::InvalidRootCertificate)?)
-                .map_err(|_| HttpError::InvalidRootCertificate)?;
-            added += 1;
-        }
-        if added == 0 {
-            return Err(HttpError::InvalidRootCertificate);
-        }
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-        .build()
-        .map_err(|_| HttpError::InvalidRootCertificate)?;
-    let builder = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|_| HttpError::InvalidRootCertificate)?;
-    let verifier: Arc<dyn ServerCertVerifier> = if config.spki_pins.is_empty() {
-        webpki
-    } else {
-        Arc::new(PinnedVerifier {
-            webpki,
-            pins: config.spki_pins.clone(),
-        })
-    };
-    Ok(builder
-        .dangerous()
-        .with_custom_certificate_verifier(verifier)
-        .with_no_client_auth())
-}
-
-/// Normal WebPKI validation, then the leaf's SPKI digest must be one of the pins.
-#[derive(Debug)]
-struct PinnedVerifier {
-    webpki: Arc<WebPkiServerVerifier>,
-    pins: Vec<[u8; 32]>,
-}
-
-impl ServerCertVerifier for PinnedVerifier {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp_response: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        let verified = self.webpki.verify_server_cert(
-            end_entity,
-            intermediates,
-            server_name,
-            ocsp_response,
-            now,
-        )?;
-        let spki = spki_of(end_entity).ok_or(rustls::Error::InvalidCertificate(
-            rustls::CertificateError::BadEncoding,
-        ))?;
-        let digest = ring::digest::digest(&ring::digest::SHA256, spki);
-        if self
-            .pins
-            .iter()
-            .any(|pin| pin.as_slice() == digest.as_ref())
-        {
-            Ok(verified)
-        } else {
-            Err(rustls::Error::InvalidCertificate(
-                rustls::CertificateError::ApplicationVerificationFailure,
-            ))
-        }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.webpki.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.webpki.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.webpki.supported_verify_schemes()
-    }
 }
 
 /// The DER SubjectPublicKeyInfo of an X.509 certificate: Certificate -> tbsCertificate ->

@@ -354,3 +354,79 @@ async fn spki_pins_accept_the_pinned_key_and_refuse_others() {
         HttpError::Untrusted
     );
 }
+
+/// `url` (an https://localhost:<port>/ URL) under another host name, resolved to loopback.
+fn under_another_name(url: &str, host: &str) -> (String, HttpConfig) {
+    let config = HttpConfig {
+        resolve: vec![(host.to_owned(), std::net::Ipv4Addr::LOCALHOST.into())],
+        ..fast_config()
+    };
+    (url.replace("localhost", host), config)
+}
+
+#[tokio::test]
+async fn an_extra_root_does_not_make_another_ca_trusted() {
+    let server_pki = test_pki();
+    let other_ca = test_pki();
+    let url = serve_tls(server_pki.acceptor.clone()).await;
+    let client = HttpClient::new(HttpConfig {
+        extra_root_ca_pem: Some(other_ca.ca_pem.into_bytes()),
+        ..fast_config()
+    })
+    .unwrap();
+    assert_eq!(
+        client.send(&Request::get(url)).await.unwrap_err(),
+        HttpError::Untrusted
+    );
+}
+
+#[tokio::test]
+async fn every_root_of_the_extra_pem_is_trusted() {
+    let server_pki = test_pki();
+    let other_ca = test_pki();
+    let url = serve_tls(server_pki.acceptor.clone()).await;
+    let both = format!("{}{}", other_ca.ca_pem, server_pki.ca_pem);
+    let client = HttpClient::new(HttpConfig {
+        extra_root_ca_pem: Some(both.into_bytes()),
+        ..fast_config()
+    })
+    .unwrap();
+    assert_eq!(client.send(&Request::get(url)).await.unwrap().body, b"ok");
+}
+
+#[tokio::test]
+async fn a_certificate_for_another_host_name_is_untrusted_even_under_the_extra_root() {
+    let pki = test_pki(); // the leaf names only `localhost`
+    let url = serve_tls(pki.acceptor.clone()).await;
+    let (url, config) = under_another_name(&url, "id.authcore.test");
+    let client = HttpClient::new(HttpConfig {
+        extra_root_ca_pem: Some(pki.ca_pem.into_bytes()),
+        ..config
+    })
+    .unwrap();
+    assert_eq!(
+        client.send(&Request::get(url)).await.unwrap_err(),
+        HttpError::Untrusted
+    );
+}
+
+#[tokio::test]
+async fn a_pin_of_the_server_key_does_not_replace_validation() {
+    let pki = test_pki();
+    let url = serve_tls(pki.acceptor.clone()).await;
+    let spki = spki_of(&pki.leaf_der).expect("a certificate has an SPKI");
+    let pin: [u8; 32] = ring::digest::digest(&ring::digest::SHA256, spki)
+        .as_ref()
+        .try_into()
+        .unwrap();
+    // The right pin, but the test CA is not trusted: the public roots do not lead to it.
+    let pinned_only = HttpClient::new(HttpConfig {
+        spki_pins: vec![pin],
+        ..fast_config()
+    })
+    .unwrap();
+    assert_eq!(
+        pinned_only.send(&Request::get(url)).await.unwrap_err(),
+        HttpError::Untrusted
+    );
+}

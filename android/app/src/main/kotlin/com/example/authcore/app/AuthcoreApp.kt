@@ -13,6 +13,7 @@ import com.example.authcore.app.authenticator.authenticatorErrorText
 import com.example.authcore.app.push.PushToken
 import com.example.authcore.app.signin.errorText
 import com.example.authcore.initLogger
+import com.example.authcore.platform.AuthcoreTrust
 import com.example.authcore.platform.BiometricUserVerification
 import com.example.authcore.platform.KeystoreDeviceKeys
 import com.example.authcore.platform.KeystoreSecureStore
@@ -55,6 +56,8 @@ class AuthcoreApp : Application() {
 
     override fun onCreate() {
         super.onCreate()
+        // Before any request: the core verifies certificates with Android's trust manager.
+        AuthcoreTrust.init(this)
         initLogger(LogcatLogger(), if (BuildConfig.DEBUG) LogLevel.DEBUG else LogLevel.INFO)
         rebuild()
     }
