@@ -52,6 +52,29 @@ impl Timestamp {
     }
 }
 
+impl Timestamp {
+    /// The moment as people read it, to the minute: `2026-12-01 23:14 UTC` (the civil calendar
+    /// from the day count, Howard Hinnant's `civil_from_days`; no time-zone data).
+    pub fn to_utc_string(self) -> String {
+        let days = (self.0 / 86_400) as i64;
+        let rem = self.0 % 86_400;
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z.rem_euclid(146_097);
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = doy - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        let year = yoe + era * 400 + i64::from(month <= 2);
+        format!(
+            "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
+            rem / 3600,
+            (rem % 3600) / 60
+        )
+    }
+}
+
 /// Unix seconds, as logs and the wire write them.
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -111,5 +134,15 @@ mod tests {
         let later = Timestamp::from_unix_seconds(130);
         assert_eq!(later.seconds_since(earlier), 30);
         assert_eq!(earlier.seconds_since(later), 0);
+    }
+
+    #[test]
+    fn a_moment_reads_like_a_calendar() {
+        let utc = |s| Timestamp::from_unix_seconds(s).to_utc_string();
+        assert_eq!(utc(0), "1970-01-01 00:00 UTC");
+        assert_eq!(utc(1_767_225_600), "2026-01-01 00:00 UTC");
+        assert_eq!(utc(951_825_600 + 3_723), "2000-02-29 13:02 UTC");
+        assert_eq!(utc(1_796_216_645), "2026-12-02 13:04 UTC");
+        assert_eq!(Timestamp::MAX.to_utc_string(), "9999-12-31 23:59 UTC");
     }
 }

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use authcore::{AuthClient, Timestamp};
+use authcore::AuthClient;
 use clap::{Args, Subcommand};
 
 #[derive(Args, Debug)]
@@ -89,7 +89,7 @@ async fn command(client: AuthClient, command: AccountCommand) -> Result<(), Stri
                 };
                 println!(
                     "{}  {} {}{factors}  {}  from {} ({})",
-                    utc(r.at),
+                    r.at.to_utc_string(),
                     r.kind,
                     r.method,
                     r.result,
@@ -105,7 +105,12 @@ async fn command(client: AuthClient, command: AccountCommand) -> Result<(), Stri
                 } else {
                     format!(" ({})", e.detail)
                 };
-                println!("{}  {}{detail}  from {}", utc(e.at), e.kind, e.ip);
+                println!(
+                    "{}  {}{detail}  from {}",
+                    e.at.to_utc_string(),
+                    e.kind,
+                    e.ip
+                );
             }
         }
         AccountCommand::Devices => {
@@ -125,7 +130,7 @@ async fn command(client: AuthClient, command: AccountCommand) -> Result<(), Stri
                     d.display_name,
                     d.platform,
                     d.state,
-                    utc(d.created_at)
+                    d.created_at.to_utc_string()
                 );
             }
         }
@@ -139,41 +144,4 @@ async fn command(client: AuthClient, command: AccountCommand) -> Result<(), Stri
         }
     }
     Ok(())
-}
-
-/// A moment as `2026-12-02 13:04:05 UTC` (the civil calendar from days, no time-zone data).
-fn utc(at: Timestamp) -> String {
-    let at = at.unix_seconds();
-    let days = (at / 86_400) as i64;
-    let secs = at % 86_400;
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use authcore::Timestamp;
-
-    #[test]
-    fn unix_seconds_read_as_utc_dates() {
-        let utc = |s| super::utc(Timestamp::from_unix_seconds(s));
-        assert_eq!(utc(0), "1970-01-01 00:00:00 UTC");
-        assert_eq!(utc(951_782_400), "2000-02-29 00:00:00 UTC");
-        assert_eq!(utc(1_767_225_600), "2026-01-01 00:00:00 UTC");
-        assert_eq!(utc(1_796_216_645), "2026-12-02 13:04:05 UTC");
-    }
 }
