@@ -39,8 +39,12 @@ pub enum ClientError {
     WrongCredential { attempts_left: Option<u32> },
     #[error("the code expired; ask for a new one")]
     Expired,
-    #[error("too many attempts; try again in {retry_after_seconds} s")]
-    RateLimited { retry_after_seconds: u64 },
+    /// `limit` names the limit reached when the server says which; the text is the core's.
+    #[error("{}", authcore::error::rate_limited_text(*.retry_after_seconds, .limit.as_ref()))]
+    RateLimited {
+        retry_after_seconds: u64,
+        limit: Option<authcore::error::RateLimit>,
+    },
     #[error("the account is locked; try again in {retry_after_seconds} s")]
     Locked { retry_after_seconds: u64 },
     #[error("the request was denied on your phone")]
@@ -95,8 +99,9 @@ impl From<CoreClientError> for ClientError {
             E::InvalidClient => ClientError::InvalidClient,
             E::WrongCredential { attempts_left } => ClientError::WrongCredential { attempts_left },
             E::Expired => ClientError::Expired,
-            E::RateLimited { retry_after } => ClientError::RateLimited {
+            E::RateLimited { retry_after, limit } => ClientError::RateLimited {
                 retry_after_seconds: retry_after,
+                limit,
             },
             E::Locked { retry_after } => ClientError::Locked {
                 retry_after_seconds: retry_after,
@@ -290,9 +295,13 @@ mod tests {
             }
         );
         assert_eq!(
-            ClientError::from(CoreClientError::RateLimited { retry_after: 30 }),
+            ClientError::from(CoreClientError::RateLimited {
+                retry_after: 30,
+                limit: None
+            }),
             ClientError::RateLimited {
-                retry_after_seconds: 30
+                retry_after_seconds: 30,
+                limit: None
             }
         );
         assert_eq!(

@@ -48,8 +48,13 @@ pub enum ClientError {
     #[error("the code expired; ask for a new one")]
     Expired,
     /// Too many attempts or sends; try again after `retry_after` seconds.
-    #[error("too many attempts; try again in {retry_after} s")]
-    RateLimited { retry_after: u64 },
+    /// `limit` names the limit reached when the server says which ("3 codes were sent in 10
+    /// minutes; try again in 8 min").
+    #[error("{}", rate_limited_text(*.retry_after, .limit.as_ref()))]
+    RateLimited {
+        retry_after: u64,
+        limit: Option<RateLimit>,
+    },
     /// The account is locked after too many wrong credentials.
     #[error("the account is locked; try again in {retry_after} s")]
     Locked { retry_after: u64 },
@@ -125,6 +130,114 @@ impl From<TransportError> for ClientError {
     }
 }
 
+/// A limit the server said was reached: at most `count` of `kind` per `window_s` seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct RateLimit {
+    pub kind: RateLimitKind,
+    pub count: u32,
+    pub window_s: u64,
+}
+
+/// What a [`RateLimit`] counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+pub enum RateLimitKind {
+    /// Codes sent to one email address or phone number.
+    CodesSent,
+    /// A code was just sent; the next waits (`window_s`: the resend delay).
+    CodeResend,
+    /// Sign-in requests sent to the user's phone and not approved.
+    PushesSent,
+    /// Phone sign-ins (without a password) asked for one identifier.
+    PhoneSignIns,
+    /// Failed attempts from this network address.
+    FailedAttempts,
+    /// Authenticator setups started and not finished.
+    PendingEnrollments,
+}
+
+impl RateLimit {
+    /// The wire's limit; `None` for a kind of a newer server (the text then names none).
+    fn of_wire(limit: authcore_protocol::error::Limit) -> Option<RateLimit> {
+        use authcore_protocol::error::LimitOf as W;
+        let kind = match limit.of {
+            W::CodesSent => RateLimitKind::CodesSent,
+            W::CodeResend => RateLimitKind::CodeResend,
+            W::PushesSent => RateLimitKind::PushesSent,
+            W::PhoneSignIns => RateLimitKind::PhoneSignIns,
+            W::FailedAttempts => RateLimitKind::FailedAttempts,
+            W::PendingEnrollments => RateLimitKind::PendingEnrollments,
+            W::Unknown => return None,
+        };
+        Some(RateLimit {
+            kind,
+            count: limit.count,
+            window_s: limit.window_s,
+        })
+    }
+}
+
+/// The sentence of [`ClientError::RateLimited`] (the bindings show the same one).
+pub fn rate_limited_text(retry_after: u64, limit: Option<&RateLimit>) -> String {
+    let wait = if retry_after < 60 {
+        format!("{retry_after} s")
+    } else {
+        format!("{} min", retry_after.div_ceil(60))
+    };
+    let Some(limit) = limit else {
+        return format!("too many attempts; try again in {wait}");
+    };
+    let n = limit.count;
+    let window = span(limit.window_s);
+    let plural = |one: &str, many: &str| {
+        if n == 1 {
+            one.to_owned()
+        } else {
+            format!("{n} {many}")
+        }
+    };
+    match limit.kind {
+        RateLimitKind::CodesSent => format!(
+            "{} sent in {window}; try again in {wait}",
+            plural("1 code was", "codes were")
+        ),
+        RateLimitKind::CodeResend => format!("a new code can be sent in {wait}"),
+        RateLimitKind::PushesSent => format!(
+            "{} sent to your phone in {window}; try again in {wait}",
+            plural("1 sign-in request was", "sign-in requests were")
+        ),
+        RateLimitKind::PhoneSignIns => format!(
+            "{} asked for in {window}; try again in {wait}",
+            plural("1 phone sign-in was", "phone sign-ins were")
+        ),
+        RateLimitKind::FailedAttempts => format!(
+            "{} from this network in {window}; try again in {wait}",
+            plural("1 attempt failed", "attempts failed")
+        ),
+        RateLimitKind::PendingEnrollments => format!(
+            "{} already waiting for a phone; finish one or try again in {wait}",
+            plural("1 authenticator setup is", "authenticator setups are")
+        ),
+    }
+}
+
+/// `600` -> "10 minutes", `3600` -> "1 hour", `90` -> "90 seconds".
+fn span(seconds: u64) -> String {
+    let (n, unit) = if seconds % 3600 == 0 && seconds > 0 {
+        (seconds / 3600, "hour")
+    } else if seconds % 60 == 0 && seconds > 0 {
+        (seconds / 60, "minute")
+    } else {
+        (seconds, "second")
+    };
+    if n == 1 {
+        format!("1 {unit}")
+    } else {
+        format!("{n} {unit}s")
+    }
+}
+
 /// For `?` on [`crate::http::HttpClient::new`]; the mapping is [`TransportError`]'s.
 impl From<HttpError> for ClientError {
     fn from(error: HttpError) -> Self {
@@ -153,7 +266,10 @@ impl From<ErrorAnswer> for ClientError {
             ErrorCode::InsufficientUserAuthentication => ClientError::StepUpRequired {
                 max_age_s: body.max_age.unwrap_or(0),
             },
-            ErrorCode::SlowDown => ClientError::RateLimited { retry_after },
+            ErrorCode::SlowDown => ClientError::RateLimited {
+                retry_after,
+                limit: body.limit.and_then(RateLimit::of_wire),
+            },
             ErrorCode::Locked => ClientError::Locked { retry_after },
             ErrorCode::InvalidSession => ClientError::SignInExpired,
             ErrorCode::InvalidClient => ClientError::InvalidClient,
@@ -178,5 +294,70 @@ impl From<ErrorAnswer> for ClientError {
 impl ClientError {
     pub(crate) fn protocol(what: impl Into<String>) -> Self {
         TransportError::protocol(what).into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limited(kind: RateLimitKind, count: u32, window_s: u64, retry_after: u64) -> String {
+        ClientError::RateLimited {
+            retry_after,
+            limit: Some(RateLimit {
+                kind,
+                count,
+                window_s,
+            }),
+        }
+        .to_string()
+    }
+
+    #[test]
+    fn a_rate_limit_names_the_limit_it_reached() {
+        use RateLimitKind::*;
+        assert_eq!(
+            limited(CodesSent, 3, 600, 451),
+            "3 codes were sent in 10 minutes; try again in 8 min"
+        );
+        assert_eq!(
+            limited(CodesSent, 1, 60, 30),
+            "1 code was sent in 1 minute; try again in 30 s"
+        );
+        assert_eq!(
+            limited(CodeResend, 1, 30, 25),
+            "a new code can be sent in 25 s"
+        );
+        assert_eq!(
+            limited(PushesSent, 5, 600, 60),
+            "5 sign-in requests were sent to your phone in 10 minutes; try again in 1 min"
+        );
+        assert_eq!(
+            limited(PhoneSignIns, 5, 3600, 3599),
+            "5 phone sign-ins were asked for in 1 hour; try again in 60 min"
+        );
+        assert_eq!(
+            limited(FailedAttempts, 100, 90, 7),
+            "100 attempts failed from this network in 90 seconds; try again in 7 s"
+        );
+        assert_eq!(
+            limited(PendingEnrollments, 3, 600, 120),
+            "3 authenticator setups are already waiting for a phone; finish one or try again in 2 min"
+        );
+        let unnamed = ClientError::RateLimited {
+            retry_after: 30,
+            limit: None,
+        };
+        assert_eq!(unnamed.to_string(), "too many attempts; try again in 30 s");
+    }
+
+    #[test]
+    fn a_limit_of_a_newer_server_is_read_as_no_limit() {
+        let body: authcore_protocol::ErrorBody = serde_json::from_str(
+            r#"{"error":"slow_down","retry_after":9,"limit":{"of":"galaxies","count":1,"window_s":1}}"#,
+        )
+        .unwrap();
+        let limit = body.limit.and_then(RateLimit::of_wire);
+        assert_eq!(limit, None);
     }
 }

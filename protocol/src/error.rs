@@ -145,6 +145,9 @@ pub struct ErrorBody {
     /// `slow_down`, `locked`, `push_blocked`, `temporarily_unavailable`: seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<u64>,
+    /// `slow_down`: the limit that was reached, so a screen can name it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<Limit>,
     /// `/v1/authorize-challenge` errors the client can continue from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth_session: Option<String>,
@@ -174,6 +177,7 @@ impl ErrorBody {
             attempts_left: None,
             reason: None,
             retry_after: None,
+            limit: None,
             auth_session: None,
             next: None,
             method: None,
@@ -186,3 +190,34 @@ impl ErrorBody {
 }
 
 crate::redacted_debug!(ErrorBody);
+
+/// A limit a `slow_down` reached: at most `count` of `of` per `window_s` seconds.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Limit {
+    pub of: LimitOf,
+    pub count: u32,
+    pub window_s: u64,
+}
+
+/// What a [`Limit`] counts.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum LimitOf {
+    /// Codes sent to one email address or phone number.
+    CodesSent,
+    /// A code was just sent: the next one waits (`count` 1, `window_s` the resend delay).
+    CodeResend,
+    /// Sign-in requests sent to the user's phone and not approved.
+    PushesSent,
+    /// Phone sign-ins (without a password) asked for one identifier.
+    PhoneSignIns,
+    /// Failed attempts from one network address.
+    FailedAttempts,
+    /// Authenticator enrollments started and not finished.
+    PendingEnrollments,
+    /// A limit of a newer server this version does not know. Never sent.
+    #[serde(other)]
+    Unknown,
+}

@@ -145,6 +145,34 @@ impl ApiError {
         .retry_after(retry_after)
     }
 
+    /// `slow_down` naming the limit reached: at most `count` of `of` per `window_s` seconds.
+    pub fn limited(
+        retry_after: u64,
+        description: impl Into<String>,
+        of: authcore_protocol::error::LimitOf,
+        count: u32,
+        window_s: u64,
+    ) -> Self {
+        let mut error = ApiError::slow_down(retry_after, description);
+        error.body.limit = Some(authcore_protocol::error::Limit {
+            of,
+            count,
+            window_s,
+        });
+        error
+    }
+
+    /// The address reached `throttle.max_failures_per_ip` failed attempts in its window.
+    pub fn address_throttled(retry_after: u64, throttle: &crate::config::ThrottleConfig) -> Self {
+        ApiError::limited(
+            retry_after,
+            "too many failed attempts from this address",
+            authcore_protocol::error::LimitOf::FailedAttempts,
+            throttle.max_failures_per_ip,
+            throttle.window_s,
+        )
+    }
+
     pub fn locked(retry_after: u64) -> Self {
         ApiError::new(
             StatusCode::FORBIDDEN,

@@ -48,6 +48,11 @@ async fn at_most_three_codes_per_ten_minutes_per_identifier() {
     let (status, body) = t.begin(ALICE.0, &p, &[("method", "email_code")]).await;
     assert_eq!((status, body["error"].as_str()), (429, Some("slow_down")));
     assert_eq!(body["retry_after"], 600);
+    // The limit is named, so the screen can say "3 codes were sent in 10 minutes".
+    assert_eq!(
+        body["limit"],
+        serde_json::json!({"of": "codes_sent", "count": 3, "window_s": 600})
+    );
     t.server.clock().advance(600);
     let (_, body) = t.begin(ALICE.0, &p, &[("method", "email_code")]).await;
     assert_eq!(body["next"]["type"], "email_code");
@@ -124,6 +129,10 @@ async fn one_address_with_too_many_failures_is_slowed_down() {
     let (status, body) = t.begin(ALICE.0, &p, &[("password", ALICE.1)]).await;
     assert_eq!((status, body["error"].as_str()), (429, Some("slow_down")));
     assert!(body["retry_after"].as_u64().unwrap() <= 60);
+    assert_eq!(
+        body["limit"],
+        serde_json::json!({"of": "failed_attempts", "count": 3, "window_s": 60})
+    );
     t.server.clock().advance(61);
     let (status, _) = t.begin(ALICE.0, &p, &[("password", ALICE.1)]).await;
     assert_eq!(status, 200);

@@ -105,6 +105,9 @@ async fn the_sixth_phone_sign_in_answers_alike_for_dave_and_an_unknown_globex_ad
     );
     assert_eq!(keys(&known), keys(&unknown));
     assert_eq!(known["error_description"], unknown["error_description"]);
+    // The same limit is named for both: nothing tells a known address from an unknown one.
+    let limit = serde_json::json!({"of": "phone_sign_ins", "count": 5, "window_s": 600});
+    assert_eq!((&known["limit"], &unknown["limit"]), (&limit, &limit));
     let (a, b) = (
         known["retry_after"].as_u64().unwrap(),
         unknown["retry_after"].as_u64().unwrap(),

@@ -178,7 +178,18 @@ async fn resend_waits_for_the_countdown_then_sends_a_new_code() {
 
     assert_eq!(
         flow.resend_code().await.unwrap_err(),
-        ClientError::RateLimited { retry_after: 30 }
+        ClientError::RateLimited {
+            retry_after: 30,
+            limit: Some(authcore::error::RateLimit {
+                kind: authcore::error::RateLimitKind::CodeResend,
+                count: 1,
+                window_s: 30,
+            }),
+        }
+    );
+    assert_eq!(
+        flow.resend_code().await.unwrap_err().to_string(),
+        "a new code can be sent in 30 s"
     );
     world.server.clock().advance(31);
     let state = flow.resend_code().await.unwrap();

@@ -227,7 +227,10 @@ fn every_refusal_stays_on_the_step_with_its_typed_error() {
             attempts_left: None,
         },
         ClientError::Expired,
-        ClientError::RateLimited { retry_after: 30 },
+        ClientError::RateLimited {
+            retry_after: 30,
+            limit: None,
+        },
         ClientError::Locked { retry_after: 900 },
         ClientError::PushDenied {
             fraud_reported: false,
@@ -458,7 +461,10 @@ fn recovery_asks_for_the_emailed_code_then_the_new_password() {
         ClientError::WeakPassword {
             reason: "too short".into(),
         },
-        ClientError::RateLimited { retry_after: 60 },
+        ClientError::RateLimited {
+            retry_after: 60,
+            limit: None,
+        },
         ClientError::Network { retryable: true },
     ] {
         assert_eq!(

@@ -93,5 +93,15 @@ final class SignInTests: XCTestCase {
         }
         XCTAssertEqual(untrusted, .Untrusted)
         XCTAssertEqual(untrusted?.localizedDescription, "the server's certificate is not trusted")
+
+        // a new code asked for too soon: the error names the limit and the wait
+        let sms = try TestServer.newDevice().signIn()
+        _ = try await sms.chooseMethod(method: try await sms.start(identifier: "+15555550101").method(.smsCode))
+        let tooSoon = await assertThrows(ClientError.self) { _ = try await sms.resendCode() }
+        guard case let .RateLimited(retryAfterSeconds, limit) = tooSoon else { return XCTFail("\(String(describing: tooSoon))") }
+        XCTAssertEqual(limit?.kind, .codeResend)
+        XCTAssertEqual(limit?.windowS, 30)
+        XCTAssertEqual(tooSoon?.description, "a new code can be sent in \(retryAfterSeconds) s")
+        _ = await sms.cancel()
     }
 }

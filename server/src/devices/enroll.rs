@@ -63,9 +63,12 @@ pub(crate) async fn start_enrollment(
     let id =
         match created {
             Ok(id) => id,
-            Err(EnrollmentRefusal::Capped { retry_after }) => return Err(ApiError::slow_down(
+            Err(EnrollmentRefusal::Capped { retry_after }) => return Err(ApiError::limited(
                 retry_after,
                 "too many enrollments are waiting for a device; use one or wait until one expires",
+                authcore_protocol::error::LimitOf::PendingEnrollments,
+                app.config.security.max_pending_enrollments,
+                app.config.push.activation_ttl_s,
             )),
         };
     let label = account_label(app, user);

@@ -15,7 +15,7 @@ impl Flow<'_> {
             .throttle
             .reserve(&self.caller.ip, self.now)
             .map_err(|retry_after| {
-                ApiError::slow_down(retry_after, "too many failed attempts from this address")
+                ApiError::address_throttled(retry_after, &self.app.config.throttle)
             })
     }
 
@@ -84,7 +84,7 @@ pub(crate) async fn reserve_attempt(
     let deadline = tokio::time::Instant::now() + BUSY_WAIT;
     loop {
         app.throttle.reserve(ip, now).map_err(|retry_after| {
-            ApiError::slow_down(retry_after, "too many failed attempts from this address")
+            ApiError::address_throttled(retry_after, &app.config.throttle)
         })?;
         let settled = app.throttle.settled(&key).notified();
         tokio::pin!(settled);

@@ -3,6 +3,7 @@
 //! the flow.
 
 use authcore::device_protocol as protocol;
+use authcore_protocol::error::LimitOf;
 use authcore_protocol::signin::param;
 use authcore_protocol::signin::{ActivateStep, EnrollmentCode, Next, PushStep};
 use authcore_protocol::ErrorCode;
@@ -225,10 +226,20 @@ impl Flow<'_> {
             Err(PushRefusal::Blocked { until }) => {
                 Err(push::push_blocked(until.saturating_sub(self.now)))
             }
-            Err(PushRefusal::Capped { retry_after }) => Err(ApiError::slow_down(
-                retry_after,
-                "too many push requests were sent; wait before asking for another",
-            )),
+            Err(PushRefusal::Capped { retry_after }) => {
+                let (of, count) = if primary {
+                    (LimitOf::PhoneSignIns, config.max_passwordless_outstanding)
+                } else {
+                    (LimitOf::PushesSent, config.max_outstanding)
+                };
+                Err(ApiError::limited(
+                    retry_after,
+                    "too many push requests were sent; wait before asking for another",
+                    of,
+                    count,
+                    config.window_s,
+                ))
+            }
         }
     }
 

@@ -1,6 +1,7 @@
 //! One-time codes in a sign-in: sending (and resending) a code for a step, the `next` step that
 //! prompts for it, checking the code a request carries, and [`send_code`] within the send limits.
 
+use authcore_protocol::error::LimitOf;
 use authcore_protocol::signin::param;
 use authcore_protocol::signin::{Channel, CodeStep, Next};
 
@@ -64,9 +65,12 @@ impl Flow<'_> {
         if resend {
             let ready_at = last_sent.unwrap_or(0) + config.resend_after_s;
             if self.now < ready_at {
-                return Err(ApiError::slow_down(
+                return Err(ApiError::limited(
                     ready_at - self.now,
                     "wait before asking for another code",
+                    LimitOf::CodeResend,
+                    1,
+                    config.resend_after_s,
                 ));
             }
         }
@@ -152,9 +156,12 @@ pub(crate) async fn send_code(
         )
         .await?;
     match outcome {
-        IssueOutcome::Capped { retry_after } => Err(ApiError::slow_down(
+        IssueOutcome::Capped { retry_after } => Err(ApiError::limited(
             retry_after,
             "too many codes were sent; wait before asking for another",
+            LimitOf::CodesSent,
+            config.max_sends,
+            config.send_window_s,
         )),
         IssueOutcome::Issued { code_id } => {
             app.outbox.notify_one();

@@ -169,9 +169,9 @@ pub async fn authorize_challenge(
         return Err(ApiError::invalid_client());
     }
     if let Some(retry_after) = app.throttle.retry_after(&caller.ip, now) {
-        return Err(ApiError::slow_down(
+        return Err(ApiError::address_throttled(
             retry_after,
-            "too many failed attempts from this address",
+            &app.config.throttle,
         ));
     }
     let (session, token, identifier, user) = match params.get(param::AUTH_SESSION) {

@@ -1,5 +1,6 @@
 package com.example.authcore.tests
 
+import com.example.authcore.core.RateLimitKind
 import com.example.authcore.AuthClient
 import com.example.authcore.ClientConfig
 import com.example.authcore.ClientException
@@ -96,5 +97,15 @@ class SignInTest {
         val untrusted = assertThrowsSuspend<ClientException.Untrusted> { untrusting.signIn().start("alice@acme.example") }
         assertEquals("the server's certificate is not trusted", untrusted.message)
         assertEquals(untrusted.message, untrusted.toString())
+
+        // a new code asked for too soon: the exception names the limit and the wait
+        val sms = TestServer.newDevice().signIn()
+        sms.chooseMethod(sms.start("+15555550101").method(MethodKind.SMS_CODE))
+        val tooSoon = assertThrowsSuspend<ClientException.RateLimited> { sms.resendCode() }
+        assertEquals(RateLimitKind.CODE_RESEND, tooSoon.limit?.kind)
+        assertEquals(30UL, tooSoon.limit?.windowS)
+        assertEquals("a new code can be sent in ${tooSoon.retryAfterSeconds} s", tooSoon.message)
+        sms.cancel()
+        Unit
     }
 }

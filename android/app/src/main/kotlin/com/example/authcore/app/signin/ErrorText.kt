@@ -7,11 +7,13 @@ fun errorText(e: ClientException): String = when (e) {
     is ClientException.WrongCredential ->
         e.attemptsLeft?.let { "That is not correct. $it attempts left." } ?: "That is not correct."
     is ClientException.Expired -> "The code expired. Ask for a new one."
-    is ClientException.RateLimited -> "Too many attempts. Try again in ${e.retryAfterSeconds} s."
+    // the core's sentence names the limit reached ("3 codes were sent in 10 minutes; try again in 8 min")
+    is ClientException.RateLimited -> e.message.orEmpty().replaceFirstChar { it.uppercase() } + "."
     is ClientException.Locked -> "The account is locked. Try again in ${e.retryAfterSeconds} s."
     is ClientException.PushDenied ->
         if (e.fraudReported) "The request was reported as fraud on your phone." else "The request was denied on your phone."
     is ClientException.NumberMismatch -> "The number entered on the phone did not match."
+    is ClientException.PhoneAppTooOld -> "The authenticator app on your phone must be updated to show sign-in numbers. Update it, or choose another way to sign in."
     is ClientException.PushBlocked -> "Requests to your phone are paused for ${e.retryAfterSeconds} s."
     is ClientException.EnrollmentRequired -> "Your organisation requires an authenticator app."
     is ClientException.SignInExpired -> "This sign-in expired. Start again."
