@@ -6,7 +6,7 @@ use std::time::Duration;
 
 pub(super) use crate::jose::SigningKey;
 
-/// Reads an operator's key file, naming the config key in the error (never the content).
+/// Reads an operator's key or root file, naming the config key in the error (never the content).
 pub(super) fn read_key_file(
     setting: &str,
     path: &Path,
@@ -17,21 +17,15 @@ pub(super) fn read_key_file(
 }
 
 /// `url` without a trailing `/`, if it is https (or http to a loopback address, for
-/// stand-ins); `setting` names it in the error.
+/// stand-ins: the core's transport policy, [`authcore::http::check_url`]); `setting` names it in
+/// the error.
 pub(super) fn service_url(setting: &str, url: &str) -> Result<String, String> {
-    let parsed = reqwest::Url::parse(url).map_err(|_| format!("{setting} {url:?} is not a URL"))?;
-    let host = parsed.host_str().unwrap_or("");
-    let loopback = host == "localhost"
-        || host
-            .trim_matches(['[', ']'])
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
-    match parsed.scheme() {
-        "https" => {}
-        "http" if loopback => {}
-        _ => return Err(format!("{setting} {url:?} must be an https URL")),
+    if reqwest::Url::parse(url).is_err() {
+        return Err(format!("{setting} {url:?} is not a URL"));
     }
-    Ok(url.trim_end_matches('/').to_owned())
+    authcore::http::check_url(url)
+        .map(|_| url.trim_end_matches('/').to_owned())
+        .map_err(|_| format!("{setting} {url:?} must be an https URL"))
 }
 
 /// The client of one push service: timeouts set, no redirects, HTTP/2 only when `http2_only`
@@ -49,7 +43,7 @@ pub(super) fn http_client(
         builder = builder.http2_prior_knowledge();
     }
     if let Some((setting, path)) = extra_roots {
-        let pem = std::fs::read(path).map_err(|e| format!("{setting} {}: {e}", path.display()))?;
+        let pem = read_key_file(setting, path)?;
         let roots = reqwest::Certificate::from_pem_bundle(&pem)
             .ok()
             .filter(|roots| !roots.is_empty())
