@@ -189,6 +189,11 @@ impl TestCa {
         let key = rcgen::KeyPair::generate().expect("CA key");
         let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("CA params");
         params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        // Distinct subject names: OpenSSL (curl) takes a leaf whose issuer equals its subject for
+        // a self-signed certificate, and rcgen gives both the same default name.
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "authcore throwaway CA");
         let cert = params.self_signed(&key).expect("CA certificate");
         TestCa { key, cert }
     }
@@ -201,8 +206,11 @@ impl TestCa {
     pub fn issue(&self, names: &[&str], dir: &std::path::Path) -> (PathBuf, PathBuf) {
         let key = rcgen::KeyPair::generate().expect("leaf key");
         let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
-        let cert = rcgen::CertificateParams::new(names)
-            .expect("leaf params")
+        let mut params = rcgen::CertificateParams::new(names.clone()).expect("leaf params");
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, names[0].as_str());
+        let cert = params
             .signed_by(&key, &self.cert, &self.key)
             .expect("leaf certificate");
         let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
