@@ -284,6 +284,13 @@ impl From<ErrorAnswer> for ClientError {
                     body.error_description
                 },
             },
+            // A device or session id that is not (or no longer) the user's: the server's
+            // sentence ("no active session of yours has this id") says which.
+            ErrorCode::NotFound if !body.error_description.is_empty() => {
+                ClientError::InvalidInput {
+                    what: body.error_description,
+                }
+            }
             _ => ClientError::Server {
                 status: answer.status,
             },

@@ -38,6 +38,10 @@ enum AccountCommand {
     Events,
     /// The authenticator devices
     Devices,
+    /// The active sessions (this one marked), newest first
+    Sessions,
+    /// End one session (an id from `sessions`), e.g. on a lost phone
+    EndSession { id: String },
     /// Log out on this device
     Logout,
     /// Log out on every device (every session of the account ends)
@@ -133,6 +137,30 @@ async fn command(client: AuthClient, command: AccountCommand) -> Result<(), Stri
                     d.created_at.to_utc_string()
                 );
             }
+        }
+        AccountCommand::Sessions => {
+            for s in session.active_sessions().await.map_err(fail)? {
+                let this = if s.current { "  (this session)" } else { "" };
+                let agent = if s.user_agent.is_empty() {
+                    "unknown app"
+                } else {
+                    &s.user_agent
+                };
+                println!(
+                    "{}  {}  {} ({})  from {} ({agent})  since {}  until {}{this}",
+                    s.id,
+                    s.client_name,
+                    s.method,
+                    s.factors.join(", "),
+                    s.ip,
+                    s.created_at.to_utc_string(),
+                    s.expires_at.to_utc_string()
+                );
+            }
+        }
+        AccountCommand::EndSession { id } => {
+            session.revoke_session(&id).await.map_err(fail)?;
+            println!("Session {id} ended: its tokens no longer work.");
         }
         AccountCommand::Logout => {
             session.logout().await.map_err(fail)?;

@@ -167,6 +167,33 @@ async fn dave_sets_up_the_terminal_phone_from_another_terminal_and_approves_with
         out.contains(" UTC  sign_in password [password, email_verification, push]  success  from 127.0.0.1 (authcore/"),
         "{out}"
     );
+    let (status, out, err) = account(&base, &laptop, "sessions");
+    assert_eq!(status, 0, "{err}");
+    assert_eq!(out.lines().count(), 1, "{out}");
+    assert!(
+        out.contains("  authcore harness  password (password, email_verification, push)  from 127.0.0.1 (authcore/"),
+        "{out}"
+    );
+    assert!(out.trim_end().ends_with(" UTC  (this session)"), "{out}");
+    let out = Command::new(env!("CARGO_BIN_EXE_authcore"))
+        .args([
+            "account",
+            "end-session",
+            "424242",
+            "--server",
+            &base,
+            "--device",
+        ])
+        .arg(&laptop)
+        .output()
+        .unwrap();
+    assert_eq!(
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).as_ref()
+        ),
+        (Some(2), "error: no active session of yours has this id\n")
+    );
     let (status, out, _) = account(&base, &laptop, "logout-all");
     assert_eq!(
         (status, out.as_str()),

@@ -183,3 +183,32 @@ crate::redacted_debug!(
     ChangePasswordRequest,
     ResetPasswordRequest
 );
+
+/// `GET /v1/me/sessions`: the user's active sessions, newest first.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ActiveSessions {
+    pub sessions: Vec<ActiveSession>,
+}
+
+/// One active session: where it signed in, with what, and until when it can last.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ActiveSession {
+    /// The id `DELETE /v1/me/sessions/{id}` takes (also the ID token's `sid`).
+    pub id: String,
+    pub client_id: String,
+    /// The client's display name from the server's configuration.
+    pub client_name: String,
+    /// The first factor (`password`, `email_code`, …) and every factor of the sign-in.
+    pub method: String,
+    pub factors: Vec<String>,
+    pub ip: String,
+    /// Short form ("Chrome on macOS", "AcmeApp/1.0"); empty when the client sent none.
+    pub user_agent: String,
+    pub created_at: u64,
+    /// The end of its lifetime (`session.max_lifetime_s` after the sign-in).
+    pub expires_at: u64,
+    /// The session of the access token that asked.
+    pub current: bool,
+}

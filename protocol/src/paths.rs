@@ -29,6 +29,9 @@ pub const BACKUP_CODES: &str = "/v1/me/backup-codes";
 pub const AUTHENTICATORS: &str = "/v1/me/authenticators";
 /// `{id}`: the enrollment id.
 pub const AUTHENTICATOR: &str = "/v1/me/authenticators/{id}";
+pub const SESSIONS: &str = "/v1/me/sessions";
+/// `DELETE`: ends one of the user's own sessions.
+pub const SESSION: &str = "/v1/me/sessions/{id}";
 pub const DEVICES: &str = "/v1/me/devices";
 /// `{id}`: the device id.
 pub const DEVICE: &str = "/v1/me/devices/{id}";

@@ -47,7 +47,7 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, MethodRouter};
+use axum::routing::{delete, get, post, MethodRouter};
 use axum::{Json, Router};
 
 pub use config::{Config, ConfigError};
@@ -362,6 +362,8 @@ fn routes(dev: bool) -> Vec<(&'static str, MethodRouter<AppState>)> {
             get(oidc::end_session_get).post(oidc::end_session_post),
         ),
         (paths::SIGN_INS, get(account::sign_ins)),
+        (paths::SESSIONS, get(account::list_sessions)),
+        (paths::SESSION, delete(account::end_session)),
         (paths::SECURITY_EVENTS, get(security::security_events)),
         (
             paths::TOTP,

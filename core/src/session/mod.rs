@@ -246,6 +246,42 @@ impl From<wire::devices::DeviceView> for Device {
     }
 }
 
+/// One of the user's active sessions (`GET /v1/me/sessions`): where and how it signed in.
+/// (Not across the FFI yet: the bindings have no account page.)
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveSession {
+    /// What [`Session::revoke_session`] takes.
+    pub id: String,
+    /// The app's name ("Authcore Demo"), from the server's configuration.
+    pub client_name: String,
+    pub method: String,
+    pub factors: Vec<String>,
+    pub ip: String,
+    /// Short form ("Chrome on macOS"); empty when unknown.
+    pub user_agent: String,
+    pub created_at: Timestamp,
+    /// The end of its lifetime; refreshing does not extend it.
+    pub expires_at: Timestamp,
+    /// This session.
+    pub current: bool,
+}
+
+impl From<wire::account::ActiveSession> for ActiveSession {
+    fn from(s: wire::account::ActiveSession) -> Self {
+        ActiveSession {
+            id: s.id,
+            client_name: s.client_name,
+            method: s.method,
+            factors: s.factors,
+            ip: s.ip,
+            user_agent: s.user_agent,
+            created_at: Timestamp::from_unix_seconds(s.created_at),
+            expires_at: Timestamp::from_unix_seconds(s.expires_at),
+            current: s.current,
+        }
+    }
+}
+
 /// What "log out everywhere" answered: how many sessions ended, and the authenticators added in
 /// the last days (`security.reset_review_days`), so the app can offer "remove these".
 #[derive(Debug, Clone, PartialEq, Eq)]

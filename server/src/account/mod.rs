@@ -17,12 +17,14 @@ use crate::AppState;
 
 mod factors;
 mod password;
+mod sessions;
 
 pub use factors::{
     confirm_suspended_totp, confirm_totp, new_backup_codes, remove_totp, start_totp,
 };
 pub(crate) use password::review_since;
 pub use password::{change_password, forgot_password, reset_password};
+pub use sessions::{end_session, list_sessions};
 
 async fn user_of(app: &AppState, bearer: &Bearer) -> ApiResult<User> {
     let session = session_of(app, bearer).await?;

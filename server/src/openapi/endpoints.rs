@@ -2,9 +2,9 @@
 //! parameters, body, answer and refusals, named with the protocol crate's paths and types.
 
 use authcore_protocol::account::{
-    BackupCodes, ChangePasswordRequest, CodeRequest, Confirmed, ForgotPasswordRequest,
-    PasswordChanged, PasswordReset, Removed, ResetCodeSent, ResetPasswordRequest, SecurityEvents,
-    SignIns, TotpEnrollment,
+    ActiveSessions, BackupCodes, ChangePasswordRequest, CodeRequest, Confirmed,
+    ForgotPasswordRequest, PasswordChanged, PasswordReset, Removed, ResetCodeSent,
+    ResetPasswordRequest, SecurityEvents, SignIns, TotpEnrollment,
 };
 use authcore_protocol::delivery::DevOutbox;
 use authcore_protocol::devices::{
@@ -148,6 +148,14 @@ pub(super) fn endpoints() -> Vec<Endpoint> {
             .auth(Bearer)
             .answers(200, wire::<SignIns>())
             .errors(&[InvalidToken]),
+        get(paths::SESSIONS, "The user's active sessions (client, method, factors, IP, user agent, start, end of lifetime), newest first; `current` marks the caller's")
+            .auth(Bearer)
+            .answers(200, wire::<ActiveSessions>())
+            .errors(&[InvalidToken]),
+        delete(paths::SESSION, "Ends one of the user's sessions: its access and refresh tokens stop working")
+            .auth(Bearer)
+            .answers(200, wire::<LoggedOut>())
+            .errors(&[InvalidToken, NotFound]),
         get(paths::SECURITY_EVENTS, "Security events (devices, TOTP, backup codes, password, reset review), newest first")
             .auth(Bearer)
             .answers(200, wire::<SecurityEvents>())

@@ -196,6 +196,18 @@ pub struct Session {
     pub scope: String,
 }
 
+/// A session as `GET /v1/me/sessions` lists it.
+#[derive(Debug, Clone)]
+pub struct SessionInfo {
+    pub id: i64,
+    pub client_id: String,
+    pub method: String,
+    pub factors: Vec<String>,
+    pub ip: String,
+    pub user_agent: String,
+    pub created_at: u64,
+}
+
 /// A code exchanged: the new session, whether the request's device token was stored, and the
 /// sign-in's `nonce` (for the ID token).
 #[derive(Debug, Clone)]
@@ -396,6 +408,19 @@ pub trait TokenStore: Send + Sync + 'static {
     async fn revoke_token(&self, hash: &[u8], now: u64) -> StoreResult<bool>;
     async fn revoke_session(&self, session_id: i64, now: u64) -> StoreResult<()>;
     async fn revoke_all_sessions(&self, user_id: i64, now: u64) -> StoreResult<u64>;
+    /// The user's sessions not revoked and created after `created_after`, newest first.
+    async fn active_sessions(
+        &self,
+        user_id: i64,
+        created_after: u64,
+    ) -> StoreResult<Vec<SessionInfo>>;
+    /// Ends the user's session `session_id`; false when it is not theirs or already ended.
+    async fn revoke_user_session(
+        &self,
+        user_id: i64,
+        session_id: i64,
+        now: u64,
+    ) -> StoreResult<bool>;
     async fn device_token_valid(&self, user_id: i64, hash: &[u8], now: u64) -> StoreResult<bool>;
     /// Refuses every authorization code of the user not exchanged yet (a logout-all or a
     /// password reset: a code issued before it must not open a new session). Returns how many.

@@ -339,6 +339,57 @@ impl TokenStore for SqliteStore {
         Ok(ids.len() as u64)
     }
 
+    async fn active_sessions(
+        &self,
+        user_id: i64,
+        created_after: u64,
+    ) -> StoreResult<Vec<SessionInfo>> {
+        let rows: Vec<(i64, String, String, String, String, String, i64)> = sqlx::query_as(
+            "SELECT id, client_id, method, factors, ip, user_agent, created_at FROM sessions
+             WHERE user_id = ? AND revoked_at IS NULL AND created_at > ? ORDER BY id DESC",
+        )
+        .bind(user_id)
+        .bind(ts(created_after))
+        .fetch_all(&mut *self.read().await?)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| SessionInfo {
+                id: r.0,
+                client_id: r.1,
+                method: r.2,
+                factors: split(&r.3),
+                ip: r.4,
+                user_agent: r.5,
+                created_at: un(r.6),
+            })
+            .collect())
+    }
+
+    async fn revoke_user_session(
+        &self,
+        user_id: i64,
+        session_id: i64,
+        now: u64,
+    ) -> StoreResult<bool> {
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin().await?;
+        let mine: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM sessions WHERE id = ? AND user_id = ? AND revoked_at IS NULL",
+        )
+        .bind(session_id)
+        .bind(user_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if mine.is_none() {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        Self::revoke_session_tx(&mut tx, session_id, now).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     async fn device_token_valid(&self, user_id: i64, hash: &[u8], now: u64) -> StoreResult<bool> {
         let found: Option<i64> = sqlx::query_scalar(
             "SELECT 1 FROM device_tokens WHERE hash = ? AND user_id = ? AND expires_at > ?",
