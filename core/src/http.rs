@@ -276,56 +276,64 @@ impl HttpClient {
 }
 
 /// The request as hyper sends it: origin-form target, `Host`, the client's and the caller's
-/// headers, the body with its content type.
+/// headers, the body with its content type. A header that is not valid HTTP (protocol code never
+/// builds one) fails here, before any I/O.
 fn head(
     request: &Request,
     url: &url::Url,
     origin: &conn::Origin,
 ) -> Result<hyper::Request<conn::Payload>, HttpError> {
-    use hyper::header::HeaderValue;
-    let method = match request.method {
-        Method::Get => hyper::Method::GET,
-        Method::Post => hyper::Method::POST,
-        Method::Patch => hyper::Method::PATCH,
-        Method::Delete => hyper::Method::DELETE,
-    };
-    let target = &url[url::Position::BeforePath..url::Position::AfterQuery];
-    let mut builder = hyper::Request::builder()
-        .method(method)
-        .uri(target)
-        .header("host", origin.authority())
-        .header(
-            "user-agent",
-            concat!("authcore/", env!("CARGO_PKG_VERSION")),
-        )
-        .header("accept", "application/json");
-    if let Some(Bearer(token)) = &request.bearer {
-        let mut value = HeaderValue::try_from(format!("Bearer {}", token.as_str()))
-            .map_err(|_| HttpError::Network { retryable: false })?;
-        value.set_sensitive(true);
-        builder = builder.header("authorization", value);
+    use hyper::header::{self, HeaderName, HeaderValue};
+    fn invalid<E>(_: E) -> HttpError {
+        HttpError::Network { retryable: false }
     }
-    for (name, value) in &request.headers {
-        builder = builder.header(name.as_str(), value.as_str());
-    }
+    let mut fixed = vec![
+        (header::HOST, origin.authority()),
+        (
+            header::USER_AGENT,
+            concat!("authcore/", env!("CARGO_PKG_VERSION")).to_owned(),
+        ),
+        (header::ACCEPT, "application/json".to_owned()),
+    ];
     let body = match &request.body {
         Body::Empty => Vec::new(),
         Body::Form(Redacted(fields)) => {
-            builder = builder.header("content-type", "application/x-www-form-urlencoded");
+            let form = "application/x-www-form-urlencoded";
+            fixed.push((header::CONTENT_TYPE, form.to_owned()));
             form_urlencoded::Serializer::new(String::new())
                 .extend_pairs(fields)
                 .finish()
                 .into_bytes()
         }
         Body::Json(Redacted(json)) => {
-            builder = builder.header("content-type", "application/json");
+            fixed.push((header::CONTENT_TYPE, "application/json".to_owned()));
             json.clone()
         }
     };
-    // A header that is not valid HTTP (protocol code never builds one) fails before any I/O.
-    builder
-        .body(conn::Payload::new(body))
-        .map_err(|_| HttpError::Network { retryable: false })
+    let target = &url[url::Position::BeforePath..url::Position::AfterQuery];
+    let mut message = hyper::Request::new(conn::Payload::new(body));
+    *message.method_mut() = match request.method {
+        Method::Get => hyper::Method::GET,
+        Method::Post => hyper::Method::POST,
+        Method::Patch => hyper::Method::PATCH,
+        Method::Delete => hyper::Method::DELETE,
+    };
+    *message.uri_mut() = target.parse().map_err(invalid)?;
+    let headers = message.headers_mut();
+    for (name, value) in fixed {
+        headers.append(name, HeaderValue::try_from(value).map_err(invalid)?);
+    }
+    if let Some(Bearer(token)) = &request.bearer {
+        let mut value =
+            HeaderValue::try_from(format!("Bearer {}", token.as_str())).map_err(invalid)?;
+        value.set_sensitive(true);
+        headers.append(header::AUTHORIZATION, value);
+    }
+    for (name, value) in &request.headers {
+        let name = HeaderName::from_bytes(name.as_bytes()).map_err(invalid)?;
+        headers.append(name, HeaderValue::from_str(value).map_err(invalid)?);
+    }
+    Ok(message)
 }
 
 fn jitter(base: Duration, attempt: u32) -> Duration {

@@ -8,7 +8,6 @@
 //! unsent from a pooled connection the server has closed meanwhile is sent on a new one, a POST
 //! included: it never reached the server.
 
-use std::collections::HashMap;
 use std::io;
 use std::pin::Pin;
 use std::sync::Mutex;
@@ -29,7 +28,7 @@ use super::{HttpConfig, HttpError};
 const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// Where a connection goes: scheme, host (as in the URL, IDN already in Punycode), port.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, PartialEq, Eq)]
 pub(super) struct Origin {
     pub tls: bool,
     pub host: String,
@@ -105,9 +104,10 @@ impl Drop for Conn {
     }
 }
 
-/// The idle connections of one client and its clones.
+/// The idle connections of one client and its clones, most recently used last (a client talks
+/// to one or two origins, so a list is searched).
 #[derive(Default)]
-pub(super) struct Pool(Mutex<HashMap<Origin, Vec<Conn>>>);
+pub(super) struct Pool(Mutex<Vec<(Origin, Conn)>>);
 
 impl Pool {
     /// The most recently used idle connection to `origin` that is still open, if any.
@@ -115,12 +115,8 @@ impl Pool {
         loop {
             let mut conn = {
                 let mut idle = self.0.lock().unwrap_or_else(|e| e.into_inner());
-                let conns = idle.get_mut(origin)?;
-                let conn = conns.pop();
-                if conns.is_empty() {
-                    idle.remove(origin);
-                }
-                conn?
+                let at = idle.iter().rposition(|(o, _)| o == origin)?;
+                idle.remove(at).1
             };
             // A connection whose last response was just read may still be finishing it: wait
             // until it is ready again, or closed (the server said `Connection: close` or hung up).
@@ -137,7 +133,7 @@ impl Pool {
         }
         conn.idle_since = Instant::now();
         let mut idle = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        idle.entry(origin).or_default().push(conn);
+        idle.push((origin, conn));
     }
 }
 
