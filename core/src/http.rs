@@ -254,7 +254,7 @@ impl HttpClient {
         let status = response.status().as_u16();
         let retry_after = response
             .headers()
-            .get("retry-after")
+            .get(hyper::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse().ok());
         let mut incoming = response.into_body();
@@ -324,8 +324,8 @@ fn head(
         headers.append(name, HeaderValue::try_from(value).map_err(invalid)?);
     }
     if let Some(Bearer(token)) = &request.bearer {
-        let mut value =
-            HeaderValue::try_from(format!("Bearer {}", token.as_str())).map_err(invalid)?;
+        let text = zeroize::Zeroizing::new(format!("Bearer {}", token.as_str()));
+        let mut value = HeaderValue::from_str(&text).map_err(invalid)?;
         value.set_sensitive(true);
         headers.append(header::AUTHORIZATION, value);
     }
@@ -342,7 +342,9 @@ fn jitter(base: Duration, attempt: u32) -> Duration {
     if SystemRandom::new().fill(&mut random).is_err() {
         return cap;
     }
-    cap.mul_f64(f64::from(u32::from_be_bytes(random)) / f64::from(u32::MAX))
+    // cap * random / u32::MAX in integers (no float, no overflow panic for a huge backoff).
+    let nanos = cap.as_nanos() * u128::from(u32::from_be_bytes(random)) / u128::from(u32::MAX);
+    Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
 }
 
 /// The DER SubjectPublicKeyInfo of an X.509 certificate: Certificate -> tbsCertificate ->
