@@ -247,16 +247,23 @@ fn test_pki() -> TestPki {
 
 /// A test CA and a leaf certificate for `name` signed by it.
 fn test_pki_for(name: &str) -> TestPki {
+    test_pki_with(name, false)
+}
+
+/// A test CA and a leaf for `name`; `expired`: the leaf's validity ended in 2020.
+fn test_pki_with(name: &str, expired: bool) -> TestPki {
     use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
     let ca_key = KeyPair::generate().unwrap();
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     let ca = ca_params.self_signed(&ca_key).unwrap();
     let leaf_key = KeyPair::generate().unwrap();
-    let leaf = CertificateParams::new(vec![name.to_string()])
-        .unwrap()
-        .signed_by(&leaf_key, &ca, &ca_key)
-        .unwrap();
+    let mut leaf_params = CertificateParams::new(vec![name.to_string()]).unwrap();
+    if expired {
+        leaf_params.not_before = rcgen::date_time_ymd(2019, 1, 1);
+        leaf_params.not_after = rcgen::date_time_ymd(2020, 1, 1);
+    }
+    let leaf = leaf_params.signed_by(&leaf_key, &ca, &ca_key).unwrap();
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let server = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -711,4 +718,19 @@ async fn a_unicode_host_name_is_reached_and_verified_in_punycode() {
     })
     .unwrap();
     assert_eq!(client.send(&Request::get(url)).await.unwrap().body, b"ok");
+}
+
+#[tokio::test]
+async fn an_expired_certificate_is_untrusted_even_under_the_extra_root() {
+    let pki = test_pki_with("localhost", true);
+    let url = serve_tls(pki.acceptor.clone()).await;
+    let client = HttpClient::new(HttpConfig {
+        extra_root_ca_pem: Some(pki.ca_pem.into_bytes()),
+        ..fast_config()
+    })
+    .unwrap();
+    assert_eq!(
+        client.send(&Request::get(url)).await.unwrap_err(),
+        HttpError::Untrusted
+    );
 }
