@@ -1,8 +1,10 @@
-//! The one HTTP client of the core (CONVENTIONS.md 5 and 6): hyper's HTTP/1 ([`conn`]) over rustls with the ring
-//! provider, the platform's certificate verifier on Android and iOS and public web roots elsewhere,
-//! plus an optional extra root CA and SPKI pins on every platform ([`trust`]), connect and
-//! request timeouts, https only except to loopback, and retries with jittered backoff only for
-//! idempotent requests that failed before a response arrived.
+//! The one HTTP client of the core (CONVENTIONS.md 5 and 6): hyper's HTTP/1 client connections
+//! with a keep-alive pool per origin ([`conn`]) over rustls with the ring provider, the platform's
+//! certificate verifier on Android and iOS and public web roots elsewhere, plus an optional extra
+//! root CA and SPKI pins on every platform ([`trust`]), connect and request timeouts (the request
+//! timeout covers reading the whole body), https only except to loopback, and retries with
+//! jittered backoff only for idempotent requests that failed before a response arrived. No
+//! redirects are followed and no proxy is used.
 //!
 //! Protocol modules build [`Request`]s and read [`Response`]s; nothing else touches the network.
 

@@ -734,3 +734,18 @@ async fn an_expired_certificate_is_untrusted_even_under_the_extra_root() {
         HttpError::Untrusted
     );
 }
+
+#[tokio::test]
+async fn a_header_that_is_not_valid_http_fails_before_any_connection() {
+    let (url, count) = serve(|_, s| keep_alive(s)).await;
+    let client = HttpClient::new(fast_config()).unwrap();
+    for request in [
+        Request::get(url.clone()).with_header("bad name", "v"),
+        Request::get(url.clone()).with_header("x-ok", "line\r\nbreak"),
+    ] {
+        let err = client.send(&request).await.unwrap_err();
+        assert_eq!(err, HttpError::Network { retryable: false });
+        assert_eq!(err.to_string(), "the network failed");
+    }
+    assert_eq!(count.load(Ordering::SeqCst), 0, "nothing was sent");
+}

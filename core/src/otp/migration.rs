@@ -3,7 +3,7 @@
 //! into batches, one QR code each; a [`MigrationBatch`] says which one it is ("batch 2 of 3").
 //!
 //! The payload is read and written by [`wire`], a protobuf codec for these two messages only
-//! (prost did the same in 2 KB more of the mobile library: docs/sizes-notes.md).
+//! (prost did the same in 4 KB more of the mobile library: docs/sizes-notes.md).
 //! An unknown enum value or one we cannot compute (MD5) is an error naming the account and the
 //! parameter, never a silent default.
 
