@@ -116,8 +116,8 @@ fn webpki_verifier(
 
 /// WebPKI over `roots`: the chain leads to one of them, is valid now for server authentication,
 /// and the leaf names the server. What rustls's `WebPkiServerVerifier` does without revocation
-/// lists, through the helpers rustls offers custom verifiers; its builder would link the CRL parser
-/// (about 15 KB of the mobile library) for lists this client never has.
+/// lists, through the helpers rustls offers custom verifiers; its builder links the CRL parser
+/// (27 KB of the mobile library, docs/sizes-notes.md) for lists this client never has.
 #[derive(Debug)]
 struct Roots {
     roots: RootCertStore,
