@@ -1,8 +1,10 @@
-//! The one HTTP client of the core (CONVENTIONS.md 5 and 6): reqwest over rustls with the ring
-//! provider, the platform's certificate verifier on Android and iOS and public web roots elsewhere,
-//! plus an optional extra root CA and SPKI pins on every platform ([`trust`]), connect and
-//! request timeouts, https only except to loopback, and retries with jittered backoff only for
-//! idempotent requests that failed before a response arrived.
+//! The one HTTP client of the core (CONVENTIONS.md 5 and 6): hyper's HTTP/1 client connections
+//! with a keep-alive pool per origin ([`conn`]) over rustls with the ring provider, the platform's
+//! certificate verifier on Android and iOS and public web roots elsewhere, plus an optional extra
+//! root CA and SPKI pins on every platform ([`trust`]), connect and request timeouts (the request
+//! timeout covers reading the whole body), https only except to loopback, and retries with
+//! jittered backoff only for idempotent requests that failed before a response arrived. No
+//! redirects are followed and no proxy is used.
 //!
 //! Protocol modules build [`Request`]s and read [`Response`]s; nothing else touches the network.
 
@@ -10,10 +12,10 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use hyper::body::Body as _;
 use ring::rand::{SecureRandom, SystemRandom};
-// reqwest without built-in roots (root Cargo.toml, `reqwest-client`): trust.rs gives the verifier.
-use reqwest_client as reqwest;
 
+mod conn;
 mod trust;
 #[cfg(target_os = "android")]
 pub use trust::android;
@@ -174,8 +176,8 @@ pub struct Response {
 }
 
 /// Checks a URL against the transport policy: https, or http to a loopback host.
-pub fn check_url(url: &str) -> Result<reqwest::Url, HttpError> {
-    let parsed = reqwest::Url::parse(url).map_err(|_| HttpError::InvalidUrl(crate::echo(url)))?;
+pub fn check_url(url: &str) -> Result<url::Url, HttpError> {
+    let parsed = url::Url::parse(url).map_err(|_| HttpError::InvalidUrl(crate::echo(url)))?;
     let host = parsed
         .host_str()
         .ok_or_else(|| HttpError::InvalidUrl(crate::echo(url)))?
@@ -194,30 +196,21 @@ fn is_loopback(host: &str) -> bool {
         || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
-/// The client. Cheap to clone; share one per server.
+/// The client. Cheap to clone; share one per server (clones share its connections).
 #[derive(Clone)]
 pub struct HttpClient {
-    inner: reqwest::Client,
+    tls: tokio_rustls::TlsConnector,
+    pool: Arc<conn::Pool>,
     config: Arc<HttpConfig>,
 }
 
 impl HttpClient {
     pub fn new(config: HttpConfig) -> Result<Self, HttpError> {
-        let tls = trust::tls_config(&config)?;
-        let mut builder = reqwest::Client::builder();
-        for (host, ip) in &config.resolve {
-            builder = builder.resolve(host, std::net::SocketAddr::new(*ip, 0));
-        }
-        let inner = builder
-            .use_preconfigured_tls(tls)
-            .connect_timeout(config.connect_timeout)
-            .timeout(config.request_timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("authcore/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|_| HttpError::InvalidRootCertificate)?;
+        let mut tls = trust::tls_config(&config)?;
+        tls.alpn_protocols = vec![b"http/1.1".to_vec()];
         Ok(HttpClient {
-            inner,
+            tls: tokio_rustls::TlsConnector::from(Arc::new(tls)),
+            pool: Arc::default(),
             config: Arc::new(config),
         })
     }
@@ -227,7 +220,9 @@ impl HttpClient {
         let url = check_url(&request.url)?;
         let mut attempt = 0;
         loop {
-            match self.send_once(request, url.clone()).await {
+            let once =
+                tokio::time::timeout(self.config.request_timeout, self.send_once(request, &url));
+            match once.await.unwrap_or(Err(HttpError::Timeout)) {
                 Err(HttpError::Network { retryable: true })
                     if request.idempotent && attempt < self.config.max_retries =>
                 {
@@ -239,38 +234,41 @@ impl HttpClient {
         }
     }
 
-    async fn send_once(&self, request: &Request, url: reqwest::Url) -> Result<Response, HttpError> {
-        let method = match request.method {
-            Method::Get => reqwest::Method::GET,
-            Method::Post => reqwest::Method::POST,
-            Method::Patch => reqwest::Method::PATCH,
-            Method::Delete => reqwest::Method::DELETE,
+    /// One exchange, the response body read whole; on a pooled connection the server closed
+    /// meanwhile, a request hyper hands back unsent goes out again on a new connection.
+    async fn send_once(&self, request: &Request, url: &url::Url) -> Result<Response, HttpError> {
+        let origin = conn::Origin::of(url)
+            .ok_or_else(|| HttpError::InvalidUrl(crate::echo(url.as_str())))?;
+        let mut message = head(request, url, &origin)?;
+        let (response, conn) = loop {
+            let mut conn = match self.pool.checkout(&origin).await {
+                Some(conn) => conn,
+                None => conn::connect(&origin, &self.config, &self.tls).await?,
+            };
+            match conn.sender.try_send_request(message).await {
+                Ok(response) => break (response, conn),
+                Err(mut failed) => match failed.take_message() {
+                    Some(unsent) if conn.reused => message = unsent,
+                    _ => return Err(conn::classify(failed.error())),
+                },
+            }
         };
-        let mut builder = self
-            .inner
-            .request(method, url)
-            .header("accept", "application/json");
-        if let Some(Bearer(token)) = &request.bearer {
-            builder = builder.bearer_auth(token.as_str());
-        }
-        for (name, value) in &request.headers {
-            builder = builder.header(name.as_str(), value.as_str());
-        }
-        builder = match &request.body {
-            Body::Empty => builder,
-            Body::Form(Redacted(fields)) => builder.form(fields),
-            Body::Json(Redacted(json)) => builder
-                .header("content-type", "application/json")
-                .body(json.clone()),
-        };
-        let response = builder.send().await.map_err(classify)?;
         let status = response.status().as_u16();
         let retry_after = response
             .headers()
-            .get("retry-after")
+            .get(hyper::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse().ok());
-        let body = response.bytes().await.map_err(classify)?.to_vec();
+        let mut incoming = response.into_body();
+        let mut body = Vec::new();
+        while let Some(frame) =
+            std::future::poll_fn(|cx| std::pin::Pin::new(&mut incoming).poll_frame(cx)).await
+        {
+            if let Ok(data) = frame.map_err(|e| conn::classify(&e))?.into_data() {
+                body.extend_from_slice(&data);
+            }
+        }
+        self.pool.put_back(origin, conn);
         Ok(Response {
             status,
             body,
@@ -279,28 +277,65 @@ impl HttpClient {
     }
 }
 
-/// Maps a reqwest failure to what the app can act on, looking through its sources for TLS trust
-/// failures and timeouts.
-fn classify(error: reqwest::Error) -> HttpError {
-    if error.is_timeout() {
-        return HttpError::Timeout;
+/// The request as hyper sends it: origin-form target, `Host`, the client's and the caller's
+/// headers, the body with its content type. A header that is not valid HTTP (protocol code never
+/// builds one) fails here, before any I/O.
+fn head(
+    request: &Request,
+    url: &url::Url,
+    origin: &conn::Origin,
+) -> Result<hyper::Request<conn::Payload>, HttpError> {
+    use hyper::header::{self, HeaderName, HeaderValue};
+    fn invalid<E>(_: E) -> HttpError {
+        HttpError::Network { retryable: false }
     }
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
-    while let Some(current) = source {
-        if current.is::<rustls::Error>() {
-            return HttpError::Untrusted;
+    let mut fixed = vec![
+        (header::HOST, origin.authority()),
+        (
+            header::USER_AGENT,
+            concat!("authcore/", env!("CARGO_PKG_VERSION")).to_owned(),
+        ),
+        (header::ACCEPT, "application/json".to_owned()),
+    ];
+    let body = match &request.body {
+        Body::Empty => Vec::new(),
+        Body::Form(Redacted(fields)) => {
+            let form = "application/x-www-form-urlencoded";
+            fixed.push((header::CONTENT_TYPE, form.to_owned()));
+            form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(fields)
+                .finish()
+                .into_bytes()
         }
-        source = match current.downcast_ref::<std::io::Error>() {
-            Some(io) if io.kind() == std::io::ErrorKind::TimedOut => return HttpError::Timeout,
-            // An io::Error's `source()` skips its own payload (where rustls puts its error).
-            Some(io) => match io.get_ref() {
-                Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
-                None => None,
-            },
-            None => current.source(),
-        };
+        Body::Json(Redacted(json)) => {
+            fixed.push((header::CONTENT_TYPE, "application/json".to_owned()));
+            json.clone()
+        }
+    };
+    let target = &url[url::Position::BeforePath..url::Position::AfterQuery];
+    let mut message = hyper::Request::new(conn::Payload::new(body));
+    *message.method_mut() = match request.method {
+        Method::Get => hyper::Method::GET,
+        Method::Post => hyper::Method::POST,
+        Method::Patch => hyper::Method::PATCH,
+        Method::Delete => hyper::Method::DELETE,
+    };
+    *message.uri_mut() = target.parse().map_err(invalid)?;
+    let headers = message.headers_mut();
+    for (name, value) in fixed {
+        headers.append(name, HeaderValue::try_from(value).map_err(invalid)?);
     }
-    HttpError::Network { retryable: true }
+    if let Some(Bearer(token)) = &request.bearer {
+        let text = zeroize::Zeroizing::new(format!("Bearer {}", token.as_str()));
+        let mut value = HeaderValue::from_str(&text).map_err(invalid)?;
+        value.set_sensitive(true);
+        headers.append(header::AUTHORIZATION, value);
+    }
+    for (name, value) in &request.headers {
+        let name = HeaderName::from_bytes(name.as_bytes()).map_err(invalid)?;
+        headers.append(name, HeaderValue::from_str(value).map_err(invalid)?);
+    }
+    Ok(message)
 }
 
 fn jitter(base: Duration, attempt: u32) -> Duration {
@@ -309,7 +344,9 @@ fn jitter(base: Duration, attempt: u32) -> Duration {
     if SystemRandom::new().fill(&mut random).is_err() {
         return cap;
     }
-    cap.mul_f64(f64::from(u32::from_be_bytes(random)) / f64::from(u32::MAX))
+    // cap * random / u32::MAX in integers (no float, no overflow panic for a huge backoff).
+    let nanos = cap.as_nanos() * u128::from(u32::from_be_bytes(random)) / u128::from(u32::MAX);
+    Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
 }
 
 /// The DER SubjectPublicKeyInfo of an X.509 certificate: Certificate -> tbsCertificate ->

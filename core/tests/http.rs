@@ -242,16 +242,28 @@ struct TestPki {
 }
 
 fn test_pki() -> TestPki {
+    test_pki_for("localhost")
+}
+
+/// A test CA and a leaf certificate for `name` signed by it.
+fn test_pki_for(name: &str) -> TestPki {
+    test_pki_with(name, false)
+}
+
+/// A test CA and a leaf for `name`; `expired`: the leaf's validity ended in 2020.
+fn test_pki_with(name: &str, expired: bool) -> TestPki {
     use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
     let ca_key = KeyPair::generate().unwrap();
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     let ca = ca_params.self_signed(&ca_key).unwrap();
     let leaf_key = KeyPair::generate().unwrap();
-    let leaf = CertificateParams::new(vec!["localhost".to_string()])
-        .unwrap()
-        .signed_by(&leaf_key, &ca, &ca_key)
-        .unwrap();
+    let mut leaf_params = CertificateParams::new(vec![name.to_string()]).unwrap();
+    if expired {
+        leaf_params.not_before = rcgen::date_time_ymd(2019, 1, 1);
+        leaf_params.not_after = rcgen::date_time_ymd(2020, 1, 1);
+    }
+    let leaf = leaf_params.signed_by(&leaf_key, &ca, &ca_key).unwrap();
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let server = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -429,4 +441,311 @@ async fn a_pin_of_the_server_key_does_not_replace_validation() {
         pinned_only.send(&Request::get(url)).await.unwrap_err(),
         HttpError::Untrusted
     );
+}
+
+/// Reads one request head and returns it (up to and with the blank line), or None at EOF.
+async fn next_head(stream: &mut TcpStream) -> Option<String> {
+    let mut seen = Vec::new();
+    let mut byte = [0u8; 1];
+    while !seen.ends_with(b"\r\n\r\n") {
+        match stream.read(&mut byte).await {
+            Ok(0) | Err(_) => return None,
+            Ok(_) => seen.push(byte[0]),
+        }
+    }
+    Some(String::from_utf8_lossy(&seen).into_owned())
+}
+
+/// The request target of a head (`GET /a HTTP/1.1` -> `/a`).
+fn target_of(head: &str) -> &str {
+    head.split(' ').nth(1).unwrap_or("")
+}
+
+/// A keep-alive server: every request on a connection gets `200` with its own target as body.
+async fn keep_alive(mut stream: TcpStream) {
+    while let Some(head) = next_head(&mut stream).await {
+        let target = target_of(&head).to_owned();
+        let response = format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{target}",
+            target.len()
+        );
+        if stream.write_all(response.as_bytes()).await.is_err() {
+            return;
+        }
+    }
+}
+
+#[tokio::test]
+async fn sequential_requests_reuse_one_connection_across_clones() {
+    let (url, count) = serve(|_, s| keep_alive(s)).await;
+    let client = HttpClient::new(fast_config()).unwrap();
+    let clone = client.clone();
+    for (n, c) in [&client, &clone, &client].into_iter().enumerate() {
+        let response = c.send(&Request::get(format!("{url}r{n}"))).await.unwrap();
+        assert_eq!(response.body, format!("/r{n}").into_bytes());
+    }
+    let post = Request::post_json(format!("{url}p"), b"{}".to_vec());
+    assert_eq!(client.send(&post).await.unwrap().body, b"/p");
+    assert_eq!(
+        count.load(Ordering::SeqCst),
+        1,
+        "one connection for all four"
+    );
+}
+
+#[tokio::test]
+async fn concurrent_requests_each_get_their_own_answer_and_connections_are_reused() {
+    let (url, count) = serve(|_, s| keep_alive(s)).await;
+    let client = HttpClient::new(fast_config()).unwrap();
+    let round = |tag: &'static str| {
+        let futures = (0..4).map(|n| {
+            let client = client.clone();
+            let url = format!("{url}{tag}{n}");
+            async move { (client.send(&Request::get(url)).await.unwrap().body, n) }
+        });
+        futures_join(futures.collect())
+    };
+    for (body, n) in round("a").await {
+        assert_eq!(body, format!("/a{n}").into_bytes());
+    }
+    let opened = count.load(Ordering::SeqCst);
+    assert!(
+        (1..=4).contains(&opened),
+        "{opened} connections for 4 requests"
+    );
+    for (body, n) in round("b").await {
+        assert_eq!(body, format!("/b{n}").into_bytes());
+    }
+    assert_eq!(
+        count.load(Ordering::SeqCst),
+        opened,
+        "the second round reuses the first round's connections"
+    );
+}
+
+/// Awaits every future, each on its own task, in order.
+async fn futures_join<T: Send + 'static>(
+    futures: Vec<impl std::future::Future<Output = T> + Send + 'static>,
+) -> Vec<T> {
+    let handles: Vec<_> = futures.into_iter().map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for handle in handles {
+        out.push(handle.await.unwrap());
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_connection_the_server_closes_after_answering_is_not_reused() {
+    // The first connection answers once with `Connection: close`, the second keeps alive.
+    let (url, count) = serve(|n, mut s| async move {
+        if n == 0 {
+            next_head(&mut s).await;
+            let _ = s
+                .write_all(
+                    b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 5\r\n\r\nfirst",
+                )
+                .await;
+        } else {
+            keep_alive(s).await;
+        }
+    })
+    .await;
+    let client = HttpClient::new(HttpConfig {
+        max_retries: 0,
+        ..fast_config()
+    })
+    .unwrap();
+    assert_eq!(
+        client.send(&Request::get(url.clone())).await.unwrap().body,
+        b"first"
+    );
+    // A POST is never retried, so it must not be sent on the closed connection.
+    let post = Request::post_form(format!("{url}second"), vec![("k".into(), "v".into())]);
+    assert_eq!(client.send(&post).await.unwrap().body, b"/second");
+    assert_eq!(count.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn an_idle_connection_the_server_hung_up_is_replaced() {
+    // The first connection answers once (keep-alive) and then hangs up.
+    let (url, count) = serve(|n, mut s| async move {
+        if n == 0 {
+            next_head(&mut s).await;
+            let _ = s
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst")
+                .await;
+            drop(s);
+        } else {
+            keep_alive(s).await;
+        }
+    })
+    .await;
+    let client = HttpClient::new(fast_config()).unwrap();
+    assert_eq!(
+        client.send(&Request::get(url.clone())).await.unwrap().body,
+        b"first"
+    );
+    let response = client
+        .send(&Request::get(format!("{url}again")))
+        .await
+        .unwrap();
+    assert_eq!(response.body, b"/again");
+    assert_eq!(count.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn a_cancelled_request_closes_its_connection() {
+    let (closed_tx, closed_rx) = tokio::sync::oneshot::channel::<()>();
+    let closed_tx = std::sync::Mutex::new(Some(closed_tx));
+    let (head_tx, head_rx) = tokio::sync::oneshot::channel::<()>();
+    let head_tx = std::sync::Mutex::new(Some(head_tx));
+    let (url, _) = serve(move |_, mut s| {
+        let head_tx = head_tx.lock().unwrap().take();
+        let closed_tx = closed_tx.lock().unwrap().take();
+        async move {
+            next_head(&mut s).await;
+            let _ = head_tx.map(|tx| tx.send(()));
+            // A long-poll that never answers; reading 0 bytes means the client hung up.
+            let mut rest = [0u8; 64];
+            while !matches!(s.read(&mut rest).await, Ok(0) | Err(_)) {}
+            let _ = closed_tx.map(|tx| tx.send(()));
+        }
+    })
+    .await;
+    let client = HttpClient::new(HttpConfig {
+        request_timeout: Duration::from_secs(600),
+        ..fast_config()
+    })
+    .unwrap();
+    let request = Request::get(format!("{url}poll"));
+    let pending = client.send(&request);
+    tokio::select! {
+        _ = pending => panic!("the server never answers"),
+        _ = head_rx => {} // the request arrived; leaving the select drops (cancels) it
+    }
+    closed_rx
+        .await
+        .expect("the server saw the connection closed");
+}
+
+#[tokio::test]
+async fn requests_carry_host_user_agent_accept_bearer_and_form_body() {
+    let (head_tx, head_rx) = tokio::sync::oneshot::channel::<String>();
+    let head_tx = std::sync::Mutex::new(Some(head_tx));
+    let (url, _) = serve(move |_, mut s| {
+        let head_tx = head_tx.lock().unwrap().take();
+        async move {
+            let mut head = next_head(&mut s).await.unwrap_or_default();
+            let mut body = vec![0u8; "a=1+2&b=%26".len()];
+            let _ = s.read_exact(&mut body).await;
+            head.push_str(&String::from_utf8_lossy(&body));
+            let _ = head_tx.map(|tx| tx.send(head));
+            let _ = s.write_all(b"HTTP/1.1 204 No Content\r\n\r\n").await;
+        }
+    })
+    .await;
+    let port = url
+        .trim_end_matches('/')
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_owned();
+    let client = HttpClient::new(fast_config()).unwrap();
+    let request = Request::post_form(
+        format!("{url}v1/token?x=1"),
+        vec![("a".into(), "1 2".into()), ("b".into(), "&".into())],
+    )
+    .with_bearer("at-1")
+    .with_header("x-sig", "s");
+    assert_eq!(client.send(&request).await.unwrap().status, 204);
+    let head = head_rx.await.unwrap().to_ascii_lowercase();
+    for line in [
+        "post /v1/token?x=1 http/1.1\r\n".to_owned(),
+        format!("host: 127.0.0.1:{port}\r\n"),
+        "user-agent: authcore/".to_owned(),
+        "accept: application/json\r\n".to_owned(),
+        "authorization: bearer at-1\r\n".to_owned(),
+        "x-sig: s\r\n".to_owned(),
+        "content-type: application/x-www-form-urlencoded\r\n".to_owned(),
+        "content-length: 11\r\n".to_owned(),
+        "\r\n\r\na=1+2&b=%26".to_owned(),
+    ] {
+        assert!(head.contains(&line), "{line:?} not in {head:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_body_that_trickles_past_the_request_timeout_times_out() {
+    let (url, _) = serve(|_, mut s| async move {
+        next_head(&mut s).await;
+        let _ = s
+            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
+            .await;
+        loop {
+            if s.write_all(b"x").await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    let client = HttpClient::new(HttpConfig {
+        request_timeout: Duration::from_millis(200),
+        max_retries: 0,
+        ..fast_config()
+    })
+    .unwrap();
+    assert_eq!(
+        client.send(&Request::get(url)).await.unwrap_err(),
+        HttpError::Timeout
+    );
+}
+
+#[tokio::test]
+async fn a_unicode_host_name_is_reached_and_verified_in_punycode() {
+    let pki = test_pki_for("xn--bcher-kva.example");
+    let url = serve_tls(pki.acceptor.clone()).await;
+    let (url, config) = under_another_name(&url, "bücher.example");
+    let client = HttpClient::new(HttpConfig {
+        extra_root_ca_pem: Some(pki.ca_pem.into_bytes()),
+        // url turns the name into Punycode before the resolver and TLS see it.
+        resolve: vec![(
+            "xn--bcher-kva.example".into(),
+            std::net::Ipv4Addr::LOCALHOST.into(),
+        )],
+        ..config
+    })
+    .unwrap();
+    assert_eq!(client.send(&Request::get(url)).await.unwrap().body, b"ok");
+}
+
+#[tokio::test]
+async fn an_expired_certificate_is_untrusted_even_under_the_extra_root() {
+    let pki = test_pki_with("localhost", true);
+    let url = serve_tls(pki.acceptor.clone()).await;
+    let client = HttpClient::new(HttpConfig {
+        extra_root_ca_pem: Some(pki.ca_pem.into_bytes()),
+        ..fast_config()
+    })
+    .unwrap();
+    assert_eq!(
+        client.send(&Request::get(url)).await.unwrap_err(),
+        HttpError::Untrusted
+    );
+}
+
+#[tokio::test]
+async fn a_header_that_is_not_valid_http_fails_before_any_connection() {
+    let (url, count) = serve(|_, s| keep_alive(s)).await;
+    let client = HttpClient::new(fast_config()).unwrap();
+    for request in [
+        Request::get(url.clone()).with_header("bad name", "v"),
+        Request::get(url.clone()).with_header("x-ok", "line\r\nbreak"),
+    ] {
+        let err = client.send(&request).await.unwrap_err();
+        assert_eq!(err, HttpError::Network { retryable: false });
+        assert_eq!(err.to_string(), "the network failed");
+    }
+    assert_eq!(count.load(Ordering::SeqCst), 0, "nothing was sent");
 }

@@ -1,5 +1,6 @@
-//! Google Authenticator export: payloads built here byte by byte (independently of the prost
-//! structs under test) decode to the right accounts; export -> import round-trips.
+//! Google Authenticator export: payloads built here byte by byte (independently of the codec
+//! under test, core/src/otp/migration/wire.rs) decode to the right accounts; export -> import
+//! round-trips.
 
 use authcore::otp::migration::{self, MigrationError, ACCOUNTS_PER_URI};
 use authcore::otp::{
@@ -436,4 +437,147 @@ fn export_refuses_what_the_format_cannot_carry() {
         Err(MigrationError::NotExportable { index: 0, .. })
     ));
     assert_eq!(migration::export(&[], 1).unwrap().len(), 0);
+}
+
+impl Proto {
+    fn raw(mut self, bytes: &[u8]) -> Self {
+        self.0.extend_from_slice(bytes);
+        self
+    }
+}
+
+/// Base64 of an export URI's data parameter, decoded.
+fn data_of(uri: &str) -> Vec<u8> {
+    let data = uri.split_once("data=").unwrap().1.replace("%2B", "+");
+    let data = data.replace("%2F", "/").replace("%3D", "=");
+    data_encoding::BASE64.decode(data.as_bytes()).unwrap()
+}
+
+#[test]
+fn unknown_fields_of_every_wire_type_are_skipped_and_the_last_value_wins() {
+    let alice = Params {
+        secret: SECRET_A,
+        name: "alice",
+        issuer: "Acme",
+        algorithm: 1,
+        digits: 1,
+        kind: 2,
+        counter: 0,
+    };
+    // Unknown fields 9-13: varint, fixed64, length-delimited, fixed32, a group holding a varint.
+    let unknown = [
+        0x48, 0x96, 0x01, // 9: varint 150
+        0x51, 1, 2, 3, 4, 5, 6, 7, 8, // 10: fixed64
+        0x5a, 2, b'h', b'i', // 11: "hi"
+        0x65, 1, 2, 3, 4, // 12: fixed32
+        0x6b, 0x08, 0x01, 0x6c, // 13: group { 1: 1 }
+    ];
+    let params = Proto(otp_parameters(&alice))
+        .raw(&unknown)
+        .bytes(2, b"alice2") // a second name replaces the first
+        .0;
+    let bytes = Proto::default()
+        .raw(&unknown)
+        .bytes(1, &params)
+        .varint(2, 1)
+        .varint(3, 1)
+        .varint(5, 7)
+        .varint(5, 8) // the last batch_id counts
+        .raw(&unknown)
+        .0;
+    let batch = migration::decode(&bytes).unwrap();
+    assert_eq!(batch.accounts.len(), 1);
+    assert_eq!(batch.accounts[0].account, "alice2");
+    assert_eq!(batch.accounts[0].issuer.as_deref(), Some("Acme"));
+    assert_eq!(batch.accounts[0].secret.expose(), SECRET_A);
+    assert_eq!(batch.batch_id, 8);
+}
+
+#[test]
+fn wire_errors_are_malformed() {
+    let version = Proto::default().varint(2, 1).0;
+    let cases: [(&str, Vec<u8>); 8] = [
+        (
+            "field number 0",
+            Proto(version.clone()).raw(&[0x00, 0x01]).0,
+        ),
+        (
+            "a varint of 11 bytes",
+            Proto(version.clone())
+                .raw(&[0x48])
+                .raw(&[0xff; 10])
+                .raw(&[0x01])
+                .0,
+        ),
+        (
+            "a tenth varint byte above 1",
+            Proto(version.clone())
+                .raw(&[0x48])
+                .raw(&[0xff; 9])
+                .raw(&[0x02])
+                .0,
+        ),
+        (
+            "a group that never ends",
+            Proto(version.clone()).raw(&[0x6b, 0x08, 0x01]).0,
+        ),
+        (
+            "a group closed by another number",
+            Proto(version.clone()).raw(&[0x6b, 0x74]).0,
+        ),
+        ("wire type 6", Proto(version.clone()).raw(&[0x4e]).0),
+        ("the version as a string", Proto::default().bytes(2, b"1").0),
+        (
+            "a name that is not UTF-8",
+            Proto::default()
+                .bytes(
+                    1,
+                    &Proto::default()
+                        .bytes(1, SECRET_A)
+                        .bytes(2, &[0xff, 0xfe])
+                        .0,
+                )
+                .raw(&version)
+                .0,
+        ),
+    ];
+    for (what, bytes) in cases {
+        assert_eq!(
+            migration::decode(&bytes),
+            Err(MigrationError::Malformed),
+            "{what}"
+        );
+    }
+    let secret_as_varint = Proto::default()
+        .raw(&[0x0a, 2, 0x08, 0x01]) // an account whose field 1 (bytes) is a varint
+        .raw(&version)
+        .0;
+    assert_eq!(
+        migration::decode(&secret_as_varint),
+        Err(MigrationError::Malformed)
+    );
+}
+
+#[test]
+fn export_writes_the_fields_in_order_without_defaults_and_negative_ids_in_ten_bytes() {
+    let account = sample_accounts(2).remove(1); // TOTP, 8 digits, issuer "Issuer 1"
+    let uris = migration::export(std::slice::from_ref(&account), -7).unwrap();
+    let params = Proto::default()
+        .bytes(1, account.secret.expose())
+        .bytes(2, account.account.as_bytes())
+        .bytes(3, b"Issuer 1")
+        .varint(4, 2) // SHA256
+        .varint(5, 2) // eight digits
+        .varint(6, 2) // TOTP; counter 0 is left out
+        .0;
+    let expected = Proto::default()
+        .bytes(1, &params)
+        .varint(2, 1)
+        .varint(3, 1) // batch_index 0 is left out
+        .varint(5, -7i64 as u64)
+        .0;
+    assert_eq!(data_of(&uris[0]), expected);
+    let back = migration::import(&uris[0]).unwrap();
+    assert_eq!(back.batch_id, -7);
+    assert_eq!(back.accounts, vec![account]);
 }

@@ -14,10 +14,10 @@
 use std::sync::Arc;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::client::WebPkiServerVerifier;
-use rustls::crypto::CryptoProvider;
+use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::server::ParsedCertificate;
 use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
 
 use super::{HttpConfig, HttpError};
@@ -104,10 +104,68 @@ fn base_verifier(provider: Arc<CryptoProvider>) -> Result<Arc<dyn ServerCertVeri
 fn webpki_verifier(
     roots: RootCertStore,
     provider: Arc<CryptoProvider>,
-) -> Result<Arc<WebPkiServerVerifier>, HttpError> {
-    WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
-        .build()
-        .map_err(|_| HttpError::InvalidRootCertificate)
+) -> Result<Arc<Roots>, HttpError> {
+    if roots.is_empty() {
+        return Err(HttpError::InvalidRootCertificate);
+    }
+    Ok(Arc::new(Roots {
+        roots,
+        algorithms: provider.signature_verification_algorithms,
+    }))
+}
+
+/// WebPKI over `roots`: the chain leads to one of them, is valid now for server authentication,
+/// and the leaf names the server. What rustls's `WebPkiServerVerifier` does without revocation
+/// lists, through the helpers rustls offers custom verifiers; its builder links the CRL parser
+/// (27 KB of the mobile library, docs/sizes-notes.md) for lists this client never has.
+#[derive(Debug)]
+struct Roots {
+    roots: RootCertStore,
+    algorithms: WebPkiSupportedAlgorithms,
+}
+
+impl ServerCertVerifier for Roots {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let cert = ParsedCertificate::try_from(end_entity)?;
+        rustls::client::verify_server_cert_signed_by_trust_anchor(
+            &cert,
+            &self.roots,
+            intermediates,
+            now,
+            self.algorithms.all,
+        )?;
+        rustls::client::verify_server_name(&cert, server_name)?;
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.algorithms.supported_schemes()
+    }
 }
 
 /// Every certificate of a PEM text; none, or one that does not parse, is an error.
@@ -128,7 +186,7 @@ fn extra_roots(pem: &[u8]) -> Result<RootCertStore, HttpError> {
 #[derive(Debug)]
 struct OrExtraRoots {
     base: Arc<dyn ServerCertVerifier>,
-    extra: Arc<WebPkiServerVerifier>,
+    extra: Arc<Roots>,
 }
 
 impl ServerCertVerifier for OrExtraRoots {

@@ -2,14 +2,15 @@
 //! is a protobuf `MigrationPayload` (see the message definitions below). Large exports are split
 //! into batches, one QR code each; a [`MigrationBatch`] says which one it is ("batch 2 of 3").
 //!
-//! The payload is read with `prost` derive on hand-written message structs (no `.proto` build
-//! step, no protoc): the schema is seven fields, and prost gives us a well-tested wire decoder.
+//! The payload is read and written by [`wire`], a protobuf codec for these two messages only
+//! (prost did the same in 4 KB more of the mobile library: docs/sizes-notes.md).
 //! An unknown enum value or one we cannot compute (MD5) is an error naming the account and the
 //! parameter, never a silent default.
 
 use percent_encoding::{percent_decode_str, utf8_percent_encode, NON_ALPHANUMERIC};
-use prost::Message;
 use zeroize::{Zeroize, Zeroizing};
+
+mod wire;
 
 use crate::echo;
 
@@ -23,40 +24,34 @@ const SCHEME: &str = "otpauth-migration://";
 /// Google Authenticator shows at most 10 accounts per QR code; exports follow suit.
 pub const ACCOUNTS_PER_URI: usize = 10;
 
-/// `MigrationPayload` from Google Authenticator's export (field numbers are the wire contract).
-#[derive(Clone, PartialEq, Message)]
+/// `MigrationPayload` from Google Authenticator's export; the field numbers (in the comments) are
+/// the wire contract, read and written in [`wire`].
+#[derive(Default)]
 struct Payload {
-    #[prost(message, repeated, tag = "1")]
+    /// 1: repeated message.
     otp_parameters: Vec<OtpParameters>,
-    /// Always written by exporters; its absence means the payload was cut short.
-    #[prost(int32, optional, tag = "2")]
+    /// 2: optional int32. Always written by exporters; its absence means the payload was cut short.
     version: Option<i32>,
-    #[prost(int32, tag = "3")]
+    /// 3, 4, 5: int32.
     batch_size: i32,
-    #[prost(int32, tag = "4")]
     batch_index: i32,
-    #[prost(int32, tag = "5")]
     batch_id: i32,
 }
 
-#[derive(Clone, PartialEq, Message)]
+#[derive(Default)]
 struct OtpParameters {
-    #[prost(bytes = "vec", tag = "1")]
+    /// 1: bytes.
     secret: Vec<u8>,
-    #[prost(string, tag = "2")]
+    /// 2, 3: string.
     name: String,
-    #[prost(string, tag = "3")]
     issuer: String,
-    /// 0 unspecified (SHA1), 1 SHA1, 2 SHA256, 3 SHA512, 4 MD5.
-    #[prost(int32, tag = "4")]
+    /// 4: int32. 0 unspecified (SHA1), 1 SHA1, 2 SHA256, 3 SHA512, 4 MD5.
     algorithm: i32,
-    /// 0 unspecified (six), 1 six, 2 eight.
-    #[prost(int32, tag = "5")]
+    /// 5: int32. 0 unspecified (six), 1 six, 2 eight.
     digits: i32,
-    /// 0 unspecified (TOTP), 1 HOTP, 2 TOTP.
-    #[prost(int32, tag = "6")]
+    /// 6: int32. 0 unspecified (TOTP), 1 HOTP, 2 TOTP.
     r#type: i32,
-    #[prost(int64, tag = "7")]
+    /// 7: int64.
     counter: i64,
 }
 
@@ -153,7 +148,7 @@ pub fn import(uri: &str) -> Result<MigrationBatch, MigrationError> {
 
 /// Decodes a raw `MigrationPayload`.
 pub fn decode(bytes: &[u8]) -> Result<MigrationBatch, MigrationError> {
-    let mut payload = Payload::decode(bytes).map_err(|_| MigrationError::Malformed)?;
+    let mut payload = wire::decode_payload(bytes).map_err(|_| MigrationError::Malformed)?;
     let version = payload.version.ok_or(MigrationError::Malformed)?;
     let batch_size = payload.batch_size.max(1);
     if !(0..batch_size).contains(&payload.batch_index) {
@@ -255,7 +250,7 @@ pub fn export(accounts: &[OtpAccount], batch_id: i32) -> Result<Vec<String>, Mig
             batch_index: batch_index as i32,
             batch_id,
         };
-        let bytes = Zeroizing::new(payload.encode_to_vec());
+        let bytes = Zeroizing::new(wire::encode_payload(&payload));
         let data = Zeroizing::new(data_encoding::BASE64.encode(&bytes));
         uris.push(format!(
             "{SCHEME}offline?data={}",
