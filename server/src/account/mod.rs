@@ -93,6 +93,12 @@ pub(crate) async fn seed_dev_users(app: &AppState) -> Result<(), String> {
             })
             .await
             .map_err(|e| e.to_string())?;
+        if dev.phone_verified {
+            app.store
+                .verify_phone(id, now)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
         if let Some(secret) = &dev.totp_secret {
             let secret = authcore::otp::Secret::from_base32(secret.expose())
                 .map_err(|e| format!("dev user {}: totp_secret: {e}", dev.email))?;

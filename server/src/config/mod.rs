@@ -137,6 +137,9 @@ pub struct DevUser {
     pub password: SecretString,
     #[serde(default)]
     pub phone: Option<String>,
+    /// The phone number is verified at seed time: a second factor (`sms`, `voice`).
+    #[serde(default)]
+    pub phone_verified: bool,
     /// Base32 TOTP secret, enrolled and confirmed at seed time.
     #[serde(default)]
     pub totp_secret: Option<SecretString>,

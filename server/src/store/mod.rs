@@ -233,6 +233,8 @@ pub struct SecondFactors {
     /// A confirmed TOTP credential.
     pub totp: bool,
     pub backup_codes_left: u32,
+    /// The account's phone number is verified: the `sms` and `voice` second factors reach it.
+    pub verified_phone: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -283,6 +285,9 @@ pub trait Store:
     async fn confirm_totp(&self, user_id: i64, step: u64) -> StoreResult<bool>;
     /// Records `step` as used if it is newer than the last accepted one (replay guard).
     async fn accept_totp_step(&self, user_id: i64, step: u64) -> StoreResult<bool>;
+    /// Marks the account's phone number verified at `now` (dev seeding; later the add-a-phone
+    /// flow): from then on it is a second factor (`sms`, `voice`).
+    async fn verify_phone(&self, user_id: i64, now: u64) -> StoreResult<()>;
     /// Installs an active credential directly (dev seeding).
     async fn seed_totp(&self, user_id: i64, secret: &[u8], now: u64) -> StoreResult<()>;
 
