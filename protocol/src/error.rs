@@ -42,11 +42,12 @@ pub enum ErrorCode {
     RequestTimeout,
     UpgradeRequired,
     InvalidScope,
+    SecondFactorRequired,
 }
 
 impl ErrorCode {
     /// Every code, in the order of the errors table.
-    pub const ALL: [ErrorCode; 32] = [
+    pub const ALL: [ErrorCode; 33] = [
         ErrorCode::InvalidRequest,
         ErrorCode::InvalidClient,
         ErrorCode::InsufficientAuthorization,
@@ -79,6 +80,7 @@ impl ErrorCode {
         ErrorCode::RequestTimeout,
         ErrorCode::UpgradeRequired,
         ErrorCode::InvalidScope,
+        ErrorCode::SecondFactorRequired,
     ];
 
     /// The `error` value on the wire.
@@ -116,6 +118,7 @@ impl ErrorCode {
             ErrorCode::RequestTimeout => "request_timeout",
             ErrorCode::UpgradeRequired => "upgrade_required",
             ErrorCode::InvalidScope => "invalid_scope",
+            ErrorCode::SecondFactorRequired => "second_factor_required",
         }
     }
 }

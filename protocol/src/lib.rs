@@ -11,11 +11,13 @@
 //! - [`discovery`]: the discovery document (`/.well-known/openid-configuration`).
 //! - [`oidc`]: OpenID Connect: scopes, ID-token claims, userinfo claims, the JWK set, logout.
 //! - [`account`]: the `/v1/me/*` answers, userinfo, password recovery.
+//! - [`credentials`]: app passwords and the API security token (`grant_type=password`).
 //! - [`devices`]: authenticator enrollment, activation, device challenges and decisions.
 //! - [`delivery`]: the SMS webhook's body and the `--dev` outbox.
 //! - [`device`]: the enroll link, activation codes and the canonical messages a device signs.
 
 pub mod account;
+pub mod credentials;
 pub mod delivery;
 pub mod device;
 pub mod devices;

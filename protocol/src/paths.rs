@@ -30,6 +30,12 @@ pub const AUTHENTICATORS: &str = "/v1/me/authenticators";
 /// `{id}`: the enrollment id.
 pub const AUTHENTICATOR: &str = "/v1/me/authenticators/{id}";
 pub const DEVICES: &str = "/v1/me/devices";
+/// App passwords for clients that cannot do a second factor.
+pub const APP_PASSWORDS: &str = "/v1/me/app-passwords";
+/// `{id}`: the app password's id.
+pub const APP_PASSWORD: &str = "/v1/me/app-passwords/{id}";
+/// "Reset My Security Token" (the token is emailed).
+pub const SECURITY_TOKEN: &str = "/v1/me/security-token";
 /// `{id}`: the device id.
 pub const DEVICE: &str = "/v1/me/devices/{id}";
 /// `{id}`: the device id.

@@ -47,7 +47,7 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, MethodRouter};
+use axum::routing::{delete, get, post, MethodRouter};
 use axum::{Json, Router};
 
 pub use config::{Config, ConfigError};
@@ -383,6 +383,12 @@ fn routes(dev: bool) -> Vec<(&'static str, MethodRouter<AppState>)> {
         ),
         (paths::DEVICE_CONFIRM, post(devices::confirm_device)),
         (
+            paths::APP_PASSWORDS,
+            get(account::list_app_passwords).post(account::create_app_password),
+        ),
+        (paths::APP_PASSWORD, delete(account::revoke_app_password)),
+        (paths::SECURITY_TOKEN, post(account::reset_security_token)),
+        (
             paths::TOTP_CONFIRM_SUSPENDED,
             post(account::confirm_suspended_totp),
         ),
@@ -555,6 +561,9 @@ fn security_event(
         (&Method::POST, paths::DEVICE_CHALLENGE) if ok => "push_answered",
         (&Method::POST, paths::DEVICE_CHALLENGE) => "push_answer_refused",
         (&Method::POST, paths::DEVICE_PUSH_TOKEN) if ok => "push_token_updated",
+        (&Method::POST, paths::APP_PASSWORDS) if ok => "app_password_created",
+        (&Method::DELETE, paths::APP_PASSWORD) if ok => "app_password_revoked",
+        (&Method::POST, paths::SECURITY_TOKEN) if ok => "security_token_reset",
         _ => return None,
     };
     Some(event)

@@ -2,7 +2,9 @@
 //! enrollment), password recovery, and `--dev` seed users.
 //!
 //! This module holds the sign-in history and the seed users; `factors` enrolls and
-//! removes TOTP and backup codes, `password` changes, forgets and resets the password.
+//! removes TOTP and backup codes, `password` changes, forgets and resets the password,
+//! `app_passwords` and `security_token` manage the credentials of clients that cannot run the
+//! sign-in, and `password_grant` checks them at `POST /v1/token`.
 
 use authcore_protocol::account::{SignInEntry, SignIns};
 use axum::extract::State;
@@ -15,8 +17,15 @@ use crate::store::{NewUser, User};
 use crate::tokens::session_of;
 use crate::AppState;
 
+mod app_passwords;
 mod factors;
 mod password;
+mod password_grant;
+mod security_token;
+
+pub use app_passwords::{create_app_password, list_app_passwords, revoke_app_password};
+pub(crate) use password_grant::password_grant;
+pub use security_token::reset_security_token;
 
 pub use factors::{
     confirm_suspended_totp, confirm_totp, new_backup_codes, remove_totp, start_totp,

@@ -114,6 +114,13 @@ pub struct ClientConfig {
     /// Where `/v1/end-session` may send the browser afterwards (exact match).
     #[serde(default)]
     pub post_logout_redirect_uris: Vec<String>,
+    /// `grant_type=password` with an app password (IMAP and other clients that cannot do a
+    /// second factor).
+    #[serde(default)]
+    pub app_passwords: bool,
+    /// `grant_type=password` with the account password and the API security token.
+    #[serde(default)]
+    pub security_tokens: bool,
 }
 
 /// One ID-token signing key (`[[id_token_keys]]`).

@@ -2,10 +2,12 @@
 //! (one transaction when it changes more than one row), so a PostgreSQL implementation can be
 //! added beside [`sqlite::SqliteStore`] without touching them. Secrets arrive already hashed.
 
+pub mod credentials;
 pub mod devices;
 pub mod security;
 pub mod sqlite;
 
+pub use credentials::*;
 pub use devices::*;
 pub use security::*;
 
@@ -254,6 +256,7 @@ pub struct OutboxRecord {
 #[async_trait]
 pub trait Store:
     DeviceStore
+    + CredentialStore
     + PushStore
     + SecurityStore
     + SignInStore

@@ -233,7 +233,7 @@ impl Store for SqliteStore {
 }
 
 /// One history row, on the writer or inside a caller's transaction.
-async fn insert_sign_in_event<'c>(
+pub(super) async fn insert_sign_in_event<'c>(
     db: impl sqlx::Executor<'c, Database = sqlx::Sqlite>,
     e: &SignInEvent,
 ) -> StoreResult<()> {
