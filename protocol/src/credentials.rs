@@ -57,7 +57,7 @@ pub struct SecurityTokenSent {
 
 /// The query of `POST /v1/logout-all`: `?app_passwords=revoke` also revokes every app password.
 #[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams, utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LogoutAllQuery {
     #[serde(default)]
     pub app_passwords: AppPasswordsOnLogout,

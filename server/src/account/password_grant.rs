@@ -164,7 +164,7 @@ async fn check(
         if let Some(letters) = as_app_password(password) {
             let hash = app_password_hash(app, user_id, &letters);
             return Ok(match app.store.use_app_password(user_id, &hash, now).await? {
-                AppPasswordUse::Used { .. } => Checked::Right {
+                AppPasswordUse::Used => Checked::Right {
                     method: "app_password",
                     factors: vec!["app_password".into()],
                 },

@@ -17,13 +17,10 @@ pub struct AppPasswordRecord {
 }
 
 /// What a presented app password turned out to be.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AppPasswordUse {
     /// Active: its `last_used_at` is now `now`.
-    Used {
-        id: i64,
-        name: String,
-    },
+    Used,
     /// Revoked (by the user or a logout-all).
     Revoked,
     Unknown,
@@ -91,8 +88,7 @@ pub trait CredentialStore: Send + Sync + 'static {
         now: u64,
         noted: Noted,
     ) -> StoreResult<()>;
-    /// Whether the user has a security token at all.
-    async fn has_security_token(&self, user_id: i64) -> StoreResult<bool>;
+    /// Which of the user's security tokens has the HMAC `hash`.
     async fn match_security_token(
         &self,
         user_id: i64,

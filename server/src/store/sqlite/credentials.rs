@@ -96,9 +96,9 @@ impl CredentialStore for SqliteStore {
         hash: &[u8],
         now: u64,
     ) -> StoreResult<AppPasswordUse> {
-        let row: Option<(i64, String, Option<i64>)> = sqlx::query_as(
+        let row: Option<(Option<i64>,)> = sqlx::query_as(
             "UPDATE app_passwords SET last_used_at = CASE WHEN revoked_at IS NULL THEN ? ELSE last_used_at END
-             WHERE user_id = ? AND hash = ? RETURNING id, name, revoked_at",
+             WHERE user_id = ? AND hash = ? RETURNING revoked_at",
         )
         .bind(ts(now))
         .bind(user_id)
@@ -107,8 +107,8 @@ impl CredentialStore for SqliteStore {
         .await?;
         Ok(match row {
             None => AppPasswordUse::Unknown,
-            Some((_, _, Some(_))) => AppPasswordUse::Revoked,
-            Some((id, name, None)) => AppPasswordUse::Used { id, name },
+            Some((Some(_),)) => AppPasswordUse::Revoked,
+            Some((None,)) => AppPasswordUse::Used,
         })
     }
 
@@ -134,15 +134,6 @@ impl CredentialStore for SqliteStore {
         insert_noted(&mut tx, &noted, self).await?;
         tx.commit().await?;
         Ok(())
-    }
-
-    async fn has_security_token(&self, user_id: i64) -> StoreResult<bool> {
-        let has: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM security_tokens WHERE user_id = ?)")
-                .bind(user_id)
-                .fetch_one(&mut *self.read().await?)
-                .await?;
-        Ok(has)
     }
 
     async fn match_security_token(
