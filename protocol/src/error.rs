@@ -43,11 +43,12 @@ pub enum ErrorCode {
     UpgradeRequired,
     InvalidScope,
     SecondFactorRequired,
+    PermissionDenied,
 }
 
 impl ErrorCode {
     /// Every code, in the order of the errors table.
-    pub const ALL: [ErrorCode; 33] = [
+    pub const ALL: [ErrorCode; 34] = [
         ErrorCode::InvalidRequest,
         ErrorCode::InvalidClient,
         ErrorCode::InsufficientAuthorization,
@@ -81,6 +82,7 @@ impl ErrorCode {
         ErrorCode::UpgradeRequired,
         ErrorCode::InvalidScope,
         ErrorCode::SecondFactorRequired,
+        ErrorCode::PermissionDenied,
     ];
 
     /// The `error` value on the wire.
@@ -119,6 +121,7 @@ impl ErrorCode {
             ErrorCode::UpgradeRequired => "upgrade_required",
             ErrorCode::InvalidScope => "invalid_scope",
             ErrorCode::SecondFactorRequired => "second_factor_required",
+            ErrorCode::PermissionDenied => "permission_denied",
         }
     }
 }

@@ -41,6 +41,9 @@ pub const DEVICE: &str = "/v1/me/devices/{id}";
 /// `{id}`: the device id.
 pub const DEVICE_CONFIRM: &str = "/v1/me/devices/{id}/confirm";
 
+/// The organisation admin API (Bearer, stepped up, a role that allows it).
+pub const ADMIN_USERS: &str = "/v1/admin/users";
+
 /// The device API (signed requests).
 pub const DEVICE_ACTIVATE: &str = "/v1/devices/activate";
 pub const DEVICE_CHALLENGES: &str = "/v1/devices/challenges";

@@ -9,6 +9,7 @@ use authcore_protocol::account::{
     PasswordChanged, PasswordReset, Removed, ResetCodeSent, SecurityEvents, SignIns,
     TotpEnrollment, UserInfo,
 };
+use authcore_protocol::admin::OrgUsers;
 use authcore_protocol::credentials::{
     AppPasswordCreated, AppPasswords, NewAppPassword, SecurityTokenSent,
 };
@@ -225,6 +226,7 @@ fn typed(example: &Value) -> (&'static str, Value) {
         _ if has("push_enabled") => ("PushTokenUpdated", round_trip::<PushTokenUpdated>(example)),
         _ if has("device_id") && has("request_id") => ("Wake", round_trip::<Wake>(example)),
         _ if has("code") => ("CodeRequest", round_trip::<CodeRequest>(example)),
+        _ if has("organization") && has("users") => ("OrgUsers", round_trip::<OrgUsers>(example)),
         _ if has("app_passwords") => ("AppPasswords", round_trip::<AppPasswords>(example)),
         _ if has("password") && has("created_at") => (
             "AppPasswordCreated",
@@ -315,6 +317,7 @@ fn every_json_example_of_the_protocol_round_trips_through_its_type() {
         "AppPasswordCreated",
         "NewAppPassword",
         "SecurityTokenSent",
+        "OrgUsers",
     ] {
         assert!(
             checked.contains(&name),

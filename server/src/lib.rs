@@ -12,6 +12,7 @@
 //! ```
 
 mod account;
+mod admin;
 mod attestation;
 pub mod config;
 mod connections;
@@ -388,6 +389,7 @@ fn routes(dev: bool) -> Vec<(&'static str, MethodRouter<AppState>)> {
         ),
         (paths::APP_PASSWORD, delete(account::revoke_app_password)),
         (paths::SECURITY_TOKEN, post(account::reset_security_token)),
+        (paths::ADMIN_USERS, get(admin::list_users)),
         (
             paths::TOTP_CONFIRM_SUSPENDED,
             post(account::confirm_suspended_totp),

@@ -102,6 +102,14 @@ pub(crate) async fn seed_dev_users(app: &AppState) -> Result<(), String> {
             })
             .await
             .map_err(|e| e.to_string())?;
+        if let Some(role) = dev.org_role {
+            let domain = dev.email.to_lowercase();
+            let domain = domain.split_once('@').map_or("", |(_, d)| d);
+            app.store
+                .set_org_role(id, domain, role)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
         if dev.phone_verified {
             app.store
                 .verify_phone(id, now)

@@ -147,6 +147,10 @@ pub struct DevUser {
     /// The phone number is verified at seed time: a second factor (`sms`, `voice`).
     #[serde(default)]
     pub phone_verified: bool,
+    /// The role in the organisation of the email's domain (`owner`, `admin`, `helpdesk`;
+    /// `member` without one).
+    #[serde(default)]
+    pub org_role: Option<authcore_protocol::admin::OrgRole>,
     /// Base32 TOTP secret, enrolled and confirmed at seed time.
     #[serde(default)]
     pub totp_secret: Option<SecretString>,

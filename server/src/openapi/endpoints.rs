@@ -6,6 +6,7 @@ use authcore_protocol::account::{
     PasswordChanged, PasswordReset, Removed, ResetCodeSent, ResetPasswordRequest, SecurityEvents,
     SignIns, TotpEnrollment,
 };
+use authcore_protocol::admin::OrgUsers;
 use authcore_protocol::credentials::{
     AppPasswordCreated, AppPasswords, NewAppPassword, SecurityTokenSent,
 };
@@ -267,6 +268,10 @@ pub(super) fn endpoints() -> Vec<Endpoint> {
             .body(Body::Json(wire::<PushTokenUpdate>()))
             .answers(200, wire::<PushTokenUpdated>())
             .errors(&[InvalidRequest, UnknownDevice, InvalidSignature, StaleRequest, ReplayedRequest]),
+        get(paths::ADMIN_USERS, "The organisation's users by email with their roles (needs a stepped-up session and the owner, admin or helpdesk role)")
+            .auth(Bearer)
+            .answers(200, wire::<OrgUsers>())
+            .errors(&[InvalidToken, InsufficientUserAuthentication, PermissionDenied]),
         get(paths::DEV_OUTBOX, "Recorded messages (only with --dev)")
             .query(&[("to", "Only the messages to this recipient.")])
             .answers(200, wire::<DevOutbox>()),

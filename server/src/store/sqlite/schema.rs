@@ -57,7 +57,8 @@ ALTER TABLE sessions ADD COLUMN scope TEXT;
 /// Version 11: account factors (issue 16). When the account's phone number was verified (only a
 /// verified number is a second factor, `sms` and `voice`); app passwords (stored as HMACs, kept
 /// after revocation so a revoked one is told apart from a wrong one); the API security token
-/// (HMACs of the current and the previous one).
+/// (HMACs of the current and the previous one); each user's role in the organisation of their
+/// email domain (none: `member`).
 const SCHEMA_V11: &str = "
 ALTER TABLE users ADD COLUMN phone_verified_at INTEGER;
 CREATE TABLE app_passwords (
@@ -76,6 +77,12 @@ CREATE TABLE security_tokens (
     previous_hash BLOB,
     created_at INTEGER NOT NULL
 );
+CREATE TABLE org_roles (
+    user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+    domain TEXT NOT NULL,
+    role TEXT NOT NULL
+);
+CREATE INDEX org_roles_by_domain ON org_roles(domain);
 ";
 
 impl SqliteStore {
