@@ -1,13 +1,11 @@
 //! The storage boundary for credentials of clients that cannot run the sign-in (schema version
-//! 11): app passwords and the API security token, the session a `grant_type=password` opens, and
-//! the organisation roles the admin API checks.
+//! 11): app passwords and the API security token, and the session a `grant_type=password` opens.
 //! [`super::Store`] includes [`CredentialStore`].
 
 use async_trait::async_trait;
 
 use super::security::Noted;
-use super::{NewTokens, Session, SignInEvent, StoreResult, User};
-pub use authcore_protocol::admin::OrgRole;
+use super::{NewTokens, Session, SignInEvent, StoreResult};
 
 /// An app password as listed (never the password).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,13 +94,6 @@ pub trait CredentialStore: Send + Sync + 'static {
         user_id: i64,
         hash: &[u8],
     ) -> StoreResult<SecurityTokenMatch>;
-
-    /// Gives the user `role` in the organisation of `domain` (dev seeding; later invitations).
-    async fn set_org_role(&self, user_id: i64, domain: &str, role: OrgRole) -> StoreResult<()>;
-    /// The user's role in the organisation of `domain`, if one was given.
-    async fn org_role(&self, user_id: i64, domain: &str) -> StoreResult<Option<OrgRole>>;
-    /// The users whose email is at `domain`, by email, with their role (`member` when none).
-    async fn org_users(&self, domain: &str) -> StoreResult<Vec<(User, OrgRole)>>;
 
     /// Opens a session with its tokens and records `event` (the use in the history), atomically.
     async fn open_session(

@@ -4,11 +4,13 @@
 
 pub mod credentials;
 pub mod devices;
+pub mod orgs;
 pub mod security;
 pub mod sqlite;
 
 pub use credentials::*;
 pub use devices::*;
+pub use orgs::*;
 pub use security::*;
 
 use async_trait::async_trait;
@@ -257,6 +259,7 @@ pub struct OutboxRecord {
 pub trait Store:
     DeviceStore
     + CredentialStore
+    + OrgStore
     + PushStore
     + SecurityStore
     + SignInStore
