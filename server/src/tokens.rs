@@ -1,13 +1,13 @@
-//! The token endpoint (authorization code + PKCE, refresh rotation with reuse detection),
-//! revocation and logout of one or every session.
+//! The token endpoint (authorization code + PKCE, refresh rotation with reuse detection, and
+//! `grant_type=password` handed to `account::password_grant`), revocation and logout of one or
+//! every session.
 
 use authcore_protocol::credentials::{AppPasswordsOnLogout, LogoutAllQuery};
 use authcore_protocol::tokens::{
     param, GrantType, LoggedOut, LoggedOutEverywhere, RecentDevice, Revoked, Tokens,
 };
 use authcore_protocol::ErrorCode;
-use axum::extract::Query;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
