@@ -1,12 +1,14 @@
-//! What the server sends to deliver codes (docs/protocol.md, "Delivery"): the SMS webhook's body,
-//! and the `--dev` outbox listing.
+//! What the server sends to deliver codes (docs/protocol.md, "Delivery"): the delivery webhook's
+//! body (text messages and voice calls), and the `--dev` outbox listing.
 
 use serde::{Deserialize, Serialize};
 
-/// `[sms_webhook]`: the body POSTed for each SMS.
+/// `[sms_webhook]`: the body POSTed for each text message and each voice call.
 #[derive(Serialize, Deserialize, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SmsWebhook {
+    /// `sms` (send `body` as a text) or `voice` (call `to` and read `body` aloud).
+    pub channel: crate::signin::Channel,
     /// `+E.164`.
     pub to: String,
     pub body: String,
@@ -23,7 +25,7 @@ pub struct DevOutbox {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DevMessage {
     pub id: i64,
-    /// `email` or `sms`.
+    /// `email`, `sms` or `voice`.
     pub channel: String,
     pub to: String,
     pub subject: String,

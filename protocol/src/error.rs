@@ -42,11 +42,13 @@ pub enum ErrorCode {
     RequestTimeout,
     UpgradeRequired,
     InvalidScope,
+    SecondFactorRequired,
+    PermissionDenied,
 }
 
 impl ErrorCode {
     /// Every code, in the order of the errors table.
-    pub const ALL: [ErrorCode; 32] = [
+    pub const ALL: [ErrorCode; 34] = [
         ErrorCode::InvalidRequest,
         ErrorCode::InvalidClient,
         ErrorCode::InsufficientAuthorization,
@@ -79,6 +81,8 @@ impl ErrorCode {
         ErrorCode::RequestTimeout,
         ErrorCode::UpgradeRequired,
         ErrorCode::InvalidScope,
+        ErrorCode::SecondFactorRequired,
+        ErrorCode::PermissionDenied,
     ];
 
     /// The `error` value on the wire.
@@ -116,6 +120,8 @@ impl ErrorCode {
             ErrorCode::RequestTimeout => "request_timeout",
             ErrorCode::UpgradeRequired => "upgrade_required",
             ErrorCode::InvalidScope => "invalid_scope",
+            ErrorCode::SecondFactorRequired => "second_factor_required",
+            ErrorCode::PermissionDenied => "permission_denied",
         }
     }
 }

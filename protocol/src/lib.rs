@@ -11,11 +11,15 @@
 //! - [`discovery`]: the discovery document (`/.well-known/openid-configuration`).
 //! - [`oidc`]: OpenID Connect: scopes, ID-token claims, userinfo claims, the JWK set, logout.
 //! - [`account`]: the `/v1/me/*` answers, userinfo, password recovery.
+//! - [`admin`]: organisation roles and the admin API (`/v1/admin/...`).
+//! - [`credentials`]: app passwords and the API security token (`grant_type=password`).
 //! - [`devices`]: authenticator enrollment, activation, device challenges and decisions.
 //! - [`delivery`]: the SMS webhook's body and the `--dev` outbox.
 //! - [`device`]: the enroll link, activation codes and the canonical messages a device signs.
 
 pub mod account;
+pub mod admin;
+pub mod credentials;
 pub mod delivery;
 pub mod device;
 pub mod devices;

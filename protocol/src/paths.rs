@@ -33,10 +33,19 @@ pub const SESSIONS: &str = "/v1/me/sessions";
 /// `DELETE`: ends one of the user's own sessions.
 pub const SESSION: &str = "/v1/me/sessions/{id}";
 pub const DEVICES: &str = "/v1/me/devices";
+/// App passwords for clients that cannot do a second factor.
+pub const APP_PASSWORDS: &str = "/v1/me/app-passwords";
+/// `{id}`: the app password's id.
+pub const APP_PASSWORD: &str = "/v1/me/app-passwords/{id}";
+/// "Reset My Security Token" (the token is emailed).
+pub const SECURITY_TOKEN: &str = "/v1/me/security-token";
 /// `{id}`: the device id.
 pub const DEVICE: &str = "/v1/me/devices/{id}";
 /// `{id}`: the device id.
 pub const DEVICE_CONFIRM: &str = "/v1/me/devices/{id}/confirm";
+
+/// The organisation admin API (Bearer, stepped up, a role that allows it).
+pub const ADMIN_USERS: &str = "/v1/admin/users";
 
 /// The device API (signed requests).
 pub const DEVICE_ACTIVATE: &str = "/v1/devices/activate";

@@ -78,6 +78,10 @@ pub enum SecondFactor {
     Push,
     Totp,
     BackupCode,
+    /// A code by text message to the account's verified phone number.
+    Sms,
+    /// A phone call that reads the code to the account's verified phone number.
+    Voice,
     /// A factor of a newer server this version does not know: not offered. Never sent.
     #[serde(other)]
     Unknown,
@@ -90,6 +94,8 @@ impl SecondFactor {
             SecondFactor::Push => "push",
             SecondFactor::Totp => "totp",
             SecondFactor::BackupCode => "backup_code",
+            SecondFactor::Sms => "sms",
+            SecondFactor::Voice => "voice",
             SecondFactor::Unknown => "unknown",
         }
     }
@@ -116,6 +122,10 @@ pub enum Method {
     SkipEnrollment,
     /// Starts an enrollment inside the sign-in.
     EnrollAuthenticator,
+    /// The `sms` second factor (again: resends the text).
+    Sms,
+    /// The `voice` second factor (again: calls again).
+    Voice,
     /// A method this version does not know.
     #[serde(other)]
     Unknown,
@@ -123,7 +133,7 @@ pub enum Method {
 
 impl Method {
     /// Every method a client may send, in the order of docs/protocol.md.
-    pub const ALL: [Method; 11] = [
+    pub const ALL: [Method; 13] = [
         Method::Password,
         Method::EmailCode,
         Method::SmsCode,
@@ -135,6 +145,8 @@ impl Method {
         Method::VerifyDevice,
         Method::SkipEnrollment,
         Method::EnrollAuthenticator,
+        Method::Sms,
+        Method::Voice,
     ];
 
     /// The value of the `method` parameter.
@@ -151,6 +163,8 @@ impl Method {
             Method::VerifyDevice => "verify_device",
             Method::SkipEnrollment => "skip_enrollment",
             Method::EnrollAuthenticator => "enroll_authenticator",
+            Method::Sms => "sms",
+            Method::Voice => "voice",
             Method::Unknown => "unknown",
         }
     }
@@ -201,6 +215,9 @@ pub enum Next {
     VerifyDevice(CodeStep),
     ChooseSecondFactor {
         factors: Vec<SecondFactor>,
+        /// With `sms` or `voice`: the number they reach, masked (`+X XXX-XXX-XX63`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        phone_hint: Option<String>,
     },
     /// The authenticator code field.
     Totp {
@@ -236,12 +253,15 @@ pub enum Next {
 pub enum Channel {
     Email,
     Sms,
+    /// A phone call that reads the code.
+    Voice,
     /// A channel of a newer server this version does not know, by name. Never sent.
     #[serde(untagged)]
     Unknown(String),
 }
 
-/// `email_code`, `sms_code`, `verify_device`.
+/// `email_code`, `sms_code` (also the code step of the `sms` and `voice` second factors, with
+/// `channel` `sms` or `voice`), `verify_device`.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CodeStep {
@@ -335,6 +355,19 @@ mod tests {
         assert_eq!(step, Next::Totp { length: 6 });
         let channel: Channel = serde_json::from_str(r#""sms""#).unwrap();
         assert_eq!(channel, Channel::Sms);
+        let channel: Channel = serde_json::from_str(r#""voice""#).unwrap();
+        assert_eq!(channel, Channel::Voice);
+        let step: Next = serde_json::from_str(
+            r#"{"type": "choose_second_factor", "factors": ["totp", "sms", "voice"], "phone_hint": "+X XXX-XXX-XX01"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            step,
+            Next::ChooseSecondFactor {
+                factors: vec![SecondFactor::Totp, SecondFactor::Sms, SecondFactor::Voice],
+                phone_hint: Some("+X XXX-XXX-XX01".into()),
+            }
+        );
         for method in Method::ALL {
             let json = serde_json::to_string(&method).unwrap();
             assert_eq!(json, format!("\"{}\"", method.as_str()));

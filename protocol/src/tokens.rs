@@ -12,6 +12,11 @@ pub mod param {
     /// `POST /v1/revoke`: the token to revoke.
     pub const TOKEN: &str = "token";
     pub const TOKEN_TYPE_HINT: &str = "token_type_hint";
+    /// `grant_type=password`: the account's email address.
+    pub const USERNAME: &str = "username";
+    /// `grant_type=password`: an app password, or the account password with the security token
+    /// appended.
+    pub const PASSWORD: &str = "password";
 }
 
 /// The `grant_type` of `POST /v1/token`.
@@ -21,6 +26,9 @@ pub mod param {
 pub enum GrantType {
     AuthorizationCode,
     RefreshToken,
+    /// For clients configured to allow it (`app_passwords`, `security_tokens`): an app password,
+    /// or the account password with the API security token.
+    Password,
 }
 
 impl GrantType {
@@ -28,14 +36,19 @@ impl GrantType {
         match self {
             GrantType::AuthorizationCode => "authorization_code",
             GrantType::RefreshToken => "refresh_token",
+            GrantType::Password => "password",
         }
     }
 
     /// The grant type named `value` (`unsupported_grant_type` otherwise).
     pub fn parse(value: &str) -> Option<GrantType> {
-        [GrantType::AuthorizationCode, GrantType::RefreshToken]
-            .into_iter()
-            .find(|g| g.as_str() == value)
+        [
+            GrantType::AuthorizationCode,
+            GrantType::RefreshToken,
+            GrantType::Password,
+        ]
+        .into_iter()
+        .find(|g| g.as_str() == value)
     }
 }
 
@@ -78,6 +91,9 @@ pub struct LoggedOut {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoggedOutEverywhere {
     pub revoked_sessions: u64,
+    /// App passwords revoked (`?app_passwords=revoke`; otherwise 0).
+    #[serde(default)]
+    pub revoked_app_passwords: u64,
     pub recent_devices: Vec<RecentDevice>,
 }
 

@@ -9,6 +9,10 @@ use authcore_protocol::account::{
     PasswordChanged, PasswordReset, Removed, ResetCodeSent, SecurityEvents, SignIns,
     TotpEnrollment, UserInfo,
 };
+use authcore_protocol::admin::OrgUsers;
+use authcore_protocol::credentials::{
+    AppPasswordCreated, AppPasswords, NewAppPassword, SecurityTokenSent,
+};
 use authcore_protocol::devices::{
     ActivateRequest, Activated, Attestation, Challenges, DecisionAnswer, DecisionRequest,
     EnrollmentStarted, PushTokenUpdate, PushTokenUpdated, Wake,
@@ -222,6 +226,17 @@ fn typed(example: &Value) -> (&'static str, Value) {
         _ if has("push_enabled") => ("PushTokenUpdated", round_trip::<PushTokenUpdated>(example)),
         _ if has("device_id") && has("request_id") => ("Wake", round_trip::<Wake>(example)),
         _ if has("code") => ("CodeRequest", round_trip::<CodeRequest>(example)),
+        _ if has("organization") && has("users") => ("OrgUsers", round_trip::<OrgUsers>(example)),
+        _ if has("app_passwords") => ("AppPasswords", round_trip::<AppPasswords>(example)),
+        _ if has("password") && has("created_at") => (
+            "AppPasswordCreated",
+            round_trip::<AppPasswordCreated>(example),
+        ),
+        _ if has("name") => ("NewAppPassword", round_trip::<NewAppPassword>(example)),
+        _ if has("destination_hint") => (
+            "SecurityTokenSent",
+            round_trip::<SecurityTokenSent>(example),
+        ),
         _ if example.as_object().is_some_and(|o| o.is_empty()) => {
             ("Revoked", round_trip::<Revoked>(example))
         }
@@ -298,6 +313,11 @@ fn every_json_example_of_the_protocol_round_trips_through_its_type() {
         "Wake",
         "CodeRequest",
         "Revoked",
+        "AppPasswords",
+        "AppPasswordCreated",
+        "NewAppPassword",
+        "SecurityTokenSent",
+        "OrgUsers",
     ] {
         assert!(
             checked.contains(&name),

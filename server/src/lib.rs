@@ -12,6 +12,7 @@
 //! ```
 
 mod account;
+mod admin;
 mod attestation;
 pub mod config;
 mod connections;
@@ -26,6 +27,7 @@ mod openapi;
 mod outbox;
 mod passwords;
 mod push;
+mod routes;
 pub mod secrets;
 mod security;
 mod signin;
@@ -47,7 +49,6 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post, MethodRouter};
 use axum::{Json, Router};
 
 pub use config::{Config, ConfigError};
@@ -340,67 +341,8 @@ fn tls_config(
     Ok(config)
 }
 
-/// Every route: its path (a constant of `authcore_protocol::paths`) and its handlers; the `--dev`
-/// outbox only with `dev`. `/openapi.json` documents exactly these (a test holds it to them).
-fn routes(dev: bool) -> Vec<(&'static str, MethodRouter<AppState>)> {
-    let mut routes = vec![
-        (paths::DISCOVERY, get(discovery)),
-        (paths::OPENAPI, get(openapi::document)),
-        (paths::LOGIN_METHODS, post(signin::login_methods)),
-        (
-            paths::AUTHORIZE_CHALLENGE,
-            post(signin::authorize_challenge),
-        ),
-        (paths::TOKEN, post(tokens::token)),
-        (paths::REVOKE, post(tokens::revoke)),
-        (paths::LOGOUT, post(tokens::logout)),
-        (paths::LOGOUT_ALL, post(tokens::logout_all)),
-        (paths::USERINFO, get(oidc::userinfo)),
-        (paths::JWKS, get(oidc::jwks)),
-        (
-            paths::END_SESSION,
-            get(oidc::end_session_get).post(oidc::end_session_post),
-        ),
-        (paths::SIGN_INS, get(account::sign_ins)),
-        (paths::SESSIONS, get(account::list_sessions)),
-        (paths::SESSION, delete(account::end_session)),
-        (paths::SECURITY_EVENTS, get(security::security_events)),
-        (
-            paths::TOTP,
-            post(account::start_totp).delete(account::remove_totp),
-        ),
-        (paths::PASSWORD, post(account::change_password)),
-        (paths::TOTP_CONFIRM, post(account::confirm_totp)),
-        (paths::BACKUP_CODES, post(account::new_backup_codes)),
-        (paths::PASSWORD_FORGOT, post(account::forgot_password)),
-        (paths::PASSWORD_RESET, post(account::reset_password)),
-        (paths::AUTHENTICATORS, post(devices::new_authenticator)),
-        (paths::AUTHENTICATOR, get(devices::authenticator_status)),
-        (paths::DEVICES, get(devices::list_devices)),
-        (
-            paths::DEVICE,
-            get(devices::get_device)
-                .patch(devices::patch_device)
-                .delete(devices::delete_device),
-        ),
-        (paths::DEVICE_CONFIRM, post(devices::confirm_device)),
-        (
-            paths::TOTP_CONFIRM_SUSPENDED,
-            post(account::confirm_suspended_totp),
-        ),
-        (paths::DEVICE_ACTIVATE, post(devices::activate)),
-        (paths::DEVICE_CHALLENGES, get(devices::challenges)),
-        (paths::DEVICE_CHALLENGE, post(devices::decide)),
-        (paths::DEVICE_PUSH_TOKEN, post(devices::update_push_token)),
-    ];
-    if dev {
-        routes.push((paths::DEV_OUTBOX, get(outbox::dev_outbox)));
-    }
-    routes
-}
-
 fn router(app: AppState) -> Router {
-    routes(app.dev)
+    routes::routes(app.dev)
         .into_iter()
         .fold(Router::new(), |router, (path, handlers)| {
             router.route(path, handlers)
@@ -557,6 +499,9 @@ fn security_event(
         (&Method::POST, paths::DEVICE_CHALLENGE) if ok => "push_answered",
         (&Method::POST, paths::DEVICE_CHALLENGE) => "push_answer_refused",
         (&Method::POST, paths::DEVICE_PUSH_TOKEN) if ok => "push_token_updated",
+        (&Method::POST, paths::APP_PASSWORDS) if ok => "app_password_created",
+        (&Method::DELETE, paths::APP_PASSWORD) if ok => "app_password_revoked",
+        (&Method::POST, paths::SECURITY_TOKEN) if ok => "security_token_reset",
         _ => return None,
     };
     Some(event)

@@ -1,5 +1,6 @@
 //! Message delivery. Codes are queued in the `outbox` table in the same transaction that creates
-//! them; this worker delivers them: email through SMTP (lettre), SMS through a JSON webhook.
+//! them; this worker delivers them: email through SMTP (lettre), text messages and voice calls
+//! through a JSON webhook (`channel` says which).
 //! Bodies are sealed at rest (AES-256-GCM under the server key) and opened only here and by
 //! `GET /dev/outbox`. With `--dev` messages stay readable there; otherwise a message is deleted
 //! once delivered, or once older than `codes.ttl_s` (its code is dead).
@@ -7,6 +8,7 @@
 use std::time::Duration;
 
 use authcore_protocol::delivery::{DevMessage, DevOutbox, SmsWebhook};
+use authcore_protocol::signin::Channel;
 use axum::extract::{Query, State};
 use axum::Json;
 use lettre::message::header::ContentType;
@@ -98,11 +100,16 @@ impl Senders {
                 })?;
                 Ok(Sent::Delivered)
             }
-            "sms" => {
+            "sms" | "voice" => {
                 let Some((client, config)) = &self.sms else {
                     return Ok(Sent::NoSender);
                 };
                 let mut request = client.post(&config.url).json(&SmsWebhook {
+                    channel: if message.channel == "voice" {
+                        Channel::Voice
+                    } else {
+                        Channel::Sms
+                    },
                     to: message.recipient.clone(),
                     body: message.body.expose().to_owned(),
                 });

@@ -1,7 +1,7 @@
 //! Step-up (in the spirit of RFC 9470): a security change (binding a device or TOTP,
 //! regenerating backup codes, changing the password, removing a factor) needs an access token
 //! whose sign-in is recent and strong. Strong: it used a second factor (`push`, `totp`,
-//! `backup_code`), or, for a user who had none enrolled when it signed in (and still usable), a
+//! `backup_code`, `sms`, `voice`), or, for a user who had none enrolled when it signed in (and still usable), a
 //! password plus an out-of-band code (`email_code`, `sms_code`, `email_verification`). Otherwise `401
 //! insufficient_user_authentication` with `max_age` and `acr_values=mfa`: the client signs in
 //! again with `acr_values=mfa` and retries with the new session's token.
@@ -12,8 +12,8 @@ use crate::store::{Session, SessionAuth, User};
 use crate::tokens::session_of;
 use crate::AppState;
 
-/// Second factors proper.
-pub(crate) const SECOND_FACTORS: [&str; 3] = ["push", "totp", "backup_code"];
+/// Second factors proper (`sms` and `voice`: a code to the verified phone number).
+pub(crate) const SECOND_FACTORS: [&str; 5] = ["push", "totp", "backup_code", "sms", "voice"];
 /// Out-of-band codes that, with a password, make a strong sign-in for a user without a second
 /// factor.
 const OUT_OF_BAND: [&str; 3] = ["email_code", "sms_code", "email_verification"];

@@ -1,27 +1,29 @@
-//! The token endpoint (authorization code + PKCE, refresh rotation with reuse detection),
-//! revocation and logout of one or every session.
+//! The token endpoint (authorization code + PKCE, refresh rotation with reuse detection, and
+//! `grant_type=password` handed to `account::password_grant`), revocation and logout of one or
+//! every session.
 
+use authcore_protocol::credentials::{AppPasswordsOnLogout, LogoutAllQuery};
 use authcore_protocol::tokens::{
     param, GrantType, LoggedOut, LoggedOutEverywhere, RecentDevice, Revoked, Tokens,
 };
 use authcore_protocol::ErrorCode;
-use axum::extract::State;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Bearer, Params};
+use crate::extract::{Bearer, Caller, Params};
 use crate::secrets::{pkce_s256, random_token, token_hash, SecretString};
 use crate::store::{NewTokens, RedeemError, RedeemRequest, RefreshError, Session};
 use crate::AppState;
 
-struct Minted {
+pub(crate) struct Minted {
     now: u64,
     access: SecretString,
     refresh: SecretString,
     device: SecretString,
-    hashes: NewTokens,
+    pub hashes: NewTokens,
 }
 
 /// When a session that began at `started` ends for good (`session.max_lifetime_s`).
@@ -52,6 +54,14 @@ fn mint(app: &AppState, now: u64, started: u64) -> Minted {
     }
 }
 
+/// Tokens for a session that begins now without a device token (`grant_type=password`: the
+/// client is no device that signs in again).
+pub(crate) fn mint_without_device_token(app: &AppState, now: u64) -> Minted {
+    let mut minted = mint(app, now, now);
+    minted.hashes.device_token = None;
+    minted
+}
+
 /// A JSON answer with `Cache-Control: no-store` (it carries a token or a secret).
 pub(crate) fn no_store(body: impl serde::Serialize) -> Response {
     let mut response = Json(body).into_response();
@@ -72,11 +82,23 @@ fn require_client<'a>(app: &AppState, params: &'a Params) -> ApiResult<&'a str> 
 }
 
 /// `POST /v1/token`
-pub async fn token(State(app): State<AppState>, params: Params) -> ApiResult<Response> {
+pub async fn token(
+    State(app): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    params: Params,
+) -> ApiResult<Response> {
     let now = app.clock.now();
     let grant_type = params.require(param::GRANT_TYPE)?;
     let client_id = require_client(&app, &params)?;
     match GrantType::parse(grant_type) {
+        Some(GrantType::Password) => {
+            let client = app
+                .config
+                .client(client_id)
+                .ok_or_else(ApiError::invalid_client)?;
+            crate::account::password_grant(&app, &caller, &headers, &params, client).await
+        }
         Some(GrantType::AuthorizationCode) => {
             let code = params.require(param::CODE)?;
             let verifier = params.require(param::CODE_VERIFIER)?;
@@ -176,12 +198,12 @@ pub async fn token(State(app): State<AppState>, params: Params) -> ApiResult<Res
         _ => Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             ErrorCode::UnsupportedGrantType,
-            "grant_type must be authorization_code or refresh_token",
+            "grant_type must be authorization_code, refresh_token or password",
         )),
     }
 }
 
-fn token_response(
+pub(crate) fn token_response(
     session: &Session,
     minted: &Minted,
     device: bool,
@@ -242,10 +264,23 @@ pub async fn logout(State(app): State<AppState>, bearer: Bearer) -> ApiResult<Re
     }))
 }
 
-/// `POST /v1/logout-all`: ends every session of the user, on every device.
-pub async fn logout_all(State(app): State<AppState>, bearer: Bearer) -> ApiResult<Response> {
+/// `POST /v1/logout-all[?app_passwords=revoke]`: ends every session of the user, on every
+/// device; with `app_passwords=revoke` every app password stops working too.
+pub async fn logout_all(
+    State(app): State<AppState>,
+    bearer: Bearer,
+    Query(query): Query<LogoutAllQuery>,
+) -> ApiResult<Response> {
     let session = session_of(&app, &bearer).await?;
     let now = app.clock.now();
+    let revoked_app_passwords = match query.app_passwords {
+        AppPasswordsOnLogout::Revoke => {
+            app.store
+                .revoke_all_app_passwords(session.user_id, now)
+                .await?
+        }
+        AppPasswordsOnLogout::Keep => 0,
+    };
     // Codes first, then sessions: a code exchanged in between made a session revoked below,
     // and one presented later is refused.
     app.store
@@ -267,6 +302,7 @@ pub async fn logout_all(State(app): State<AppState>, bearer: Bearer) -> ApiResul
         .collect();
     Ok(no_store(LoggedOutEverywhere {
         revoked_sessions: revoked,
+        revoked_app_passwords,
         recent_devices: recent,
     }))
 }

@@ -393,7 +393,8 @@ async fn unknown_grant_type_is_refused() {
     let got = t
         .post_form(
             "/v1/token",
-            &[("grant_type", "password"), ("client_id", CLIENT)],
+            // `password` is a grant now (for clients allowed to use it).
+            &[("grant_type", "client_credentials"), ("client_id", CLIENT)],
         )
         .await;
     assert_error(got, 400, "unsupported_grant_type");

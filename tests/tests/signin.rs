@@ -613,3 +613,67 @@ async fn a_domain_without_an_organisation_offers_google_in_the_browser() {
     ));
     world.stop().await;
 }
+
+#[tokio::test]
+async fn erin_verifies_her_identity_with_a_text_to_her_masked_number() {
+    const ERIN: (&str, &str) = ("erin@acme.example", "erin-demo-password");
+    const ERIN_PHONE: &str = "+15555550163";
+    let toml = format!(
+        "{}\n[[dev_users]]\nemail = \"{}\"\nname = \"Erin Acme\"\npassword = \"{}\"\nphone = \"{ERIN_PHONE}\"\nphone_verified = true\ntotp_secret = \"{BOB_TOTP}\"\n",
+        demo_toml(),
+        ERIN.0,
+        ERIN.1
+    );
+    let world = start(authcore_server::ServerOptions::new(
+        test_config_from(&toml),
+        "sqlite::memory:",
+        "127.0.0.1:0".parse().unwrap(),
+    ))
+    .await;
+    let app = world.app("erin-phone");
+
+    let flow = app.sign_in();
+    let methods = flow.start(ERIN.0).await.unwrap();
+    flow.choose_method(&method(&methods, MethodKind::Password))
+        .await
+        .unwrap();
+    // "Verify your identity": the authenticator app, a text or a call to the masked number.
+    let state = flow.submit_password(ERIN.1).await.unwrap();
+    let SignInState::ChooseSecondFactor { options } = &state else {
+        panic!("{state:?}")
+    };
+    let names: Vec<&str> = options.iter().map(|o| o.display_name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "Authenticator app code",
+            "Text a code to +X XXX-XXX-XX63",
+            "Call +X XXX-XXX-XX63"
+        ]
+    );
+    let state = flow.choose_second_factor(SecondFactor::Sms).await.unwrap();
+    let SignInState::EnterCode {
+        purpose,
+        channel,
+        destination_hint,
+        length,
+        ..
+    } = &state
+    else {
+        panic!("{state:?}")
+    };
+    assert_eq!(
+        (*purpose, *channel, destination_hint.as_str(), *length),
+        (CodePurpose::SignIn, CodeChannel::Sms, "+X XXX-XXX-XX63", 6)
+    );
+    // "Resend code" after the countdown sends a new text (the `sms` factor again).
+    world.server.clock().advance(30);
+    flow.resend_code().await.unwrap();
+    let texts = world.messages(ERIN_PHONE).await;
+    assert_eq!(texts.len(), 2);
+    assert!(texts.iter().all(|m| m["channel"] == "sms"), "{texts:?}");
+    let code = world.last_code(ERIN_PHONE).await;
+    let session = session_of(flow.submit_code(&code).await.unwrap());
+    assert!(!session.session_id().is_empty());
+    world.stop().await;
+}

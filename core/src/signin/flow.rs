@@ -222,7 +222,17 @@ impl Flow {
             }
             (CodePurpose::VerifyDevice, _) => Method::VerifyDevice,
             (CodePurpose::SignIn, CodeChannel::Email) => Method::EmailCode,
+            // A text chosen at "Verify your identity" is the `sms` second factor.
+            (CodePurpose::SignIn, CodeChannel::Sms)
+                if matches!(
+                    self.back_stack.last(),
+                    Some(SignInState::ChooseSecondFactor { .. })
+                ) =>
+            {
+                Method::Sms
+            }
             (CodePurpose::SignIn, CodeChannel::Sms) => Method::SmsCode,
+            (CodePurpose::SignIn, CodeChannel::Voice) => Method::Voice,
         };
         self.send_method(method, false).await
     }

@@ -173,6 +173,8 @@ pub enum CodePurpose {
 pub enum CodeChannel {
     Email,
     Sms,
+    /// A phone call reads the code (the `voice` second factor).
+    Voice,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -182,6 +184,10 @@ pub enum SecondFactor {
     Push,
     Totp,
     BackupCode,
+    /// A code texted to the account's verified phone number.
+    Sms,
+    /// A call that reads a code to the account's verified phone number.
+    Voice,
 }
 
 impl SecondFactor {
@@ -191,6 +197,8 @@ impl SecondFactor {
             SecondFactor::Push => Method::Push,
             SecondFactor::Totp => Method::Totp,
             SecondFactor::BackupCode => Method::BackupCode,
+            SecondFactor::Sms => Method::Sms,
+            SecondFactor::Voice => Method::Voice,
         }
     }
 }
@@ -199,6 +207,7 @@ impl SecondFactor {
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SecondFactorOption {
     pub kind: SecondFactor,
-    /// "Authenticator app code", "Backup code".
+    /// "Authenticator app code", "Backup code", "Text a code to +X XXX-XXX-XX63", "Call
+    /// +X XXX-XXX-XX63".
     pub display_name: String,
 }

@@ -24,7 +24,11 @@ pub(super) fn state_of(
         },
         Next::EmailCode(step) | Next::SmsCode(step) => code_state(CodePurpose::SignIn, step)?,
         Next::VerifyDevice(step) => code_state(CodePurpose::VerifyDevice, step)?,
-        Next::ChooseSecondFactor { factors } => {
+        Next::ChooseSecondFactor {
+            factors,
+            phone_hint,
+        } => {
+            let phone = phone_hint.as_deref().unwrap_or("your phone");
             let options: Vec<SecondFactorOption> = factors
                 .iter()
                 .filter_map(|factor| match factor {
@@ -39,6 +43,14 @@ pub(super) fn state_of(
                     wire::SecondFactor::BackupCode => Some(SecondFactorOption {
                         kind: SecondFactor::BackupCode,
                         display_name: "Backup code".into(),
+                    }),
+                    wire::SecondFactor::Sms => Some(SecondFactorOption {
+                        kind: SecondFactor::Sms,
+                        display_name: format!("Text a code to {phone}"),
+                    }),
+                    wire::SecondFactor::Voice => Some(SecondFactorOption {
+                        kind: SecondFactor::Voice,
+                        display_name: format!("Call {phone}"),
                     }),
                     // a factor this version does not know is not offered
                     wire::SecondFactor::Unknown => None,
@@ -114,6 +126,7 @@ fn code_state(purpose: CodePurpose, step: &CodeStep) -> Result<SignInState, Clie
         purpose,
         channel: match &step.channel {
             Channel::Sms => CodeChannel::Sms,
+            Channel::Voice => CodeChannel::Voice,
             Channel::Email => CodeChannel::Email,
             Channel::Unknown(other) => {
                 return Err(ClientError::protocol(format!(

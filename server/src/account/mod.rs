@@ -2,7 +2,9 @@
 //! enrollment), password recovery, and `--dev` seed users.
 //!
 //! This module holds the sign-in history and the seed users; `factors` enrolls and
-//! removes TOTP and backup codes, `password` changes, forgets and resets the password.
+//! removes TOTP and backup codes, `password` changes, forgets and resets the password,
+//! `app_passwords` and `security_token` manage the credentials of clients that cannot run the
+//! sign-in, and `password_grant` checks them at `POST /v1/token`.
 
 use authcore_protocol::account::{SignInEntry, SignIns};
 use axum::extract::State;
@@ -15,9 +17,16 @@ use crate::store::{NewUser, User};
 use crate::tokens::session_of;
 use crate::AppState;
 
+mod app_passwords;
 mod factors;
 mod password;
+mod password_grant;
+mod security_token;
 mod sessions;
+
+pub use app_passwords::{create_app_password, list_app_passwords, revoke_app_password};
+pub(crate) use password_grant::password_grant;
+pub use security_token::reset_security_token;
 
 pub use factors::{
     confirm_suspended_totp, confirm_totp, new_backup_codes, remove_totp, start_totp,
@@ -95,6 +104,20 @@ pub(crate) async fn seed_dev_users(app: &AppState) -> Result<(), String> {
             })
             .await
             .map_err(|e| e.to_string())?;
+        if let Some(role) = dev.org_role {
+            let domain = dev.email.to_lowercase();
+            let domain = domain.split_once('@').map_or("", |(_, d)| d);
+            app.store
+                .set_org_role(id, domain, role)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        if dev.phone_verified {
+            app.store
+                .verify_phone(id, now)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
         if let Some(secret) = &dev.totp_secret {
             let secret = authcore::otp::Secret::from_base32(secret.expose())
                 .map_err(|e| format!("dev user {}: totp_secret: {e}", dev.email))?;

@@ -114,6 +114,13 @@ pub struct ClientConfig {
     /// Where `/v1/end-session` may send the browser afterwards (exact match).
     #[serde(default)]
     pub post_logout_redirect_uris: Vec<String>,
+    /// `grant_type=password` with an app password (IMAP and other clients that cannot do a
+    /// second factor).
+    #[serde(default)]
+    pub app_passwords: bool,
+    /// `grant_type=password` with the account password and the API security token.
+    #[serde(default)]
+    pub security_tokens: bool,
 }
 
 /// One ID-token signing key (`[[id_token_keys]]`).
@@ -137,6 +144,13 @@ pub struct DevUser {
     pub password: SecretString,
     #[serde(default)]
     pub phone: Option<String>,
+    /// The phone number is verified at seed time: a second factor (`sms`, `voice`).
+    #[serde(default)]
+    pub phone_verified: bool,
+    /// The role in the organisation of the email's domain (`owner`, `admin`, `helpdesk`;
+    /// `member` without one).
+    #[serde(default)]
+    pub org_role: Option<authcore_protocol::admin::OrgRole>,
     /// Base32 TOTP secret, enrolled and confirmed at seed time.
     #[serde(default)]
     pub totp_secret: Option<SecretString>,

@@ -6,6 +6,10 @@ use authcore_protocol::account::{
     ForgotPasswordRequest, PasswordChanged, PasswordReset, Removed, ResetCodeSent,
     ResetPasswordRequest, SecurityEvents, SignIns, TotpEnrollment,
 };
+use authcore_protocol::admin::OrgUsers;
+use authcore_protocol::credentials::{
+    AppPasswordCreated, AppPasswords, NewAppPassword, SecurityTokenSent,
+};
 use authcore_protocol::delivery::DevOutbox;
 use authcore_protocol::devices::{
     ActivateRequest, Activated, Challenges, DecisionAnswer, DecisionRequest, DevicePatch,
@@ -39,6 +43,7 @@ fn delete(path: &'static str, summary: &'static str) -> Endpoint {
 
 const ENROLLMENT_ID: &[(&str, &str)] = &[("id", "The enrollment id (`enrollment_id`).")];
 const DEVICE_ID: &[(&str, &str)] = &[("id", "The device id (`device_id`).")];
+const APP_PASSWORD_ID: &[(&str, &str)] = &[("id", "The app password's id.")];
 const REQUEST_ID: &[(&str, &str)] = &[("id", "The push request id (`request_id`).")];
 const WAIT: (&str, &str) = (
     query::WAIT,
@@ -66,11 +71,13 @@ const AUTHORIZE_CHALLENGE: &[Field] = &[
 
 #[rustfmt::skip]
 const TOKEN: &[Field] = &[
-    (tokens::param::GRANT_TYPE, true, "`authorization_code` or `refresh_token`."),
+    (tokens::param::GRANT_TYPE, true, "`authorization_code`, `refresh_token` or `password` (clients with `app_passwords` / `security_tokens` only)."),
     (tokens::param::CLIENT_ID, true, "The registered client."),
     (tokens::param::CODE, false, "`authorization_code`: the code `/v1/authorize-challenge` answered."),
     (tokens::param::CODE_VERIFIER, false, "`authorization_code`: the PKCE verifier."),
     (tokens::param::REFRESH_TOKEN, false, "`refresh_token`: the current refresh token (it rotates)."),
+    (tokens::param::USERNAME, false, "`password`: the account's email address."),
+    (tokens::param::PASSWORD, false, "`password`: an app password, or the account password with the 24-character security token appended (or the token alone in the `Authcore-Security-Token` header); never the account password alone."),
 ];
 
 #[rustfmt::skip]
@@ -114,10 +121,10 @@ pub(super) fn endpoints() -> Vec<Endpoint> {
             .body(Body::Form(AUTHORIZE_CHALLENGE))
             .answers(200, wire::<AuthorizationCode>())
             .errors(&[InsufficientAuthorization, InvalidRequest, InvalidClient, InvalidScope, InvalidSession, WrongCredential, Expired, SlowDown, Locked, RedirectToWeb, AccessDenied, NumberMismatch, PushBlocked, EnrollmentRequired, UpgradeRequired]),
-        post(paths::TOKEN, "Token endpoint: authorization_code (+ PKCE S256 code_verifier) and refresh_token (rotating, reuse revokes the family)")
+        post(paths::TOKEN, "Token endpoint: authorization_code (+ PKCE S256 code_verifier), refresh_token (rotating, reuse revokes the family), and password (an app password or the password + security token) for clients allowed to")
             .body(Body::Form(TOKEN))
             .answers(200, wire::<Tokens>())
-            .errors(&[InvalidRequest, InvalidClient, InvalidGrant, UnsupportedGrantType]),
+            .errors(&[InvalidRequest, InvalidClient, InvalidGrant, UnsupportedGrantType, UnauthorizedClient, WrongCredential, Locked, SlowDown]),
         post(paths::REVOKE, "Token revocation (RFC 7009): revokes the session of an access or refresh token")
             .body(Body::Form(REVOKE))
             .answers(200, wire::<Revoked>())
@@ -126,8 +133,9 @@ pub(super) fn endpoints() -> Vec<Endpoint> {
             .auth(Bearer)
             .answers(200, wire::<LoggedOut>())
             .errors(&[InvalidToken]),
-        post(paths::LOGOUT_ALL, "Ends every session of the user on every device; answers revoked_sessions and recent_devices (devices added in the review window)")
+        post(paths::LOGOUT_ALL, "Ends every session of the user on every device; answers revoked_sessions, revoked_app_passwords and recent_devices (devices added in the review window)")
             .auth(Bearer)
+            .query(&[("app_passwords", "`revoke`: every app password stops working too (default `keep`).")])
             .answers(200, wire::<LoggedOutEverywhere>())
             .errors(&[InvalidToken]),
         get(paths::USERINFO, "OpenID Connect userinfo: sub and the claims of the session's scopes")
@@ -229,6 +237,24 @@ pub(super) fn endpoints() -> Vec<Endpoint> {
             .params(DEVICE_ID)
             .answers(200, wire::<DeviceView>())
             .errors(&[InvalidToken, InsufficientUserAuthentication, NotFound, InvalidRequest]),
+        get(paths::APP_PASSWORDS, "The user's app passwords not revoked: name, created, last used; never a password")
+            .auth(Bearer)
+            .answers(200, wire::<AppPasswords>())
+            .errors(&[InvalidToken]),
+        post(paths::APP_PASSWORDS, "Creates an app password for a named app: 16 lower-case letters in groups of four, shown this once (needs a stepped-up session and a second factor)")
+            .auth(Bearer)
+            .body(Body::Json(wire::<NewAppPassword>()))
+            .answers(201, wire::<AppPasswordCreated>())
+            .errors(&[InvalidToken, InsufficientUserAuthentication, InvalidRequest, SecondFactorRequired]),
+        delete(paths::APP_PASSWORD, "Revokes an app password: it stops working at once (needs a stepped-up session)")
+            .auth(Bearer)
+            .params(APP_PASSWORD_ID)
+            .answers(200, wire::<Removed>())
+            .errors(&[InvalidToken, InsufficientUserAuthentication, NotFound]),
+        post(paths::SECURITY_TOKEN, "Resets the API security token: a new 24-character token is emailed (never answered); the previous one stops working (needs a stepped-up session)")
+            .auth(Bearer)
+            .answers(202, wire::<SecurityTokenSent>())
+            .errors(&[InvalidToken, InsufficientUserAuthentication]),
         post(paths::DEVICE_ACTIVATE, "Registers a device with an activation code and its P-256 key, signed by that key; answers the device id, the test approval, whether the attestation verified and whether phone sign-in will reach the device")
             .auth(Signed { device_id: false })
             .body(Body::Json(wire::<ActivateRequest>()))
@@ -250,6 +276,10 @@ pub(super) fn endpoints() -> Vec<Endpoint> {
             .body(Body::Json(wire::<PushTokenUpdate>()))
             .answers(200, wire::<PushTokenUpdated>())
             .errors(&[InvalidRequest, UnknownDevice, InvalidSignature, StaleRequest, ReplayedRequest]),
+        get(paths::ADMIN_USERS, "The organisation's users by email with their roles (needs a stepped-up session and the owner, admin or helpdesk role)")
+            .auth(Bearer)
+            .answers(200, wire::<OrgUsers>())
+            .errors(&[InvalidToken, InsufficientUserAuthentication, PermissionDenied]),
         get(paths::DEV_OUTBOX, "Recorded messages (only with --dev)")
             .query(&[("to", "Only the messages to this recipient.")])
             .answers(200, wire::<DevOutbox>()),

@@ -75,8 +75,9 @@ fn path_parameters_are_declared() {
         assert_eq!(declared, in_path, "{method} {path}");
         declared_any += declared.len();
     }
-    // GET, PATCH, DELETE /v1/me/devices/{id}, its confirm, the enrollment and the decision.
-    assert_eq!(declared_any, 6);
+    // GET, PATCH, DELETE /v1/me/devices/{id}, its confirm, the enrollment, the decision and
+    // DELETE /v1/me/app-passwords/{id} and /v1/me/sessions/{id}.
+    assert_eq!(declared_any, 8);
 }
 
 #[test]

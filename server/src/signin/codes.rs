@@ -82,11 +82,22 @@ impl Flow<'_> {
                     "verify_device" => "Confirm it's you".into(),
                     _ => "Your sign-in code".into(),
                 },
-                body: SecretString::new(format!(
-                    "Your code is {}. It expires in {} minutes. If you did not ask for it, ignore this message.",
-                    code.expose(),
-                    config.ttl_s / 60
-                )),
+                body: SecretString::new(if channel == "voice" {
+                    // Read out by the call: the code, then digit by digit.
+                    let digits: Vec<String> = code.expose().chars().map(String::from).collect();
+                    format!(
+                        "Your code is {}. Once more: {}. It expires in {} minutes.",
+                        code.expose(),
+                        digits.join(", "),
+                        config.ttl_s / 60
+                    )
+                } else {
+                    format!(
+                        "Your code is {}. It expires in {} minutes. If you did not ask for it, ignore this message.",
+                        code.expose(),
+                        config.ttl_s / 60
+                    )
+                }),
             })
         };
         let code_id = send_code(self.app, key, purpose, self.now, message).await?;
@@ -98,10 +109,10 @@ impl Flow<'_> {
     fn code_next(&self, step: &str, channel: &str, hint: &str, sent_at: u64) -> Next {
         let config = &self.app.config.codes;
         let code = CodeStep {
-            channel: if channel == "sms" {
-                Channel::Sms
-            } else {
-                Channel::Email
+            channel: match channel {
+                "sms" => Channel::Sms,
+                "voice" => Channel::Voice,
+                _ => Channel::Email,
             },
             destination_hint: hint.to_owned(),
             length: config.length,
@@ -109,7 +120,8 @@ impl Flow<'_> {
             resend_after: (sent_at + config.resend_after_s).saturating_sub(self.now),
         };
         match step {
-            "sms_code" => Next::SmsCode(code),
+            // The phone second factors ask for their code as an SMS sign-in does.
+            "sms_code" | "sms" | "voice" => Next::SmsCode(code),
             "verify_device" => Next::VerifyDevice(code),
             _ => Next::EmailCode(code),
         }

@@ -6,9 +6,12 @@ use authcore_protocol::signin::{Next, SecondFactor};
 use authcore_protocol::ErrorCode;
 use axum::http::StatusCode;
 
-use super::{insufficient, Flow};
+use super::{insufficient, phone_hint, Flow};
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
+
+/// The second factors that reach the verified phone number.
+const PHONE_FACTORS: [&str; 2] = ["sms", "voice"];
 
 /// The protocol's name of a second factor the flow offers.
 fn second_factor(name: &str) -> Option<SecondFactor> {
@@ -16,6 +19,8 @@ fn second_factor(name: &str) -> Option<SecondFactor> {
         SecondFactor::Push,
         SecondFactor::Totp,
         SecondFactor::BackupCode,
+        SecondFactor::Sms,
+        SecondFactor::Voice,
     ]
     .into_iter()
     .find(|f| f.as_str() == name)
@@ -43,6 +48,12 @@ impl Flow<'_> {
     pub(super) async fn second_factor(&mut self, factors: Vec<&'static str>) -> ApiResult<()> {
         let requested = self.method_param().map(str::to_owned);
         if let Some(name) = &requested {
+            if PHONE_FACTORS.contains(&name.as_str()) && !factors.contains(&name.as_str()) {
+                return Err(ApiError::invalid_request(format!(
+                    "`{name}` needs a verified phone number and this account has none; choose another second factor: {}",
+                    factors.join(", ")
+                )));
+            }
             if !factors.contains(&name.as_str()) {
                 return Err(ApiError::invalid_request(format!(
                     "`{name}` is not one of the second factors offered: {}",
@@ -57,13 +68,25 @@ impl Flow<'_> {
             (_, [only]) => (*only).to_owned(),
             _ => {
                 self.session.step = "choose_second_factor".into();
+                let phone_hint = if factors.iter().any(|f| PHONE_FACTORS.contains(f)) {
+                    self.user
+                        .as_ref()
+                        .and_then(|u| u.phone.as_deref())
+                        .map(phone_hint)
+                } else {
+                    None
+                };
                 return Err(insufficient(Next::ChooseSecondFactor {
                     factors: factors.iter().filter_map(|f| second_factor(f)).collect(),
+                    phone_hint,
                 }));
             }
         };
         if choice == "push" {
             return self.push_factor(requested.as_deref() == Some("push")).await;
+        }
+        if PHONE_FACTORS.contains(&choice.as_str()) {
+            return self.phone_factor(&choice).await;
         }
         let prompted = self.session.step == choice;
         let code = if prompted {
@@ -88,6 +111,29 @@ impl Flow<'_> {
             self.check_backup_code(&code).await?;
         }
         self.session.second_factor = Some(choice);
+        Ok(())
+    }
+
+    /// `sms` or `voice`: a code texted to (or read out by a call to) the verified phone number,
+    /// with the limits of the email code (the same sends per number as an SMS sign-in, the
+    /// resend delay, the attempts per code); naming the factor again resends (or calls again).
+    async fn phone_factor(&mut self, channel: &str) -> ApiResult<()> {
+        let phone = self
+            .user
+            .as_ref()
+            .and_then(|u| u.phone.clone())
+            .ok_or_else(ApiError::invalid_session)?;
+        let step: &'static str = if channel == "voice" { "voice" } else { "sms" };
+        self.code_step(
+            step,
+            "second_factor",
+            step,
+            format!("phone:{phone}"),
+            Some(phone.clone()),
+            phone_hint(&phone),
+        )
+        .await?;
+        self.session.second_factor = Some(step.into());
         Ok(())
     }
 

@@ -113,6 +113,10 @@ impl Flow<'_> {
         if enrolled.backup_codes_left > 0 {
             factors.push("backup_code");
         }
+        // A code to the verified phone, unless a code to that phone was the first factor.
+        if enrolled.verified_phone && self.session.primary_method.as_deref() != Some("sms_code") {
+            factors.extend(["sms", "voice"]);
+        }
         if factors.is_empty() {
             let primary = self.session.primary_method.as_deref();
             if self.session.acr_mfa && matches!(primary, Some("email_code" | "sms_code")) {

@@ -83,3 +83,35 @@ pub fn mask_phone(phone: &str) -> String {
     let tail: String = digits[hidden..].iter().collect();
     format!("+{}{tail}", "*".repeat(hidden))
 }
+
+/// The number a phone second factor reaches, as "Verify your identity" shows it: every digit an
+/// `X` but the last two, grouped from the end as 4, 3 and 3 digits (`-` between them) while
+/// enough are left, the digits before them (the country code, for numbers of 11 digits or more)
+/// in front, set off by a space: `+15555550163` is `+X XXX-XXX-XX63`, `+447700900123` is
+/// `+XX XXX-XXX-XX23`, `+3312345678` is `+XXX-XXX-XX78`, `+12345678` is `+X XXX-XX78`.
+pub fn phone_hint(phone: &str) -> String {
+    let digits: Vec<char> = phone.chars().filter(char::is_ascii_digit).collect();
+    let shown = digits.len().saturating_sub(2);
+    let masked: Vec<char> = digits
+        .iter()
+        .enumerate()
+        .map(|(i, d)| if i < shown { 'X' } else { *d })
+        .collect();
+    let mut groups: Vec<String> = Vec::new();
+    let mut end = masked.len();
+    for size in [4, 3, 3] {
+        if end < size {
+            break;
+        }
+        let start = end - size;
+        groups.insert(0, masked[start..end].iter().collect());
+        end = start;
+    }
+    let national = groups.join("-");
+    if end == 0 {
+        format!("+{national}")
+    } else {
+        let lead: String = masked[..end].iter().collect();
+        format!("+{lead} {national}")
+    }
+}

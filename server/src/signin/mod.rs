@@ -35,7 +35,7 @@ mod identifier;
 pub(crate) use attempts::reserve_attempt;
 pub(crate) use codes::send_code;
 pub(crate) use credentials::{backup_code_hash, totp_of};
-pub use identifier::{mask_email, mask_phone, Identifier};
+pub use identifier::{mask_email, mask_phone, phone_hint, Identifier};
 
 fn methods_for<'a>(
     app: &'a AppState,
@@ -319,5 +319,16 @@ mod tests {
     fn masks() {
         assert_eq!(mask_email("nora@acme.example"), "n***@acme.example");
         assert_eq!(mask_phone("+15555550101"), "+*******0101");
+    }
+
+    #[test]
+    fn phone_hints_show_the_last_two_digits_grouped() {
+        assert_eq!(phone_hint("+15555550163"), "+X XXX-XXX-XX63");
+        assert_eq!(phone_hint("+447700900123"), "+XX XXX-XXX-XX23");
+        assert_eq!(phone_hint("+493012345678"), "+XX XXX-XXX-XX78");
+        assert_eq!(phone_hint("+123456789"), "+XX XXX-XX89");
+        assert_eq!(phone_hint("+3312345678"), "+XXX-XXX-XX78");
+        assert_eq!(phone_hint("+12345678"), "+X XXX-XX78");
+        assert_eq!(phone_hint("+123456789012345"), "+XXXXX XXX-XXX-XX45");
     }
 }

@@ -2,11 +2,15 @@
 //! (one transaction when it changes more than one row), so a PostgreSQL implementation can be
 //! added beside [`sqlite::SqliteStore`] without touching them. Secrets arrive already hashed.
 
+pub mod credentials;
 pub mod devices;
+pub mod orgs;
 pub mod security;
 pub mod sqlite;
 
+pub use credentials::*;
 pub use devices::*;
+pub use orgs::*;
 pub use security::*;
 
 use async_trait::async_trait;
@@ -245,6 +249,8 @@ pub struct SecondFactors {
     /// A confirmed TOTP credential.
     pub totp: bool,
     pub backup_codes_left: u32,
+    /// The account's phone number is verified: the `sms` and `voice` second factors reach it.
+    pub verified_phone: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -264,6 +270,8 @@ pub struct OutboxRecord {
 #[async_trait]
 pub trait Store:
     DeviceStore
+    + CredentialStore
+    + OrgStore
     + PushStore
     + SecurityStore
     + SignInStore
@@ -295,6 +303,9 @@ pub trait Store:
     async fn confirm_totp(&self, user_id: i64, step: u64) -> StoreResult<bool>;
     /// Records `step` as used if it is newer than the last accepted one (replay guard).
     async fn accept_totp_step(&self, user_id: i64, step: u64) -> StoreResult<bool>;
+    /// Marks the account's phone number verified at `now` (dev seeding; later the add-a-phone
+    /// flow): from then on it is a second factor (`sms`, `voice`).
+    async fn verify_phone(&self, user_id: i64, now: u64) -> StoreResult<()>;
     /// Installs an active credential directly (dev seeding).
     async fn seed_totp(&self, user_id: i64, secret: &[u8], now: u64) -> StoreResult<()>;
 

@@ -119,8 +119,8 @@ pub trait SecurityStore: Send + Sync + 'static {
     ) -> StoreResult<bool>;
     /// Whether the user had, before `at`, a second factor still usable now: an active,
     /// unsuspended device activated (and confirmed after a reset) before then, a confirmed,
-    /// unsuspended TOTP credential confirmed before then, or unused backup codes created before
-    /// then. (Within the same second a factor counts as added after.)
+    /// unsuspended TOTP credential confirmed before then, unused backup codes created before
+    /// then, or a phone number verified before then. (Within the same second a factor counts as added after.)
     async fn had_second_factor(&self, user_id: i64, at: u64) -> StoreResult<bool>;
     /// Removes the TOTP credential (active and pending) and records `noted`; false (nothing
     /// written) when there was none.

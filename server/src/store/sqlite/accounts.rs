@@ -121,9 +121,10 @@ impl Store for SqliteStore {
     }
 
     async fn second_factors(&self, user_id: i64) -> StoreResult<SecondFactors> {
-        let (totp, backup_codes_left): (bool, i64) = sqlx::query_as(
+        let (totp, backup_codes_left, verified_phone): (bool, i64, bool) = sqlx::query_as(
             "SELECT EXISTS (SELECT 1 FROM totp_credentials WHERE user_id = ?1 AND confirmed = 1 AND suspended_at IS NULL),
-                    (SELECT COUNT(*) FROM backup_codes WHERE user_id = ?1 AND used_at IS NULL)",
+                    (SELECT COUNT(*) FROM backup_codes WHERE user_id = ?1 AND used_at IS NULL),
+                    EXISTS (SELECT 1 FROM users WHERE id = ?1 AND phone IS NOT NULL AND phone_verified_at IS NOT NULL)",
         )
         .bind(user_id)
         .fetch_one(&mut *self.read().await?)
@@ -131,7 +132,17 @@ impl Store for SqliteStore {
         Ok(SecondFactors {
             totp,
             backup_codes_left: u32::try_from(backup_codes_left).unwrap_or(0),
+            verified_phone,
         })
+    }
+
+    async fn verify_phone(&self, user_id: i64, now: u64) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET phone_verified_at = ? WHERE id = ? AND phone IS NOT NULL")
+            .bind(ts(now))
+            .bind(user_id)
+            .execute(&mut *self.write().await?)
+            .await?;
+        Ok(())
     }
 
     async fn start_totp(&self, user_id: i64, secret: &[u8], now: u64) -> StoreResult<()> {
@@ -222,7 +233,7 @@ impl Store for SqliteStore {
 }
 
 /// One history row, on the writer or inside a caller's transaction.
-async fn insert_sign_in_event<'c>(
+pub(super) async fn insert_sign_in_event<'c>(
     db: impl sqlx::Executor<'c, Database = sqlx::Sqlite>,
     e: &SignInEvent,
 ) -> StoreResult<()> {

@@ -5,7 +5,7 @@
 //! This module opens the store and hands out its connections; `conn` holds the connections and
 //! raw transactions, `schema` the migrations, `sealing` the secrets sealed at rest, and one file
 //! per store trait: `accounts` ([`Store`]), `signin`, `tokens`, `outbox`, `devices`, `push`,
-//! `security`.
+//! `security`, `credentials`, `orgs`.
 
 use std::str::FromStr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -19,7 +19,9 @@ use crate::keys::{Sealer, ServerKey};
 
 mod accounts;
 mod conn;
+mod credentials;
 mod devices;
+mod orgs;
 mod outbox;
 mod push;
 mod schema;

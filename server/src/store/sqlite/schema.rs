@@ -1,5 +1,5 @@
-//! The schema and its migrations, applied in one transaction on open (versions 1 to 6, 8 and 9;
-//! 7 is the sealing of secrets at rest, `sealing`).
+//! The schema and its migrations, applied in one transaction on open (versions 1 to 6, 8, 9 and
+//! 11; 7 is the sealing of secrets at rest, `sealing`).
 
 use sqlx::Connection;
 
@@ -54,6 +54,37 @@ ALTER TABLE auth_sessions ADD COLUMN nonce TEXT;
 ALTER TABLE sessions ADD COLUMN scope TEXT;
 ";
 
+/// Version 11: account factors (issue 16). When the account's phone number was verified (only a
+/// verified number is a second factor, `sms` and `voice`); app passwords (stored as HMACs, kept
+/// after revocation so a revoked one is told apart from a wrong one); the API security token
+/// (HMACs of the current and the previous one); each user's role in the organisation of their
+/// email domain (none: `member`).
+const SCHEMA_V11: &str = "
+ALTER TABLE users ADD COLUMN phone_verified_at INTEGER;
+CREATE TABLE app_passwords (
+    id INTEGER PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    hash BLOB NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL,
+    last_used_at INTEGER,
+    revoked_at INTEGER
+);
+CREATE INDEX app_passwords_by_user ON app_passwords(user_id);
+CREATE TABLE security_tokens (
+    user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+    hash BLOB NOT NULL,
+    previous_hash BLOB,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE org_roles (
+    user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+    domain TEXT NOT NULL,
+    role TEXT NOT NULL
+);
+CREATE INDEX org_roles_by_domain ON org_roles(domain);
+";
+
 impl SqliteStore {
     pub(super) async fn migrate(&self) -> StoreResult<()> {
         let mut conn = self.write().await?;
@@ -79,6 +110,7 @@ impl SqliteStore {
         Self::apply_once(&mut tx, 6, SCHEMA_V6).await?;
         Self::apply_once(&mut tx, 8, SCHEMA_V8).await?;
         Self::apply_once(&mut tx, 9, SCHEMA_V9).await?;
+        Self::apply_once(&mut tx, 11, SCHEMA_V11).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -204,7 +204,8 @@ impl SecurityStore for SqliteStore {
                  OR EXISTS (SELECT 1 FROM totp_credentials WHERE user_id = ?1 AND confirmed = 1
                     AND suspended_at IS NULL AND COALESCE(confirmed_at, created_at) < ?2
                     AND (reviewed_at IS NULL OR reviewed_at < ?2))
-                 OR EXISTS (SELECT 1 FROM backup_codes WHERE user_id = ?1 AND used_at IS NULL AND created_at < ?2)",
+                 OR EXISTS (SELECT 1 FROM backup_codes WHERE user_id = ?1 AND used_at IS NULL AND created_at < ?2)
+                 OR EXISTS (SELECT 1 FROM users WHERE id = ?1 AND phone IS NOT NULL AND phone_verified_at < ?2)",
         )
         .bind(user_id)
         .bind(ts(at))
@@ -344,7 +345,11 @@ impl SecurityStore for SqliteStore {
 }
 
 /// Inserts a security event and its mail inside the caller's transaction.
-async fn insert_noted(tx: &mut Tx<'_>, noted: &Noted, store: &SqliteStore) -> StoreResult<()> {
+pub(super) async fn insert_noted(
+    tx: &mut Tx<'_>,
+    noted: &Noted,
+    store: &SqliteStore,
+) -> StoreResult<()> {
     let e = &noted.event;
     sqlx::query(
         "INSERT INTO security_events (user_id, at, kind, detail, factors, ip, user_agent) VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -19,7 +19,7 @@ fn session_of(row: (i64, i64, String, i64, Option<String>)) -> Session {
 }
 
 impl SqliteStore {
-    async fn insert_tokens(
+    pub(super) async fn insert_tokens(
         tx: &mut Tx<'_>,
         session_id: i64,
         user_id: i64,
