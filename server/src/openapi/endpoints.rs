@@ -44,6 +44,7 @@ fn delete(path: &'static str, summary: &'static str) -> Endpoint {
 const ENROLLMENT_ID: &[(&str, &str)] = &[("id", "The enrollment id (`enrollment_id`).")];
 const DEVICE_ID: &[(&str, &str)] = &[("id", "The device id (`device_id`).")];
 const APP_PASSWORD_ID: &[(&str, &str)] = &[("id", "The app password's id.")];
+const SESSION_ID: &[(&str, &str)] = &[("id", "The session's id (`GET /v1/me/sessions`).")];
 const REQUEST_ID: &[(&str, &str)] = &[("id", "The push request id (`request_id`).")];
 const WAIT: (&str, &str) = (
     query::WAIT,
@@ -162,6 +163,7 @@ pub(super) fn endpoints() -> Vec<Endpoint> {
             .errors(&[InvalidToken]),
         delete(paths::SESSION, "Ends one of the user's sessions: its access and refresh tokens stop working")
             .auth(Bearer)
+            .params(SESSION_ID)
             .answers(200, wire::<LoggedOut>())
             .errors(&[InvalidToken, NotFound]),
         get(paths::SECURITY_EVENTS, "Security events (devices, TOTP, backup codes, password, reset review), newest first")
