@@ -5,9 +5,9 @@
 //! `{"device_id","display_name",…}`) are named in [`NOT_MACHINE_CHECKED`].
 
 use authcore_protocol::account::{
-    BackupCodes, ChangePasswordRequest, CodeRequest, Confirmed, ForgotPasswordRequest,
-    PasswordChanged, PasswordReset, Removed, ResetCodeSent, SecurityEvents, SignIns,
-    TotpEnrollment, UserInfo,
+    ActiveSessions, BackupCodes, ChangePasswordRequest, CodeRequest, Confirmed,
+    ForgotPasswordRequest, PasswordChanged, PasswordReset, Removed, ResetCodeSent, SecurityEvents,
+    SignIns, TotpEnrollment, UserInfo,
 };
 use authcore_protocol::admin::OrgUsers;
 use authcore_protocol::credentials::{
@@ -203,6 +203,7 @@ fn typed(example: &Value) -> (&'static str, Value) {
             ("UserInfoClaims", round_trip::<UserInfoClaims>(example))
         }
         _ if has("sign_ins") => ("SignIns", round_trip::<SignIns>(example)),
+        _ if has("sessions") => ("ActiveSessions", round_trip::<ActiveSessions>(example)),
         _ if has("events") => ("SecurityEvents", round_trip::<SecurityEvents>(example)),
         _ if has("otpauth_uri") => ("TotpEnrollment", round_trip::<TotpEnrollment>(example)),
         _ if has("current_password") => (
@@ -299,6 +300,7 @@ fn every_json_example_of_the_protocol_round_trips_through_its_type() {
         "IdTokenHeader",
         "JwkSet",
         "SignIns",
+        "ActiveSessions",
         "SecurityEvents",
         "TotpEnrollment",
         "ChangePasswordRequest",

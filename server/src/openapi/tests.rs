@@ -42,7 +42,10 @@ fn operations(doc: &Value) -> Vec<(&str, &str, &Value)> {
 #[test]
 fn every_routed_path_is_documented_and_nothing_else() {
     let doc = document();
-    let routed: BTreeSet<&str> = crate::routes::routes(true).into_iter().map(|(p, _)| p).collect();
+    let routed: BTreeSet<&str> = crate::routes::routes(true)
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect();
     let documented: BTreeSet<&str> = doc["paths"]
         .as_object()
         .unwrap()
