@@ -141,6 +141,8 @@ pub(crate) struct App {
     pub attestation: attestation::Verifier,
     /// The ID-token signing keys (`[[id_token_keys]]`).
     pub id_keys: oidc::IdTokenKeys,
+    /// The upstream OpenID providers' documents (cached).
+    pub upstreams: oidc::Upstreams,
 }
 
 pub(crate) type AppState = Arc<App>;
@@ -252,6 +254,7 @@ pub async fn start(options: ServerOptions) -> Result<RunningServer, ServerError>
         attestation: attestation::Verifier::load(&options.config.attestation)
             .map_err(ServerError::Setup)?,
         id_keys,
+        upstreams: oidc::Upstreams::default(),
     });
     if options.dev {
         account::seed_dev_users(&app)
@@ -351,6 +354,8 @@ fn routes(dev: bool) -> Vec<(&'static str, MethodRouter<AppState>)> {
             paths::AUTHORIZE_CHALLENGE,
             post(signin::authorize_challenge),
         ),
+        (paths::AUTHORIZE, get(oidc::authorize)),
+        (paths::AUTHORIZE_CALLBACK, get(oidc::callback)),
         (paths::TOKEN, post(tokens::token)),
         (paths::REVOKE, post(tokens::revoke)),
         (paths::LOGOUT, post(tokens::logout)),
@@ -480,7 +485,7 @@ async fn json_refusal(response: Response, method: &axum::http::Method) -> Respon
         .headers()
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
     if is_json {
         return response;
     }

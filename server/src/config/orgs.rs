@@ -72,6 +72,9 @@ pub struct OrgConfig {
     /// verification is the whole sign-in.
     #[serde(default)]
     pub passwordless_push: bool,
+    /// The upstream OpenID providers its `sso`/`federated` methods sign in with.
+    #[serde(default)]
+    pub upstreams: Vec<super::UpstreamConfig>,
 }
 
 fn default_max_skips() -> u32 {

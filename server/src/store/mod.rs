@@ -3,10 +3,12 @@
 //! added beside [`sqlite::SqliteStore`] without touching them. Secrets arrive already hashed.
 
 pub mod devices;
+pub mod federation;
 pub mod security;
 pub mod sqlite;
 
 pub use devices::*;
+pub use federation::*;
 pub use security::*;
 
 use async_trait::async_trait;
@@ -252,6 +254,7 @@ pub struct OutboxRecord {
 #[async_trait]
 pub trait Store:
     DeviceStore
+    + FederationStore
     + PushStore
     + SecurityStore
     + SignInStore

@@ -20,6 +20,7 @@ use crate::keys::{Sealer, ServerKey};
 mod accounts;
 mod conn;
 mod devices;
+mod federation;
 mod outbox;
 mod push;
 mod schema;
