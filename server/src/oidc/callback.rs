@@ -14,7 +14,7 @@ use axum::response::Response;
 
 use super::authorize::{callback_uri, page, upstream_secrets, Back};
 use super::upstream::{word, UpstreamError};
-use super::upstream_token::{check, Asserted, TokenRefusal};
+use super::upstream_token::{check, Asserted, Profile, TokenRefusal};
 use crate::config::{Method, OrgConfig, UpstreamConfig};
 use crate::extract::{Caller, Params};
 use crate::secrets::{random_token, token_hash};
@@ -152,11 +152,37 @@ async fn finish(
         return Err(Refusal::Denied("the provider's answer has no code".into()));
     };
     let (verifier, nonce) = upstream_secrets(app, state);
-    let id_token = app
+    let tokens = app
         .upstreams
         .exchange(upstream, &metadata, code, &callback_uri(app), &verifier)
         .await?;
-    let asserted = check(&app.upstreams, upstream, id_token.expose(), &nonce, now).await?;
+    let checked = check(
+        &app.upstreams,
+        upstream,
+        tokens.id_token.expose(),
+        &nonce,
+        now,
+    )
+    .await?;
+    let mut profile = checked.profile;
+    if profile.email.is_none() {
+        // OIDC Core 5.4: the scope's claims may be at userinfo instead, for the same `sub`.
+        if let Some(access_token) = &tokens.access_token {
+            let answer: Option<Profile> = app
+                .upstreams
+                .userinfo(upstream, &metadata, access_token)
+                .await?;
+            if let Some(answer) = answer {
+                if answer.sub.as_deref() != Some(checked.subject.as_str()) {
+                    return Err(Refusal::Denied(
+                        "the provider's userinfo is about another subject than its ID token".into(),
+                    ));
+                }
+                profile = answer;
+            }
+        }
+    }
+    let asserted = profile.verified_email(checked.issuer, checked.subject)?;
     let user_id = account(app, upstream, org, &asserted, now).await?;
     complete(app, caller, upstream, org, pending, user_id, now).await
 }

@@ -38,7 +38,15 @@ pub(crate) struct Metadata {
     pub token_endpoint: String,
     pub jwks_uri: String,
     #[serde(default)]
+    pub userinfo_endpoint: Option<String>,
+    #[serde(default)]
     pub authorization_response_iss_parameter_supported: bool,
+}
+
+/// The tokens of a code exchange.
+pub(crate) struct Exchanged {
+    pub id_token: SecretString,
+    pub access_token: Option<SecretString>,
 }
 
 /// One public key of a provider's JWK set (RSA or P-256; others are skipped).
@@ -196,7 +204,38 @@ impl Upstreams {
         Ok(found)
     }
 
-    /// Exchanges the upstream's code (with this server's PKCE verifier) for its ID token.
+    /// The provider's userinfo answer for `access_token` (OIDC Core 5.3), when it has the
+    /// endpoint: where providers that keep the ID token small put the email.
+    pub(crate) async fn userinfo<T: serde::de::DeserializeOwned>(
+        &self,
+        upstream: &UpstreamConfig,
+        metadata: &Metadata,
+        access_token: &SecretString,
+    ) -> Result<Option<T>, UpstreamError> {
+        let Some(endpoint) = &metadata.userinfo_endpoint else {
+            return Ok(None);
+        };
+        let unreachable = || UpstreamError::Unreachable(upstream.id.clone());
+        let url = authcore::http::check_url(endpoint).map_err(|_| unreachable())?;
+        let response = self
+            .http
+            .get(url)
+            .bearer_auth(access_token.expose())
+            .send()
+            .await
+            .map_err(|_| unreachable())?;
+        if !response.status().is_success() {
+            return Err(UpstreamError::CodeRefused(format!(
+                "its userinfo endpoint answered {}",
+                response.status().as_u16()
+            )));
+        }
+        response.json().await.map(Some).map_err(|_| {
+            UpstreamError::CodeRefused("its userinfo endpoint answered without JSON".into())
+        })
+    }
+
+    /// Exchanges the upstream's code (with this server's PKCE verifier) for its tokens.
     pub(crate) async fn exchange(
         &self,
         upstream: &UpstreamConfig,
@@ -204,7 +243,7 @@ impl Upstreams {
         code: &str,
         redirect_uri: &str,
         verifier: &str,
-    ) -> Result<SecretString, UpstreamError> {
+    ) -> Result<Exchanged, UpstreamError> {
         let mut form = vec![
             ("grant_type", "authorization_code"),
             ("code", code),
@@ -243,6 +282,8 @@ impl Upstreams {
             #[serde(default)]
             id_token: Option<String>,
             #[serde(default)]
+            access_token: Option<String>,
+            #[serde(default)]
             error: Option<String>,
         }
         let status = response.status();
@@ -250,7 +291,10 @@ impl Upstreams {
             UpstreamError::CodeRefused(format!("its token endpoint answered {status} without JSON"))
         })?;
         match (answer.id_token, answer.error) {
-            (Some(id_token), None) if status.is_success() => Ok(SecretString::new(id_token)),
+            (Some(id_token), None) if status.is_success() => Ok(Exchanged {
+                id_token: SecretString::new(id_token),
+                access_token: answer.access_token.map(SecretString::new),
+            }),
             (_, Some(error)) => Err(UpstreamError::CodeRefused(word(&error))),
             _ => Err(UpstreamError::CodeRefused(
                 "its token endpoint answered without an ID token".into(),

@@ -20,9 +20,53 @@ pub(crate) struct Asserted {
     /// The token's `iss` (a multi-tenant one filled in).
     pub issuer: String,
     pub subject: String,
-    /// Lowercase.
+    /// Lowercase; checked verified by [`Asserted::verified_email`].
     pub email: String,
     pub name: Option<String>,
+}
+
+/// The profile claims of an ID token or a userinfo answer (OIDC Core 5.1).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub(crate) struct Profile {
+    #[serde(default)]
+    pub sub: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub email_verified: Option<serde_json::Value>,
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+impl Profile {
+    /// The identity, when the profile carries a verified email.
+    pub(crate) fn verified_email(
+        self,
+        issuer: String,
+        subject: String,
+    ) -> Result<Asserted, TokenRefusal> {
+        let email = self.email.ok_or(TokenRefusal::NoEmail)?;
+        // Some providers send the boolean as a string.
+        let verified = matches!(&self.email_verified, Some(serde_json::Value::Bool(true)))
+            || matches!(&self.email_verified, Some(serde_json::Value::String(s)) if s == "true");
+        if !verified {
+            return Err(TokenRefusal::EmailNotVerified);
+        }
+        Ok(Asserted {
+            issuer,
+            subject,
+            email: email.trim().to_ascii_lowercase(),
+            name: self.name,
+        })
+    }
+}
+
+/// A checked ID token: who it names and the profile claims it carries.
+#[derive(Debug, Clone)]
+pub(crate) struct Checked {
+    pub issuer: String,
+    pub subject: String,
+    pub profile: Profile,
 }
 
 /// Why an ID token was refused; each text follows "the provider's ID token is refused: ".
@@ -52,7 +96,7 @@ pub(crate) enum TokenRefusal {
     IssuedInFuture,
     #[error("its nonce is not the one this server sent")]
     Nonce,
-    #[error("it carries no email")]
+    #[error("neither it nor the provider's userinfo carries an email")]
     NoEmail,
     #[error("its email is not verified (email_verified is not true)")]
     EmailNotVerified,
@@ -87,12 +131,8 @@ struct Claims {
     nonce: Option<String>,
     #[serde(default)]
     tid: Option<String>,
-    #[serde(default)]
-    email: Option<String>,
-    #[serde(default)]
-    email_verified: Option<serde_json::Value>,
-    #[serde(default)]
-    name: Option<String>,
+    #[serde(flatten)]
+    profile: Profile,
 }
 
 fn b64(part: &str) -> Result<Vec<u8>, TokenRefusal> {
@@ -131,7 +171,7 @@ pub(crate) async fn check(
     jwt: &str,
     nonce: &str,
     now: u64,
-) -> Result<Asserted, TokenRefusal> {
+) -> Result<Checked, TokenRefusal> {
     let mut parts = jwt.split('.');
     let (Some(header), Some(body), Some(signature), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -188,17 +228,9 @@ pub(crate) async fn check(
     if claims.nonce.as_deref() != Some(nonce) {
         return Err(TokenRefusal::Nonce);
     }
-    let email = claims.email.ok_or(TokenRefusal::NoEmail)?;
-    // Some providers send the boolean as a string.
-    let verified = matches!(&claims.email_verified, Some(serde_json::Value::Bool(true)))
-        || matches!(&claims.email_verified, Some(serde_json::Value::String(s)) if s == "true");
-    if !verified {
-        return Err(TokenRefusal::EmailNotVerified);
-    }
-    Ok(Asserted {
+    Ok(Checked {
         issuer: claims.iss,
         subject: claims.sub,
-        email: email.trim().to_ascii_lowercase(),
-        name: claims.name,
+        profile: claims.profile,
     })
 }

@@ -67,6 +67,8 @@ impl NodeProvider {
             .as_str()
             .unwrap()
             .to_owned();
+        // Keep reading: a closed pipe would end node at its next line of output.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         NodeProvider { issuer, child }
     }
 }

@@ -19,7 +19,7 @@ server.listen(0, '127.0.0.1', () => {
   const provider = new Provider(issuer, {
     clients: (config.clients || []).map((c) => ({
       client_id: c.client_id,
-      client_secret: c.client_secret,
+      ...(c.client_secret ? { client_secret: c.client_secret } : {}),
       redirect_uris: c.redirect_uris,
       response_types: ['code'],
       grant_types: ['authorization_code'],
