@@ -199,7 +199,7 @@ async fn an_unverified_email_and_a_cancelled_sign_in_go_back_to_the_app_refused(
     assert_eq!(q["error"], "access_denied", "{q:?}");
     assert_eq!(
         q["error_description"],
-        "the provider's ID token is refused: its email is not verified (email_verified is not true)"
+        "the provider did not assert that the email is verified (email_verified is not true)"
     );
     // "Cancel" on oidc-provider's login page.
     let browser = Browser::default();

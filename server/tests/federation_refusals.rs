@@ -23,6 +23,11 @@ struct Setup {
 }
 
 async fn setup_with(faults: Faults, multi_tenant: bool, extra: &str) -> Setup {
+    setup_methods(faults, multi_tenant, extra, false).await
+}
+
+/// `sso_only`: Globex offers only its SSO (no password).
+async fn setup_methods(faults: Faults, multi_tenant: bool, extra: &str, sso_only: bool) -> Setup {
     let fake = FakeUpstream::start(faults, multi_tenant).await;
     let mut config = test_config();
     let text = format!(
@@ -36,6 +41,9 @@ async fn setup_with(faults: Faults, multi_tenant: bool, extra: &str) -> Setup {
         .find(|o| o.domain == "globex.example")
         .unwrap();
     globex.upstreams = vec![toml::from_str(&text).unwrap()];
+    if sso_only {
+        globex.methods.retain(|m| m.name() == "sso");
+    }
     let t = start_with(config, "sqlite::memory:", true).await;
     Setup {
         t,
@@ -215,12 +223,14 @@ async fn every_forged_or_wrong_id_token_is_refused_with_its_reason() {
         (Box::new(|f| f.aud = json!("someone-else")), "the provider's ID token is refused: its aud does not include this server's client_id"),
         (Box::new(|f| f.aud = json!([UP_CLIENT, "other"])), "the provider's ID token is refused: its azp is not this server's client_id"),
         (Box::new(|f| f.token_iss = Some("https://evil.example".into())), "the provider's ID token is refused: its iss is not the provider's issuer"),
-        (Box::new(|f| f.email_verified = json!(false)), "the provider's ID token is refused: its email is not verified (email_verified is not true)"),
+        (Box::new(|f| f.email_verified = json!(false)), "the provider did not assert that the email is verified (email_verified is not true)"),
         (Box::new(|f| { f.sub = "okta-mallory".into(); f.email = "mallory@acme.example".into() }), "the provider may not sign in mallory@acme.example: its domain is not one of this organisation's"),
         (Box::new(|f| { f.sub = "okta-newbie".into(); f.email = "newbie@globex.example".into() }), "there is no account for newbie@globex.example and this provider does not create accounts"),
         (Box::new(|f| f.iss_param = Some("https://evil.example".into())), "the answer's iss is not the provider's issuer (an answer from another provider)"),
         (Box::new(|f| f.iss_param = Some(String::new())), "the provider's answer has no iss though the provider sends one"),
         (Box::new(|f| f.deny = true), "the provider refused the sign-in: access_denied"),
+        (Box::new(|f| f.userinfo_only = Some("okta-someone-else".into())), "the provider's userinfo is about another subject than its ID token"),
+        (Box::new(|f| { f.userinfo_only = Some("okta-carol".into()); f.email_verified = json!("false") }), "the provider did not assert that the email is verified (email_verified is not true)"),
     ];
     for (fault, description) in cases {
         s.fake.set(|f| *f = carol_faults());
@@ -230,6 +240,35 @@ async fn every_forged_or_wrong_id_token_is_refused_with_its_reason() {
     // And the good one still works after all that.
     s.fake.set(|f| *f = carol_faults());
     signs_carol_in(&s).await;
+}
+
+#[tokio::test]
+async fn the_email_may_come_from_userinfo_for_the_same_subject() {
+    let mut faults = carol_faults();
+    faults.userinfo_only = Some("okta-carol".into());
+    signs_carol_in(&setup(faults).await).await;
+}
+
+#[tokio::test]
+async fn without_idp_the_login_hints_organisation_decides() {
+    let s = setup(carol_faults()).await;
+    // Globex also offers a password: that is the browser sign-in form, not built yet.
+    let url = s.authorize_url(&[]).replace("idp=globex-okta&", "");
+    let (status, html) = page_of(&s, &url).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains(
+            "The browser sign-in form is not available yet: this account signs in from the app."
+        ),
+        "{html}"
+    );
+    // Only its SSO: straight upstream.
+    let s = setup_methods(carol_faults(), false, "", true).await;
+    let url = s.authorize_url(&[]).replace("idp=globex-okta&", "");
+    match s.browser.follow(&url, APP_REDIRECT).await {
+        Landing::Redirect(url) => assert!(query_of(&url).contains_key("code"), "{url}"),
+        other => panic!("{other:?}"),
+    }
 }
 
 #[tokio::test]

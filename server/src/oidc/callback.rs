@@ -41,6 +41,9 @@ impl From<TokenRefusal> for Refusal {
     fn from(refusal: TokenRefusal) -> Self {
         match refusal {
             TokenRefusal::Upstream(e) => e.into(),
+            TokenRefusal::NoEmail | TokenRefusal::EmailNotVerified => {
+                Refusal::Denied(refusal.to_string())
+            }
             other => Refusal::Denied(format!("the provider's ID token is refused: {other}")),
         }
     }

@@ -69,7 +69,8 @@ pub(crate) struct Checked {
     pub profile: Profile,
 }
 
-/// Why an ID token was refused; each text follows "the provider's ID token is refused: ".
+/// Why an ID token was refused; each text but the email ones follows "the provider's ID token
+/// is refused: ".
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum TokenRefusal {
     #[error("it is not a JWT (three base64url parts of JSON)")]
@@ -96,9 +97,9 @@ pub(crate) enum TokenRefusal {
     IssuedInFuture,
     #[error("its nonce is not the one this server sent")]
     Nonce,
-    #[error("neither it nor the provider's userinfo carries an email")]
+    #[error("the provider asserted no email (in its ID token or userinfo)")]
     NoEmail,
-    #[error("its email is not verified (email_verified is not true)")]
+    #[error("the provider did not assert that the email is verified (email_verified is not true)")]
     EmailNotVerified,
     #[error("{0}")]
     Upstream(#[from] UpstreamError),

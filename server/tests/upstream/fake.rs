@@ -37,6 +37,8 @@ pub struct Faults {
     pub email_verified: Value,
     /// The authorization answer is `error=access_denied`.
     pub deny: bool,
+    /// The email only at userinfo (as oidc-provider does), answered for this `sub`.
+    pub userinfo_only: Option<String>,
 }
 
 impl Faults {
@@ -55,6 +57,7 @@ impl Faults {
             email: email.to_owned(),
             email_verified: json!(true),
             deny: false,
+            userinfo_only: None,
         }
     }
 }
@@ -139,6 +142,7 @@ impl FakeUpstream {
             .route("/jwks", get(jwks))
             .route("/authorize", get(authorize))
             .route("/token", post(token))
+            .route("/userinfo", get(userinfo))
             .with_state(shared.clone());
         let task = tokio::spawn(async move {
             axum::serve(listener, router).await.unwrap();
@@ -162,6 +166,7 @@ async fn discovery(State(s): State<Arc<Shared>>) -> Json<Value> {
         "authorization_endpoint": format!("{}/authorize", s.base),
         "token_endpoint": format!("{}/token", s.base),
         "jwks_uri": format!("{}/jwks", s.base),
+        "userinfo_endpoint": format!("{}/userinfo", s.base),
         "authorization_response_iss_parameter_supported": true,
     }))
 }
@@ -209,6 +214,15 @@ async fn authorize(
     (StatusCode::FOUND, [("location", location)]).into_response()
 }
 
+async fn userinfo(State(s): State<Arc<Shared>>) -> Json<Value> {
+    let f = s.faults.lock().unwrap().clone();
+    Json(json!({
+        "sub": f.userinfo_only.unwrap_or(f.sub),
+        "email": f.email,
+        "email_verified": f.email_verified,
+    }))
+}
+
 fn rsa_components(key: &RsaKeyPair) -> ring::rsa::PublicKeyComponents<Vec<u8>> {
     key.public().into()
 }
@@ -253,6 +267,11 @@ async fn token(
         "nonce": f.nonce.clone().unwrap_or(nonce),
         "email": f.email, "email_verified": f.email_verified, "name": "Upstream User",
     });
+    if f.userinfo_only.is_some() {
+        let map = claims.as_object_mut().unwrap();
+        map.remove("email");
+        map.remove("email_verified");
+    }
     if let Some(tid) = &f.tid {
         claims["tid"] = json!(tid);
     }
