@@ -8,63 +8,24 @@
 mod common;
 mod upstream;
 
-use authcore_server::ServerOptions;
 use common::*;
-use serde_json::{json, Value};
-use upstream::{query_of, reserve_port, Browser, Landing, NodeProvider};
+use serde_json::Value;
+use upstream::{globex_with_node, query_of, Browser, Landing, NodeProvider};
 
 const APP_REDIRECT: &str = "com.example.authcore:/oauth/callback";
 
 struct Setup {
     t: TestServer,
-    _node: NodeProvider,
+    node: NodeProvider,
     browser: Browser,
     pkce: Pkce,
 }
 
-/// oidc-provider with Globex's accounts, and our server with `globex-okta` pointing at it
-/// (`extra`: more upstream settings; `secret`: a confidential client, else a public one).
 async fn setup(extra: &str, secret: Option<&str>) -> Setup {
-    let port = reserve_port();
-    let callback = format!("http://127.0.0.1:{port}/v1/authorize/callback");
-    let node = NodeProvider::start(json!({
-        "clients": [{"client_id": "authcore-rp", "client_secret": secret, "redirect_uris": [callback]}],
-        "accounts": [
-            {"sub": "okta-carol", "email": CAROL.0, "email_verified": true, "name": "Carol Okta"},
-            {"sub": "okta-newbie", "email": "newbie@globex.example", "email_verified": true, "name": "New Bie"},
-            {"sub": "okta-dave", "email": DAVE.0, "email_verified": false, "name": "Dave"},
-        ],
-    }))
-    .await;
-    let secret_line = secret.map_or(String::new(), |s| format!("client_secret = \"{s}\"\n"));
-    let text = format!(
-        "id = \"globex-okta\"\nissuer = \"{}\"\nclient_id = \"authcore-rp\"\n{secret_line}{extra}",
-        node.issuer
-    );
-    let mut config = test_config();
-    config
-        .orgs
-        .iter_mut()
-        .find(|o| o.domain == "globex.example")
-        .unwrap()
-        .upstreams = vec![toml::from_str(&text).unwrap()];
-    let mut options = ServerOptions::new(
-        config,
-        "sqlite::memory:",
-        format!("127.0.0.1:{port}").parse().unwrap(),
-    );
-    options.dev = true;
-    let server = authcore_server::start(options)
-        .await
-        .expect("server starts");
-    let base = server.base_url().to_owned();
+    let (t, node) = globex_with_node(extra, secret).await;
     Setup {
-        t: TestServer {
-            server,
-            base,
-            http: reqwest::Client::new(),
-        },
-        _node: node,
+        t,
+        node: node,
         browser: Browser::default(),
         pkce: pkce(),
     }
@@ -215,7 +176,7 @@ async fn an_unverified_email_and_a_cancelled_sign_in_go_back_to_the_app_refused(
     let abort = if abort.starts_with("http") {
         abort.to_owned()
     } else {
-        format!("{}{abort}", s._node.issuer)
+        format!("{}{abort}", s.node.issuer)
     };
     let Landing::Redirect(url) = browser.follow(&abort, APP_REDIRECT).await else {
         panic!("cancel did not go back to the app");

@@ -8,8 +8,11 @@ pub mod fake;
 
 use std::sync::Arc;
 
-use serde_json::Value;
+use authcore_server::ServerOptions;
+use serde_json::{json, Value};
 use tokio::io::AsyncBufReadExt;
+
+use crate::common::{test_config, TestServer, CAROL, DAVE};
 
 /// A free port on 127.0.0.1 for the authcore server, known before it starts (its callback URL
 /// must be registered at the upstream first).
@@ -21,8 +24,14 @@ pub fn reserve_port() -> u16 {
         .port()
 }
 
-/// The node_modules of scripts/setup-node.sh (installs once).
+/// The node_modules of scripts/setup-node.sh (installs once; one run per test binary, so
+/// parallel tests never install at the same time).
 fn node_path() -> String {
+    static PATH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PATH.get_or_init(install_node_peers).clone()
+}
+
+fn install_node_peers() -> String {
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/setup-node.sh");
     let output = std::process::Command::new("bash")
         .arg(&script)
@@ -71,6 +80,52 @@ impl NodeProvider {
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         NodeProvider { issuer, child }
     }
+}
+
+/// oidc-provider with Globex's accounts (`okta-carol`, `okta-newbie` of
+/// newbie@globex.example, `okta-dave` with an unverified email), and our server (`--dev`) with
+/// `globex-okta` pointing at it (`extra`: more upstream settings; `secret`: a confidential
+/// client, else a public one).
+pub async fn globex_with_node(extra: &str, secret: Option<&str>) -> (TestServer, NodeProvider) {
+    let port = reserve_port();
+    let callback = format!("http://127.0.0.1:{port}/v1/authorize/callback");
+    let node = NodeProvider::start(json!({
+        "clients": [{"client_id": "authcore-rp", "client_secret": secret, "redirect_uris": [callback]}],
+        "accounts": [
+            {"sub": "okta-carol", "email": CAROL.0, "email_verified": true, "name": "Carol Okta"},
+            {"sub": "okta-newbie", "email": "newbie@globex.example", "email_verified": true, "name": "New Bie"},
+            {"sub": "okta-dave", "email": DAVE.0, "email_verified": false, "name": "Dave"},
+        ],
+    }))
+    .await;
+    let secret_line = secret.map_or(String::new(), |s| format!("client_secret = \"{s}\"\n"));
+    let text = format!(
+        "id = \"globex-okta\"\nissuer = \"{}\"\nclient_id = \"authcore-rp\"\n{secret_line}{extra}",
+        node.issuer
+    );
+    let mut config = test_config();
+    config
+        .orgs
+        .iter_mut()
+        .find(|o| o.domain == "globex.example")
+        .unwrap()
+        .upstreams = vec![toml::from_str(&text).unwrap()];
+    let mut options = ServerOptions::new(
+        config,
+        "sqlite::memory:",
+        format!("127.0.0.1:{port}").parse().unwrap(),
+    );
+    options.dev = true;
+    let server = authcore_server::start(options)
+        .await
+        .expect("server starts");
+    let base = server.base_url().to_owned();
+    let t = TestServer {
+        server,
+        base,
+        http: reqwest::Client::new(),
+    };
+    (t, node)
 }
 
 /// A browser: a cookie jar, redirects followed by hand (the app's redirect URI is not fetched).
