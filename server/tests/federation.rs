@@ -25,7 +25,7 @@ async fn setup(extra: &str, secret: Option<&str>) -> Setup {
     let (t, node) = globex_with_node(extra, secret).await;
     Setup {
         t,
-        node: node,
+        node,
         browser: Browser::default(),
         pkce: pkce(),
     }
