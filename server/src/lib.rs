@@ -254,7 +254,7 @@ pub async fn start(options: ServerOptions) -> Result<RunningServer, ServerError>
         attestation: attestation::Verifier::load(&options.config.attestation)
             .map_err(ServerError::Setup)?,
         id_keys,
-        upstreams: oidc::Upstreams::default(),
+        upstreams: oidc::Upstreams::new(options.clock.clone()),
     });
     if options.dev {
         account::seed_dev_users(&app)

@@ -146,7 +146,10 @@ async fn signs_carol_in(s: &Setup) {
     let q = s.walk().await;
     assert_eq!(q["state"], "app-state-1", "{q:?}");
     assert_eq!(q["iss"], s.t.base);
-    let code = q.get("code").expect("a code").clone();
+    let code = q
+        .get("code")
+        .unwrap_or_else(|| panic!("no code: {q:?}"))
+        .clone();
     // Bound to the authorization request's redirect_uri.
     let (status, body) = s
         .exchange(&code, "com.example.authcore:/oauth/callback")
@@ -239,6 +242,20 @@ async fn every_forged_or_wrong_id_token_is_refused_with_its_reason() {
     }
     // And the good one still works after all that.
     s.fake.set(|f| *f = carol_faults());
+    signs_carol_in(&s).await;
+}
+
+#[tokio::test]
+async fn a_rotated_upstream_key_is_fetched_when_a_token_names_it() {
+    let s = setup(carol_faults()).await;
+    signs_carol_in(&s).await;
+    s.fake.set(|f| f.rotated = true);
+    // The set was fetched under 10 s ago: not again, so the new kid is not known yet.
+    s.refused_with(
+        "the provider's ID token is refused: it is signed by a key the provider does not publish",
+    )
+    .await;
+    s.t.server.clock().advance(11);
     signs_carol_in(&s).await;
 }
 

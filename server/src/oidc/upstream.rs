@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::Deserialize;
 use tokio::sync::Mutex;
@@ -13,11 +13,11 @@ use tokio::sync::Mutex;
 use crate::config::UpstreamConfig;
 use crate::secrets::SecretString;
 
-/// How long a discovery document is used before it is fetched again.
-const METADATA_TTL: Duration = Duration::from_secs(3600);
-/// The shortest time between two JWK set fetches of one provider (an unknown `kid` cannot make
-/// the server hammer it).
-const JWKS_REFETCH_MIN: Duration = Duration::from_secs(10);
+/// Seconds a discovery document is used before it is fetched again.
+const METADATA_TTL_S: u64 = 3600;
+/// The shortest time (seconds) between two JWK set fetches of one provider (an unknown `kid`
+/// cannot make the server hammer it).
+const JWKS_REFETCH_MIN_S: u64 = 10;
 
 /// Why an upstream could not be used; the texts are the ones the endpoints answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -74,19 +74,21 @@ struct JwkSet {
 
 struct Cached {
     metadata: Metadata,
-    fetched: Instant,
+    fetched: u64,
     keys: Vec<UpstreamJwk>,
-    keys_fetched: Option<Instant>,
+    keys_fetched: Option<u64>,
 }
 
 /// The providers' documents, by upstream id.
 pub(crate) struct Upstreams {
     http: reqwest::Client,
     cache: Mutex<HashMap<String, Arc<Mutex<Option<Cached>>>>>,
+    /// The server's clock (tests move it past the cache times).
+    clock: crate::Clock,
 }
 
-impl Default for Upstreams {
-    fn default() -> Self {
+impl Upstreams {
+    pub(crate) fn new(clock: crate::Clock) -> Self {
         Upstreams {
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
@@ -95,11 +97,10 @@ impl Default for Upstreams {
                 .build()
                 .expect("the HTTP client builds"),
             cache: Mutex::default(),
+            clock,
         }
     }
-}
 
-impl Upstreams {
     async fn slot(&self, id: &str) -> Arc<Mutex<Option<Cached>>> {
         self.cache
             .lock()
@@ -139,7 +140,7 @@ impl Upstreams {
         let mut cached = slot.lock().await;
         if let Some(c) = cached
             .as_ref()
-            .filter(|c| c.fetched.elapsed() < METADATA_TTL)
+            .filter(|c| self.clock.now() < c.fetched + METADATA_TTL_S)
         {
             return Ok(c.metadata.clone());
         }
@@ -163,7 +164,7 @@ impl Upstreams {
         let (keys, keys_fetched) = keys.unwrap_or_default();
         *cached = Some(Cached {
             metadata: metadata.clone(),
-            fetched: Instant::now(),
+            fetched: self.clock.now(),
             keys,
             keys_fetched,
         });
@@ -191,7 +192,7 @@ impl Upstreams {
         let recent = cached
             .as_ref()
             .and_then(|c| c.keys_fetched)
-            .is_some_and(|at| at.elapsed() < JWKS_REFETCH_MIN);
+            .is_some_and(|at| self.clock.now() < at + JWKS_REFETCH_MIN_S);
         if recent {
             return Ok(None);
         }
@@ -199,7 +200,7 @@ impl Upstreams {
         let found = find(&set.keys);
         if let Some(c) = cached.as_mut() {
             c.keys = set.keys;
-            c.keys_fetched = Some(Instant::now());
+            c.keys_fetched = Some(self.clock.now());
         }
         Ok(found)
     }

@@ -37,6 +37,8 @@ pub struct Faults {
     pub email_verified: Value,
     /// The authorization answer is `error=access_denied`.
     pub deny: bool,
+    /// The provider rotated to a new key (`ec2`): published, and signing.
+    pub rotated: bool,
     /// The email only at userinfo (as oidc-provider does), answered for this `sub`.
     pub userinfo_only: Option<String>,
 }
@@ -58,6 +60,7 @@ impl Faults {
             email_verified: json!(true),
             deny: false,
             userinfo_only: None,
+            rotated: false,
         }
     }
 }
@@ -65,6 +68,7 @@ impl Faults {
 struct Keys {
     rsa: RsaKeyPair,
     ec: EcdsaKeyPair,
+    ec2: EcdsaKeyPair,
     rogue: EcdsaKeyPair,
 }
 
@@ -130,6 +134,7 @@ impl FakeUpstream {
             keys: Keys {
                 rsa: RsaKeyPair::from_pkcs8(&pem_der(&pem)).unwrap(),
                 ec: new_ec(),
+                ec2: new_ec(),
                 rogue: new_ec(),
             },
         });
@@ -171,16 +176,22 @@ async fn discovery(State(s): State<Arc<Shared>>) -> Json<Value> {
     }))
 }
 
+fn ec_jwk(kid: &str, key: &EcdsaKeyPair) -> Value {
+    let point = key.public_key().as_ref();
+    json!({"kty": "EC", "kid": kid, "crv": "P-256", "use": "sig", "alg": "ES256",
+           "x": b64(&point[1..33]), "y": b64(&point[33..65])})
+}
+
 async fn jwks(State(s): State<Arc<Shared>>) -> Json<Value> {
     let public = rsa_components(&s.keys.rsa);
-    let point = s.keys.ec.public_key().as_ref();
-    Json(json!({"keys": [
-        {"kty": "RSA", "kid": "rsa1", "use": "sig", "alg": "RS256",
-         "n": b64(&public.n),
-         "e": b64(&public.e)},
-        {"kty": "EC", "kid": "ec1", "crv": "P-256", "use": "sig", "alg": "ES256",
-         "x": b64(&point[1..33]), "y": b64(&point[33..65])},
-    ]}))
+    let mut keys = vec![
+        json!({"kty": "RSA", "kid": "rsa1", "use": "sig", "alg": "RS256", "n": b64(&public.n), "e": b64(&public.e)}),
+        ec_jwk("ec1", &s.keys.ec),
+    ];
+    if s.faults.lock().unwrap().rotated {
+        keys.push(ec_jwk("ec2", &s.keys.ec2));
+    }
+    Json(json!({ "keys": keys }))
 }
 
 async fn authorize(
@@ -281,6 +292,7 @@ async fn token(
     let rng = ring::rand::SystemRandom::new();
     let (kid, alg) = match (f.alg, f.rogue_key) {
         (_, true) => ("rogue", "ES256"),
+        _ if f.rotated => ("ec2", "ES256"),
         ("ES256", _) => ("ec1", "ES256"),
         (alg, _) => ("rsa1", alg),
     };
@@ -297,20 +309,14 @@ async fn token(
             let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &rsa_components(&s.keys.rsa).n);
             ring::hmac::sign(&key, signed.as_bytes()).as_ref().to_vec()
         }
-        ("ES256", "rogue") => s
-            .keys
-            .rogue
-            .sign(&rng, signed.as_bytes())
-            .unwrap()
-            .as_ref()
-            .to_vec(),
-        ("ES256", _) => s
-            .keys
-            .ec
-            .sign(&rng, signed.as_bytes())
-            .unwrap()
-            .as_ref()
-            .to_vec(),
+        ("ES256", kid) => {
+            let key = match kid {
+                "rogue" => &s.keys.rogue,
+                "ec2" => &s.keys.ec2,
+                _ => &s.keys.ec,
+            };
+            key.sign(&rng, signed.as_bytes()).unwrap().as_ref().to_vec()
+        }
         _ => {
             let mut sig = vec![0; s.keys.rsa.public().modulus_len()];
             s.keys
