@@ -139,20 +139,13 @@ pub async fn authorize(
     if params.get(p::RESPONSE_TYPE) != Some("code") {
         return back.error("unsupported_response_type", "response_type must be code");
     }
-    if params.get(p::CODE_CHALLENGE_METHOD) != Some(CODE_CHALLENGE_S256) {
-        return invalid(&back, "code_challenge_method must be S256");
-    }
-    let challenge = params.get(p::CODE_CHALLENGE).unwrap_or_default();
-    if challenge.len() != 43
-        || !challenge
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
-        return invalid(
-            &back,
-            "code_challenge must be the 43-character base64url SHA-256 of the code_verifier",
-        );
-    }
+    let challenge = match super::checked_code_challenge(
+        params.get(p::CODE_CHALLENGE_METHOD),
+        params.get(p::CODE_CHALLENGE),
+    ) {
+        Ok(challenge) => challenge,
+        Err(e) => return invalid(&back, &e.body.error_description),
+    };
     let scope = match super::granted_scope(Some(params.get(p::SCOPE).unwrap_or("openid"))) {
         Ok(scope) => scope,
         Err(e) => return back.error(e.code().as_str(), &e.body.error_description),

@@ -109,7 +109,8 @@ pub async fn callback(
             back.code(&code)
         }
         Err(Refusal::Denied(why)) => {
-            tracing::info!(event = "credential_refused", upstream = %pending.upstream_id, reason = %why, "security event");
+            // The reason goes to the app only: it can name the user's email.
+            tracing::info!(event = "credential_refused", upstream = %pending.upstream_id, "security event");
             back.error("access_denied", &why)
         }
         Err(Refusal::Unavailable(why)) => back.error("temporarily_unavailable", &why),

@@ -59,6 +59,31 @@ pub(crate) fn granted_scope(asked: Option<&str>) -> ApiResult<String> {
     Ok(granted.join(" "))
 }
 
+/// The PKCE `code_challenge_method` and `code_challenge` of a first request, checked: S256 only,
+/// the challenge 43 base64url characters.
+pub(crate) fn checked_code_challenge<'a>(
+    method: Option<&str>,
+    challenge: Option<&'a str>,
+) -> ApiResult<&'a str> {
+    if method != Some(authcore_protocol::signin::CODE_CHALLENGE_S256) {
+        return Err(ApiError::invalid_request(
+            "code_challenge_method must be S256",
+        ));
+    }
+    match challenge {
+        Some(c)
+            if c.len() == 43
+                && c.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') =>
+        {
+            Ok(c)
+        }
+        _ => Err(ApiError::invalid_request(
+            "code_challenge must be the 43-character base64url SHA-256 of the code_verifier",
+        )),
+    }
+}
+
 /// The `nonce` of a first request, checked.
 pub(crate) fn checked_nonce(nonce: Option<&str>) -> ApiResult<Option<String>> {
     match nonce {

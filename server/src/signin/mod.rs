@@ -8,7 +8,7 @@
 //! factors, `codes` sends and checks one-time codes, `attempts` counts failed attempts,
 //! `identifier` parses what the user typed and `authenticator` holds the push and enrollment steps.
 
-use authcore_protocol::signin::{param, ACR_MFA, CODE_CHALLENGE_S256};
+use authcore_protocol::signin::{param, ACR_MFA};
 use authcore_protocol::signin::{
     AuthorizationCode, IdentifierType, LoginMethod, LoginMethods, LoginMethodsRequest, Next,
     Organization,
@@ -229,20 +229,10 @@ async fn start_session(
 ) -> ApiResult<(AuthSession, String, Identifier, Option<User>)> {
     let identifier = Identifier::parse(params.require(param::IDENTIFIER)?)?;
     let challenge = params.require(param::CODE_CHALLENGE)?;
-    if params.get(param::CODE_CHALLENGE_METHOD) != Some(CODE_CHALLENGE_S256) {
-        return Err(ApiError::invalid_request(
-            "code_challenge_method must be S256",
-        ));
-    }
-    if challenge.len() != 43
-        || !challenge
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
-        return Err(ApiError::invalid_request(
-            "code_challenge must be the 43-character base64url SHA-256 of the code_verifier",
-        ));
-    }
+    let challenge = crate::oidc::checked_code_challenge(
+        params.get(param::CODE_CHALLENGE_METHOD),
+        Some(challenge),
+    )?;
     let acr_mfa = match params.get(param::ACR_VALUES) {
         None => false,
         Some(values) => {
