@@ -365,6 +365,50 @@ async fn a_replayed_or_unknown_callback_is_a_plain_page() {
 }
 
 #[tokio::test]
+async fn a_callback_after_ten_minutes_is_a_plain_page() {
+    let s = setup(carol_faults()).await;
+    let callback = s.callback_url().await;
+    s.t.server.clock().advance(601);
+    let (status, html) = page_of(&s, &callback).await;
+    assert_eq!(status, 400);
+    assert!(
+        html.contains("This sign-in took too long and expired; start again from the app."),
+        "{html}"
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_upstream_is_temporarily_unavailable_for_the_app() {
+    let s = setup(carol_faults()).await;
+    // Another upstream whose issuer nothing listens on.
+    let mut config = test_config();
+    let globex = config
+        .orgs
+        .iter_mut()
+        .find(|o| o.domain == "globex.example")
+        .unwrap();
+    globex.upstreams = vec![toml::from_str(
+        "id = \"globex-okta\"\nissuer = \"http://127.0.0.1:1\"\nclient_id = \"c\"",
+    )
+    .unwrap()];
+    let t = start_with(config, "sqlite::memory:", true).await;
+    let url = s.authorize_url(&[]).replace(&s.t.base, &t.base);
+    let q = match s.browser.follow(&url, APP_REDIRECT).await {
+        Landing::Redirect(url) => query_of(&url),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(q["error"], "temporarily_unavailable");
+    assert_eq!(
+        q["error_description"],
+        "the provider globex-okta cannot be reached"
+    );
+    assert_eq!(
+        (q["state"].as_str(), q["iss"].as_str()),
+        ("app-state-1", t.base.as_str())
+    );
+}
+
+#[tokio::test]
 async fn the_same_callback_sent_twice_at_once_succeeds_once() {
     let s = setup(carol_faults()).await;
     let callback = s.callback_url().await;

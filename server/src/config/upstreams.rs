@@ -166,6 +166,25 @@ mod tests {
     }
 
     #[test]
+    fn the_demo_config_loads_and_ids_are_unique_across_the_file() {
+        let demo = include_str!("../../examples/demo.toml");
+        let config = crate::Config::from_toml(demo).unwrap();
+        let (okta, org) = config.upstream("globex-okta").unwrap();
+        assert_eq!(
+            (okta.issuer(), org.map(|o| o.domain.as_str())),
+            ("https://globex.okta.com", Some("globex.example"))
+        );
+        assert!(config.upstream("google").unwrap().1.is_none());
+        let twice = format!(
+            "{demo}\n[[upstreams]]\nid = \"globex-okta\"\npreset = \"google\"\nclient_id = \"c\"\n"
+        );
+        assert_eq!(
+            crate::Config::from_toml(&twice).unwrap_err().to_string(),
+            "config is not valid: upstream id \"globex-okta\" is listed twice"
+        );
+    }
+
+    #[test]
     fn bad_upstreams_are_refused_with_their_reason() {
         let cases = [
             (
