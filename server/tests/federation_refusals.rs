@@ -231,6 +231,7 @@ async fn every_forged_or_wrong_id_token_is_refused_with_its_reason() {
         (Box::new(|f| { f.sub = "okta-newbie".into(); f.email = "newbie@globex.example".into() }), "there is no account for newbie@globex.example and this provider does not create accounts"),
         (Box::new(|f| f.iss_param = Some("https://evil.example".into())), "the answer's iss is not the provider's issuer (an answer from another provider)"),
         (Box::new(|f| f.iss_param = Some(String::new())), "the provider's answer has no iss though the provider sends one"),
+        (Box::new(|f| { f.deny = true; f.iss_param = Some("https://evil.example".into()) }), "the answer's iss is not the provider's issuer (an answer from another provider)"),
         (Box::new(|f| f.deny = true), "the provider refused the sign-in: access_denied"),
         (Box::new(|f| f.userinfo_only = Some("okta-someone-else".into())), "the provider's userinfo is about another subject than its ID token"),
         (Box::new(|f| { f.userinfo_only = Some("okta-carol".into()); f.email_verified = json!("false") }), "the provider did not assert that the email is verified (email_verified is not true)"),
@@ -302,6 +303,16 @@ async fn a_multi_tenant_token_must_match_its_tid_and_an_allowed_tenant() {
     });
     s.refused_with("the provider's ID token is refused: its tid does not match its issuer")
         .await;
+    // The answer names tenant-c, the token tenant-a: one of them is another tenant's.
+    s.fake.set(|f| {
+        f.tid = Some("tenant-a".into());
+        f.iss_param = Some(s.fake.issuer.replace("{tenantid}", "tenant-c"));
+        f.token_iss = None;
+    });
+    s.refused_with(
+        "the answer's iss is not the provider's issuer (an answer from another provider)",
+    )
+    .await;
     s.fake.set(|f| {
         f.tid = Some("tenant-b".into());
         f.iss_param = None;

@@ -24,6 +24,10 @@ use crate::store::{
 };
 use crate::AppState;
 
+/// The refusal of an answer whose `iss` is not the provider's (RFC 9207 mix-up).
+const MIX_UP: &str =
+    "the answer's iss is not the provider's issuer (an answer from another provider)";
+
 /// Why a callback was refused after its pending authorization was found.
 enum Refusal {
     Denied(String),
@@ -130,27 +134,23 @@ async fn finish(
             "the provider is no longer configured".into(),
         ));
     };
-    if let Some(error) = params.get(p::ERROR) {
-        return Err(Refusal::Denied(format!(
-            "the provider refused the sign-in: {}",
-            word(error)
-        )));
-    }
+    // RFC 9207: the issuer is checked on error answers too.
     let metadata = app.upstreams.metadata(upstream).await?;
     match params.get(p::ISS) {
-        // A multi-tenant issuer's tenant is known from the token; the template is checked here.
-        Some(iss) if !iss_matches(upstream, iss) => {
-            return Err(Refusal::Denied(
-                "the answer's iss is not the provider's issuer (an answer from another provider)"
-                    .into(),
-            ))
-        }
+        // A multi-tenant issuer's tenant is known from the token: here only its form.
+        Some(iss) if !iss_matches(upstream, iss) => return Err(Refusal::Denied(MIX_UP.into())),
         None if metadata.authorization_response_iss_parameter_supported => {
             return Err(Refusal::Denied(
                 "the provider's answer has no iss though the provider sends one".into(),
             ))
         }
         _ => {}
+    }
+    if let Some(error) = params.get(p::ERROR) {
+        return Err(Refusal::Denied(format!(
+            "the provider refused the sign-in: {}",
+            word(error)
+        )));
     }
     let Some(code) = params.get(p::CODE) else {
         return Err(Refusal::Denied("the provider's answer has no code".into()));
@@ -168,6 +168,10 @@ async fn finish(
         now,
     )
     .await?;
+    if params.get(p::ISS).is_some_and(|iss| iss != checked.issuer) {
+        // A multi-tenant answer: its tenant must be the token's.
+        return Err(Refusal::Denied(MIX_UP.into()));
+    }
     let mut profile = checked.profile;
     if profile.email.is_none() {
         // OIDC Core 5.4: the scope's claims may be at userinfo instead, for the same `sub`.
