@@ -160,7 +160,12 @@ fn every_operation_answers_a_schema_and_every_reference_resolves() {
             .unwrap_or_else(|| panic!("{method} {path} has no success answer"));
         if success.1["content"]["text/html"].is_object() {
             assert!(
-                [paths::END_SESSION, paths::AUTHORIZE, paths::AUTHORIZE_CALLBACK].contains(&path),
+                [
+                    paths::END_SESSION,
+                    paths::AUTHORIZE,
+                    paths::AUTHORIZE_CALLBACK
+                ]
+                .contains(&path),
                 "only logout and the browser authorization answer pages: {path}"
             );
             continue;

@@ -15,7 +15,7 @@ use authcore_protocol::signin::{
 };
 use authcore_protocol::ErrorCode;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 
 use crate::config::{Method, OrgConfig};
@@ -155,10 +155,43 @@ fn insufficient(next: Next) -> ApiError {
     .next(next)
 }
 
+/// The host the request was sent to: `X-Forwarded-Host` behind a trusted proxy, else `Host`.
+fn request_host(app: &AppState, headers: &HeaderMap) -> String {
+    let value = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(',').next().unwrap_or("").trim().to_owned())
+    };
+    let forwarded = app
+        .config
+        .http
+        .trusted_proxy
+        .then(|| value("x-forwarded-host"))
+        .flatten();
+    forwarded.or_else(|| value("host")).unwrap_or_default()
+}
+
+/// An organisation with its own sign-in host signs its users in there only.
+fn check_host(app: &AppState, headers: &HeaderMap, identifier: &Identifier) -> ApiResult<()> {
+    let (_, org) = methods_for(app, identifier);
+    match org {
+        Some(org) if !org.serves_host(&request_host(app, headers)) => {
+            Err(ApiError::invalid_request(format!(
+                "accounts of {} sign in at {} only",
+                org.domain,
+                org.sign_in_host.as_deref().unwrap_or_default()
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// `POST /v1/authorize-challenge`
 pub async fn authorize_challenge(
     State(app): State<AppState>,
     caller: Caller,
+    headers: HeaderMap,
     params: Params,
 ) -> ApiResult<Json<AuthorizationCode>> {
     let now = app.clock.now();
@@ -187,6 +220,7 @@ pub async fn authorize_challenge(
         }
         None => start_session(&app, &caller, &params, client_id, now).await?,
     };
+    check_host(&app, &headers, &identifier)?;
     let mut flow = Flow {
         app: &app,
         caller: &caller,
