@@ -10,7 +10,7 @@ mod upstream;
 
 use common::*;
 use serde_json::Value;
-use upstream::{globex_with_node, query_of, Browser, Landing, NodeProvider};
+use upstream::{claims_of, globex_with_node, query_of, Browser, Landing, NodeProvider};
 
 const APP_REDIRECT: &str = "com.example.authcore:/oauth/callback";
 
@@ -80,16 +80,6 @@ impl Setup {
             )
             .await
     }
-}
-
-fn claims_of(jwt: &str) -> Value {
-    let payload = jwt.split('.').nth(1).unwrap();
-    serde_json::from_slice(
-        &data_encoding::BASE64URL_NOPAD
-            .decode(payload.as_bytes())
-            .unwrap(),
-    )
-    .unwrap()
 }
 
 #[tokio::test]

@@ -10,7 +10,7 @@ mod upstream;
 use common::*;
 use serde_json::{json, Value};
 use upstream::fake::{FakeUpstream, Faults};
-use upstream::{query_of, Browser, Landing};
+use upstream::{claims_of, query_of, Browser, Landing};
 
 const APP_REDIRECT: &str = "https://app.example/oauth/callback";
 const UP_CLIENT: &str = "authcore-at-fake";
@@ -130,16 +130,6 @@ impl Setup {
             )
             .await
     }
-}
-
-fn claims_of(jwt: &str) -> Value {
-    let payload = jwt.split('.').nth(1).unwrap();
-    serde_json::from_slice(
-        &data_encoding::BASE64URL_NOPAD
-            .decode(payload.as_bytes())
-            .unwrap(),
-    )
-    .unwrap()
 }
 
 async fn signs_carol_in(s: &Setup) {

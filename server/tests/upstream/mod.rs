@@ -248,6 +248,17 @@ fn form_action(html: &str) -> String {
     html[at..at + html[at..].find('"').unwrap()].to_owned()
 }
 
+/// The claims of a JWT (not verified: the tests read what the server issued).
+pub fn claims_of(jwt: &str) -> Value {
+    let payload = jwt.split('.').nth(1).unwrap();
+    serde_json::from_slice(
+        &data_encoding::BASE64URL_NOPAD
+            .decode(payload.as_bytes())
+            .unwrap(),
+    )
+    .unwrap()
+}
+
 /// The query parameters of a URL.
 pub fn query_of(url: &str) -> std::collections::HashMap<String, String> {
     let query = url.split_once('?').map_or("", |(_, q)| q);
