@@ -5,13 +5,14 @@ use serde::{Deserialize, Serialize};
 use crate::{oidc, paths};
 
 /// The discovery document (OpenID Connect Discovery 1.0, RFC 8414): every endpoint as an
-/// absolute URL under the issuer, then what the provider supports. There is no
-/// `authorization_endpoint` yet: sign-in is the native `authorization_challenge_endpoint`
-/// (docs/protocol.md, "Discovery").
+/// absolute URL under the issuer, then what the provider supports. Native apps sign in at
+/// `authorization_challenge_endpoint`; browsers (and upstream providers) at
+/// `authorization_endpoint` (docs/protocol.md, "Discovery").
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Discovery {
     pub issuer: String,
+    pub authorization_endpoint: String,
     pub token_endpoint: String,
     pub revocation_endpoint: String,
     pub userinfo_endpoint: String,
@@ -44,8 +45,7 @@ pub struct Discovery {
     pub claims_supported: Vec<String>,
     pub subject_types_supported: Vec<String>,
     pub id_token_signing_alg_values_supported: Vec<String>,
-    /// RFC 9207: false until the browser `authorization_endpoint` exists (the native challenge
-    /// endpoint answers with a code, not a redirect).
+    /// RFC 9207: every redirect of `authorization_endpoint` carries `iss`.
     pub authorization_response_iss_parameter_supported: bool,
 }
 
@@ -56,6 +56,7 @@ impl Discovery {
         let list = |values: &[&str]| values.iter().map(|v| (*v).to_owned()).collect();
         Discovery {
             issuer: issuer.to_owned(),
+            authorization_endpoint: url(paths::AUTHORIZE),
             token_endpoint: url(paths::TOKEN),
             revocation_endpoint: url(paths::REVOKE),
             userinfo_endpoint: url(paths::USERINFO),
@@ -86,7 +87,7 @@ impl Discovery {
             claims_supported: list(&oidc::CLAIMS_SUPPORTED),
             subject_types_supported: list(&["public"]),
             id_token_signing_alg_values_supported: list(&[oidc::ID_TOKEN_ALG]),
-            authorization_response_iss_parameter_supported: false,
+            authorization_response_iss_parameter_supported: true,
         }
     }
 }

@@ -165,6 +165,11 @@ pub struct ErrorBody {
     pub method: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider: Option<String>,
+    /// `redirect_to_web`: this server's authorization endpoint with the parameters it chose
+    /// (`idp`, `login_hint`); the app appends the standard ones and opens it in the browser.
+    /// Absent when the provider has no upstream configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
     /// `insufficient_user_authentication` (RFC 9470).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_age: Option<u64>,
@@ -188,6 +193,7 @@ impl ErrorBody {
             next: None,
             method: None,
             provider: None,
+            url: None,
             max_age: None,
             acr_values: None,
             server_time: None,

@@ -164,4 +164,36 @@ pub mod end_session {
     pub const STATE: &str = "state";
 }
 
+/// The query parameters of `GET /v1/authorize` (OAuth 2.0 authorization code with PKCE, OIDC
+/// Core 3.1.2.1) and of the redirect that answers it (RFC 6749 4.1.2, RFC 9207).
+pub mod authorize {
+    /// Only `code`.
+    pub const RESPONSE_TYPE: &str = "response_type";
+    pub const CLIENT_ID: &str = "client_id";
+    /// One of the client's `redirect_uris`, exactly (a loopback one with any port).
+    pub const REDIRECT_URI: &str = "redirect_uri";
+    pub const SCOPE: &str = "scope";
+    pub const STATE: &str = "state";
+    pub const NONCE: &str = "nonce";
+    pub const CODE_CHALLENGE: &str = "code_challenge";
+    /// Only `S256`.
+    pub const CODE_CHALLENGE_METHOD: &str = "code_challenge_method";
+    /// The account's email address: chooses the organisation and is passed upstream.
+    pub const LOGIN_HINT: &str = "login_hint";
+    /// `none`, `login`, `consent`, `select_account`: passed upstream.
+    pub const PROMPT: &str = "prompt";
+    /// Seconds: passed upstream.
+    pub const MAX_AGE: &str = "max_age";
+    /// The upstream provider's id (as Okta's `idp`): the `provider` of the sign-in method.
+    pub const IDP: &str = "idp";
+
+    /// On the redirect back to the client: the authorization code.
+    pub const CODE: &str = "code";
+    /// On every redirect back: this server's issuer (RFC 9207).
+    pub const ISS: &str = "iss";
+    /// On an error redirect: the OAuth error code.
+    pub const ERROR: &str = "error";
+    pub const ERROR_DESCRIPTION: &str = "error_description";
+}
+
 crate::redacted_debug!(IdTokenClaims);

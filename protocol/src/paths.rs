@@ -6,6 +6,11 @@ pub const OPENAPI: &str = "/openapi.json";
 
 pub const LOGIN_METHODS: &str = "/v1/login/methods";
 pub const AUTHORIZE_CHALLENGE: &str = "/v1/authorize-challenge";
+/// The browser's authorization endpoint (authorization code + PKCE S256; `idp` names an
+/// upstream provider).
+pub const AUTHORIZE: &str = "/v1/authorize";
+/// Where an upstream provider sends the browser back (the server's own `redirect_uri` there).
+pub const AUTHORIZE_CALLBACK: &str = "/v1/authorize/callback";
 pub const TOKEN: &str = "/v1/token";
 pub const REVOKE: &str = "/v1/revoke";
 pub const LOGOUT: &str = "/v1/logout";

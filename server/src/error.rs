@@ -52,10 +52,11 @@ impl ApiError {
         self
     }
 
-    /// `redirect_to_web`: the method and its provider.
-    pub fn web_method(mut self, method: &str, provider: &str) -> Self {
+    /// `redirect_to_web`: the method, its provider and the browser's URL.
+    pub fn web_method(mut self, method: &str, provider: &str, url: Option<String>) -> Self {
         self.body.method = Some(method.to_owned());
         self.body.provider = Some(provider.to_owned());
+        self.body.url = url;
         self
     }
 

@@ -142,6 +142,8 @@ pub(crate) struct App {
     pub attestation: attestation::Verifier,
     /// The ID-token signing keys (`[[id_token_keys]]`).
     pub id_keys: oidc::IdTokenKeys,
+    /// The upstream OpenID providers' documents (cached).
+    pub upstreams: oidc::Upstreams,
 }
 
 pub(crate) type AppState = Arc<App>;
@@ -253,6 +255,7 @@ pub async fn start(options: ServerOptions) -> Result<RunningServer, ServerError>
         attestation: attestation::Verifier::load(&options.config.attestation)
             .map_err(ServerError::Setup)?,
         id_keys,
+        upstreams: oidc::Upstreams::new(options.clock.clone()),
     });
     if options.dev {
         account::seed_dev_users(&app)
@@ -424,7 +427,7 @@ async fn json_refusal(response: Response, method: &axum::http::Method) -> Respon
         .headers()
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
     if is_json {
         return response;
     }

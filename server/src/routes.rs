@@ -16,6 +16,8 @@ pub(crate) fn routes(dev: bool) -> Vec<(&'static str, MethodRouter<AppState>)> {
             paths::AUTHORIZE_CHALLENGE,
             post(signin::authorize_challenge),
         ),
+        (paths::AUTHORIZE, get(oidc::authorize)),
+        (paths::AUTHORIZE_CALLBACK, get(oidc::callback)),
         (paths::TOKEN, post(tokens::token)),
         (paths::REVOKE, post(tokens::revoke)),
         (paths::LOGOUT, post(tokens::logout)),

@@ -3,6 +3,7 @@
 //! every session.
 
 use authcore_protocol::credentials::{AppPasswordsOnLogout, LogoutAllQuery};
+use authcore_protocol::oidc::authorize::REDIRECT_URI;
 use authcore_protocol::tokens::{
     param, GrantType, LoggedOut, LoggedOutEverywhere, RecentDevice, Revoked, Tokens,
 };
@@ -110,6 +111,14 @@ pub async fn token(
                 return Err(ApiError::invalid_request(
                     "code_verifier must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~",
                 ));
+            }
+            // A browser code (`/v1/authorize`) is bound to its redirect_uri (RFC 6749 4.1.3).
+            if let Some(bound) = app.store.code_redirect_uri(&token_hash(code)).await? {
+                if params.get(REDIRECT_URI) != Some(bound.as_str()) {
+                    return Err(ApiError::invalid_grant(
+                        "redirect_uri must be the one of the authorization request",
+                    ));
+                }
             }
             let minted = mint(&app, now, now);
             let redeemed = app

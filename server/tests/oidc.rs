@@ -263,7 +263,7 @@ async fn discovery_lists_what_an_openid_client_needs() {
         d["token_endpoint_auth_methods_supported"],
         serde_json::json!(["none"])
     );
-    assert_eq!(d["authorization_response_iss_parameter_supported"], false);
+    assert_eq!(d["authorization_response_iss_parameter_supported"], true);
     for claim in [
         "sub",
         "auth_time",
@@ -282,9 +282,9 @@ async fn discovery_lists_what_an_openid_client_needs() {
             "{claim}"
         );
     }
-    assert!(
-        d.get("authorization_endpoint").is_none(),
-        "not until /v1/authorize exists"
+    assert_eq!(
+        d["authorization_endpoint"],
+        format!("{}/v1/authorize", t.base)
     );
 }
 

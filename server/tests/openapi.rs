@@ -31,5 +31,5 @@ async fn the_document_lists_exactly_the_methods_each_path_serves() {
             }
         }
     }
-    assert_eq!(served, 41);
+    assert_eq!(served, 43);
 }

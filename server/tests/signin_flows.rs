@@ -73,7 +73,7 @@ async fn user_types_acme_email_and_sees_password_and_email_code() {
 
 #[tokio::test]
 async fn user_types_globex_email_and_sees_password_sso_and_the_sign_in_host() {
-    let t = start().await;
+    let t = start_with(demo_config(), "sqlite::memory:", true).await;
     let body = t.methods("carol@globex.example").await;
     assert_eq!(
         body["methods"],

@@ -191,6 +191,10 @@ pub struct HttpConfig {
     /// Open connections; at the cap the server stops accepting until one closes (new
     /// connections wait in the listen backlog).
     pub max_connections: usize,
+    /// Behind a reverse proxy that sets `X-Forwarded-Host`: that header (not `Host`) names the
+    /// host the client asked for (an organisation's `sign_in_host` is checked against it). Never
+    /// set it without such a proxy: a client could then name any host.
+    pub trusted_proxy: bool,
 }
 
 impl Default for HttpConfig {
@@ -200,6 +204,7 @@ impl Default for HttpConfig {
             body_timeout_s: 30,
             idle_timeout_s: 75,
             max_connections: 10_000,
+            trusted_proxy: false,
         }
     }
 }

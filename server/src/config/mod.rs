@@ -14,6 +14,7 @@ mod limits;
 mod orgs;
 mod push;
 mod senders;
+mod upstreams;
 
 pub use limits::{
     Argon2Config, CodeConfig, HttpConfig, LockoutConfig, PasswordConfig, SecurityConfig,
@@ -25,6 +26,7 @@ pub use senders::{
     ApnsConfig, ApnsEnvironment, FcmConfig, PushSenderConfig, SmsWebhookConfig, SmtpConfig,
     SmtpSecurity,
 };
+pub use upstreams::{Preset, UpstreamConfig, TENANT_PLACEHOLDER};
 
 /// Why a configuration could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -92,6 +94,9 @@ pub struct Config {
     pub clients: Vec<ClientConfig>,
     #[serde(default)]
     pub orgs: Vec<OrgConfig>,
+    /// Upstream OpenID providers for identifiers of no organisation (`default_methods`).
+    #[serde(default)]
+    pub upstreams: Vec<UpstreamConfig>,
     #[serde(default)]
     pub smtp: Option<SmtpConfig>,
     #[serde(default)]
@@ -264,7 +269,41 @@ impl Config {
                 ));
             }
         }
+        self.check_upstreams().map_err(ConfigError::Invalid)
+    }
+
+    fn check_upstreams(&self) -> Result<(), String> {
+        let all = self
+            .upstreams
+            .iter()
+            .map(|u| (u, None))
+            .chain(self.orgs.iter().flat_map(|o| {
+                o.upstreams
+                    .iter()
+                    .map(move |u| (u, Some(o.domain.as_str())))
+            }));
+        let mut seen: Vec<&str> = Vec::new();
+        for (upstream, org) in all {
+            upstream.check(org)?;
+            if seen.contains(&upstream.id.as_str()) {
+                return Err(format!("upstream id {:?} is listed twice", upstream.id));
+            }
+            seen.push(&upstream.id);
+        }
         Ok(())
+    }
+
+    /// The upstream provider `id` and the organisation it belongs to (none: top level).
+    pub fn upstream(&self, id: &str) -> Option<(&UpstreamConfig, Option<&OrgConfig>)> {
+        if let Some(u) = self.upstreams.iter().find(|u| u.id == id) {
+            return Some((u, None));
+        }
+        self.orgs.iter().find_map(|o| {
+            o.upstreams
+                .iter()
+                .find(|u| u.id == id)
+                .map(|u| (u, Some(o)))
+        })
     }
 
     pub fn client(&self, client_id: &str) -> Option<&ClientConfig> {

@@ -72,6 +72,30 @@ pub struct OrgConfig {
     /// verification is the whole sign-in.
     #[serde(default)]
     pub passwordless_push: bool,
+    /// The upstream OpenID providers its `sso`/`federated` methods sign in with.
+    #[serde(default)]
+    pub upstreams: Vec<super::UpstreamConfig>,
+}
+
+impl OrgConfig {
+    /// Whether a request to `host` (the `Host` header: a name and maybe a port) may sign this
+    /// organisation's users in: any host without a `sign_in_host`; else that host (its port too
+    /// when it names one).
+    pub fn serves_host(&self, host: &str) -> bool {
+        let Some(own) = &self.sign_in_host else {
+            return true;
+        };
+        let host = host.trim().to_ascii_lowercase();
+        let own = own.to_ascii_lowercase();
+        if own.contains(':') {
+            return host == own;
+        }
+        let name = match host.rsplit_once(':') {
+            Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) => name,
+            _ => host.as_str(),
+        };
+        name == own
+    }
 }
 
 fn default_max_skips() -> u32 {

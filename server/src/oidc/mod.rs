@@ -1,7 +1,9 @@
 //! The server as an OpenID provider: the scopes a sign-in asks for, the ID token the token
 //! endpoint adds for `openid` (claims, `amr`/`acr` from the factors used), the userinfo claims
 //! of the granted scopes, the JWK set; `keys` holds the signing keys, `logout` RP-initiated
-//! logout.
+//! logout. The server as a relying party of upstream providers: `authorize` (the browser's
+//! authorization endpoint), `callback` (the upstream's answer), `upstream` (their documents and
+//! the code exchange) and `upstream_token` (their ID tokens, checked).
 
 use authcore_protocol::oidc::{amr, scope, IdTokenClaims, JwkSet, ProfileClaims, UserInfoClaims};
 use authcore_protocol::signin::ACR_MFA;
@@ -17,11 +19,19 @@ use crate::store::{Session, User};
 use crate::tokens::session_of;
 use crate::AppState;
 
+mod authorize;
+mod callback;
 mod keys;
 mod logout;
+mod upstream;
+mod upstream_token;
 
+pub use authorize::authorize;
+pub(crate) use authorize::web_url;
+pub use callback::callback;
 pub(crate) use keys::{default_key_file, IdTokenKeys};
 pub use logout::{end_session_get, end_session_post};
+pub(crate) use upstream::Upstreams;
 
 /// The `scope` of a first `/v1/authorize-challenge` request, checked: every value supported,
 /// each once. Without one, the native default.
@@ -47,6 +57,31 @@ pub(crate) fn granted_scope(asked: Option<&str>) -> ApiResult<String> {
         }
     }
     Ok(granted.join(" "))
+}
+
+/// The PKCE `code_challenge_method` and `code_challenge` of a first request, checked: S256 only,
+/// the challenge 43 base64url characters.
+pub(crate) fn checked_code_challenge<'a>(
+    method: Option<&str>,
+    challenge: Option<&'a str>,
+) -> ApiResult<&'a str> {
+    if method != Some(authcore_protocol::signin::CODE_CHALLENGE_S256) {
+        return Err(ApiError::invalid_request(
+            "code_challenge_method must be S256",
+        ));
+    }
+    match challenge {
+        Some(c)
+            if c.len() == 43
+                && c.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') =>
+        {
+            Ok(c)
+        }
+        _ => Err(ApiError::invalid_request(
+            "code_challenge must be the 43-character base64url SHA-256 of the code_verifier",
+        )),
+    }
 }
 
 /// The `nonce` of a first request, checked.

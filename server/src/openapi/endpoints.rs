@@ -74,8 +74,9 @@ const AUTHORIZE_CHALLENGE: &[Field] = &[
 const TOKEN: &[Field] = &[
     (tokens::param::GRANT_TYPE, true, "`authorization_code`, `refresh_token` or `password` (clients with `app_passwords` / `security_tokens` only)."),
     (tokens::param::CLIENT_ID, true, "The registered client."),
-    (tokens::param::CODE, false, "`authorization_code`: the code `/v1/authorize-challenge` answered."),
+    (tokens::param::CODE, false, "`authorization_code`: the code `/v1/authorize-challenge` or the `/v1/authorize` redirect answered."),
     (tokens::param::CODE_VERIFIER, false, "`authorization_code`: the PKCE verifier."),
+    (oidc::authorize::REDIRECT_URI, false, "`authorization_code` from `/v1/authorize`: the authorization request's redirect_uri, exactly."),
     (tokens::param::REFRESH_TOKEN, false, "`refresh_token`: the current refresh token (it rotates)."),
     (tokens::param::USERNAME, false, "`password`: the account's email address."),
     (tokens::param::PASSWORD, false, "`password`: an app password, or the account password with the 24-character security token appended (or the token alone in the `Authcore-Security-Token` header); never the account password alone."),
@@ -105,6 +106,30 @@ const END_SESSION_FORM: &[Field] = &[
     (oidc::end_session::STATE, false, "As in the GET query."),
 ];
 
+#[rustfmt::skip]
+const AUTHORIZE_QUERY: &[(&str, &str)] = &[
+    (oidc::authorize::RESPONSE_TYPE, "Required: `code`."),
+    (oidc::authorize::CLIENT_ID, "Required: the registered client (unknown: a plain 400 page)."),
+    (oidc::authorize::REDIRECT_URI, "Required: one of the client's redirect_uris exactly; a loopback http one with any port (unregistered: a plain 400 page)."),
+    (oidc::authorize::SCOPE, "openid profile email phone (absent: openid)."),
+    (oidc::authorize::STATE, "Passed back on the redirect."),
+    (oidc::authorize::NONCE, "Put in the ID token."),
+    (oidc::authorize::CODE_CHALLENGE, "Required: the PKCE S256 challenge (43 base64url characters)."),
+    (oidc::authorize::CODE_CHALLENGE_METHOD, "Required: `S256`."),
+    (oidc::authorize::LOGIN_HINT, "The account's email: chooses the organisation; passed upstream."),
+    (oidc::authorize::PROMPT, "none, login, consent or select_account: passed upstream."),
+    (oidc::authorize::MAX_AGE, "Seconds: passed upstream."),
+    (oidc::authorize::IDP, "The upstream provider (the `provider` of an sso or federated method)."),
+];
+
+#[rustfmt::skip]
+const CALLBACK_QUERY: &[(&str, &str)] = &[
+    (oidc::authorize::STATE, "The state this server sent upstream (single use)."),
+    (oidc::authorize::CODE, "The upstream's authorization code."),
+    (oidc::authorize::ISS, "The upstream's issuer (RFC 9207), checked when sent or advertised."),
+    (oidc::authorize::ERROR, "The upstream's refusal (`access_denied`, ...)."),
+];
+
 /// Every route, in the order of docs/protocol.md: a table, one operation per entry.
 #[rustfmt::skip]
 pub(super) fn endpoints() -> Vec<Endpoint> {
@@ -122,6 +147,14 @@ pub(super) fn endpoints() -> Vec<Endpoint> {
             .body(Body::Form(AUTHORIZE_CHALLENGE))
             .answers(200, wire::<AuthorizationCode>())
             .errors(&[InsufficientAuthorization, InvalidRequest, InvalidClient, InvalidScope, InvalidSession, WrongCredential, Expired, SlowDown, Locked, RedirectToWeb, AccessDenied, NumberMismatch, PushBlocked, EnrollmentRequired, UpgradeRequired]),
+        get(paths::AUTHORIZE, "Browser authorization endpoint (code + PKCE S256): a 302 to the upstream provider of `idp` (or of the login_hint's organisation); errors a 302 to redirect_uri with error, error_description, state, iss; a plain page for an unknown client or redirect_uri")
+            .query(AUTHORIZE_QUERY)
+            .page()
+            .errors(&[InvalidRequest, InvalidScope, TemporarilyUnavailable]),
+        get(paths::AUTHORIZE_CALLBACK, "The upstream provider's answer: a 302 to the client's redirect_uri with code, state and iss, or error=access_denied and the reason; a plain page for an unknown, used or expired state")
+            .query(CALLBACK_QUERY)
+            .page()
+            .errors(&[AccessDenied, TemporarilyUnavailable]),
         post(paths::TOKEN, "Token endpoint: authorization_code (+ PKCE S256 code_verifier), refresh_token (rotating, reuse revokes the family), and password (an app password or the password + security token) for clients allowed to")
             .body(Body::Form(TOKEN))
             .answers(200, wire::<Tokens>())

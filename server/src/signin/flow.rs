@@ -206,7 +206,11 @@ impl Flow<'_> {
                     ErrorCode::RedirectToWeb,
                     "this method signs in through the browser",
                 )
-                .web_method(chosen.name(), provider.as_str()))
+                .web_method(
+                    chosen.name(),
+                    provider.as_str(),
+                    crate::oidc::web_url(self.app, provider, self.identifier.as_str()),
+                ))
             }
             Method::Password => {
                 if self.params.get(param::PASSWORD).is_none() || self.consumed {

@@ -8,14 +8,14 @@
 //! factors, `codes` sends and checks one-time codes, `attempts` counts failed attempts,
 //! `identifier` parses what the user typed and `authenticator` holds the push and enrollment steps.
 
-use authcore_protocol::signin::{param, ACR_MFA, CODE_CHALLENGE_S256};
+use authcore_protocol::signin::{param, ACR_MFA};
 use authcore_protocol::signin::{
     AuthorizationCode, IdentifierType, LoginMethod, LoginMethods, LoginMethodsRequest, Next,
     Organization,
 };
 use authcore_protocol::ErrorCode;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 
 use crate::config::{Method, OrgConfig};
@@ -155,10 +155,43 @@ fn insufficient(next: Next) -> ApiError {
     .next(next)
 }
 
+/// The host the request was sent to: `X-Forwarded-Host` behind a trusted proxy, else `Host`.
+fn request_host(app: &AppState, headers: &HeaderMap) -> String {
+    let value = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(',').next().unwrap_or("").trim().to_owned())
+    };
+    let forwarded = app
+        .config
+        .http
+        .trusted_proxy
+        .then(|| value("x-forwarded-host"))
+        .flatten();
+    forwarded.or_else(|| value("host")).unwrap_or_default()
+}
+
+/// An organisation with its own sign-in host signs its users in there only.
+fn check_host(app: &AppState, headers: &HeaderMap, identifier: &Identifier) -> ApiResult<()> {
+    let (_, org) = methods_for(app, identifier);
+    match org {
+        Some(org) if !org.serves_host(&request_host(app, headers)) => {
+            Err(ApiError::invalid_request(format!(
+                "accounts of {} sign in at {} only",
+                org.domain,
+                org.sign_in_host.as_deref().unwrap_or_default()
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// `POST /v1/authorize-challenge`
 pub async fn authorize_challenge(
     State(app): State<AppState>,
     caller: Caller,
+    headers: HeaderMap,
     params: Params,
 ) -> ApiResult<Json<AuthorizationCode>> {
     let now = app.clock.now();
@@ -187,6 +220,7 @@ pub async fn authorize_challenge(
         }
         None => start_session(&app, &caller, &params, client_id, now).await?,
     };
+    check_host(&app, &headers, &identifier)?;
     let mut flow = Flow {
         app: &app,
         caller: &caller,
@@ -229,20 +263,10 @@ async fn start_session(
 ) -> ApiResult<(AuthSession, String, Identifier, Option<User>)> {
     let identifier = Identifier::parse(params.require(param::IDENTIFIER)?)?;
     let challenge = params.require(param::CODE_CHALLENGE)?;
-    if params.get(param::CODE_CHALLENGE_METHOD) != Some(CODE_CHALLENGE_S256) {
-        return Err(ApiError::invalid_request(
-            "code_challenge_method must be S256",
-        ));
-    }
-    if challenge.len() != 43
-        || !challenge
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
-        return Err(ApiError::invalid_request(
-            "code_challenge must be the 43-character base64url SHA-256 of the code_verifier",
-        ));
-    }
+    let challenge = crate::oidc::checked_code_challenge(
+        params.get(param::CODE_CHALLENGE_METHOD),
+        Some(challenge),
+    )?;
     let acr_mfa = match params.get(param::ACR_VALUES) {
         None => false,
         Some(values) => {

@@ -5,12 +5,14 @@
 pub mod credentials;
 pub mod devices;
 pub mod orgs;
+pub mod federation;
 pub mod security;
 pub mod sqlite;
 
 pub use credentials::*;
 pub use devices::*;
 pub use orgs::*;
+pub use federation::*;
 pub use security::*;
 
 use async_trait::async_trait;
@@ -272,6 +274,7 @@ pub trait Store:
     DeviceStore
     + CredentialStore
     + OrgStore
+    + FederationStore
     + PushStore
     + SecurityStore
     + SignInStore

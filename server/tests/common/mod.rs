@@ -19,11 +19,22 @@ pub fn demo_toml() -> String {
     std::fs::read_to_string(path).expect("demo.toml is readable")
 }
 
-/// demo.toml with argon2 made cheap (tests hash a lot; the parameters are config anyway).
-pub fn test_config() -> Config {
+/// demo.toml with argon2 made cheap (tests hash a lot; the parameters are config anyway), as
+/// it is: Globex's users sign in only at `login.globex.example`.
+pub fn demo_config() -> Config {
     let mut config = Config::from_toml(&demo_toml()).expect("demo.toml is valid");
     config.argon2.memory_kib = 1024;
     config.argon2.iterations = 1;
+    config
+}
+
+/// [`demo_config`] without Globex's sign-in host, so its users sign in on the test server's
+/// loopback address (tests/sign_in_host.rs holds the host to it).
+pub fn test_config() -> Config {
+    let mut config = demo_config();
+    for org in &mut config.orgs {
+        org.sign_in_host = None;
+    }
     config
 }
 

@@ -1,14 +1,20 @@
 """A relying party built on authlib (a standard OpenID Connect library no one here wrote).
 
 Against the server at argv[1]: discovery, the native sign-in (argv[2] client, argv[3] email,
-argv[4] password) with PKCE, scope openid and a nonce, the code exchanged by authlib's
+argv[4] password) with PKCE, scope openid and a nonce, or with argv[5] (an upstream provider id)
+and argv[6] (the account's login there) the browser flow instead: authlib's authorization URL
+for the authorization_endpoint with `idp` and `login_hint`, a requests session following the
+redirects through the upstream's (node oidc-provider's) login and consent forms back to the
+redirect URI, `state` and `iss` (RFC 9207) checked. Then the code exchanged by authlib's
 OAuth2Session, the ID token validated by authlib against the JWK set (signature, iss, aud, exp,
 iat, nonce), a wrong nonce and a wrong audience refused, userinfo, a refresh (a new ID token),
 revocation. Prints one line per check; exits non-zero on the first failure.
 """
 
+import re
 import sys
 import warnings
+from urllib.parse import parse_qs, urljoin, urlparse
 
 warnings.simplefilter("ignore")  # authlib.jose announces its move to joserfc
 
@@ -20,6 +26,8 @@ from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from authlib.oidc.core import CodeIDToken
 
 base, client_id, email, password = sys.argv[1:5]
+browser = sys.argv[5:7]  # [idp, upstream login] for the browser flow
+REDIRECT_URI = "com.example.authcore:/oauth/callback"
 
 meta = requests.get(base + "/.well-known/openid-configuration", timeout=10).json()
 assert meta["issuer"] == base, meta["issuer"]
@@ -31,24 +39,61 @@ print("jwks ok")
 
 verifier = generate_token(48)
 nonce = generate_token(20)
-answer = requests.post(
-    meta["authorization_challenge_endpoint"],
-    data={
-        "client_id": client_id,
-        "identifier": email,
-        "password": password,
-        "code_challenge": create_s256_code_challenge(verifier),
-        "code_challenge_method": "S256",
-        "scope": "openid profile email",
-        "nonce": nonce,
-    },
-    timeout=10,
-)
-assert answer.status_code == 200, answer.text
-code = answer.json()["authorization_code"]
+SCOPE = "openid profile email"
 
-client = OAuth2Session(client_id, token_endpoint_auth_method="none", scope="openid profile email")
-token = client.fetch_token(meta["token_endpoint"], code=code, code_verifier=verifier)
+
+def native_code():
+    answer = requests.post(
+        meta["authorization_challenge_endpoint"],
+        data={
+            "client_id": client_id,
+            "identifier": email,
+            "password": password,
+            "code_challenge": create_s256_code_challenge(verifier),
+            "code_challenge_method": "S256",
+            "scope": SCOPE,
+            "nonce": nonce,
+        },
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text
+    client = OAuth2Session(client_id, token_endpoint_auth_method="none", scope=SCOPE)
+    return client, client.fetch_token(meta["token_endpoint"], code=answer.json()["authorization_code"],
+                                      code_verifier=verifier)
+
+
+def browser_code(idp, login):
+    client = OAuth2Session(client_id, token_endpoint_auth_method="none", scope=SCOPE,
+                           redirect_uri=REDIRECT_URI, code_challenge_method="S256")
+    url, state = client.create_authorization_url(
+        meta["authorization_endpoint"], code_verifier=verifier, nonce=nonce, idp=idp, login_hint=email)
+    session = requests.Session()
+    response = None
+    for _ in range(20):
+        if url.startswith(REDIRECT_URI):
+            break
+        if response is not None and response.status_code == 200:
+            # An upstream form: the login (any password) or the consent.
+            action = urljoin(response.url, re.search(r'action="([^"]+)"', response.text).group(1))
+            prompt = re.search(r'name="prompt" value="([a-z]+)"', response.text).group(1)
+            form = {"prompt": prompt, "login": login, "password": "any"} if prompt == "login" else {"prompt": prompt}
+            response = session.post(action, data=form, allow_redirects=False, timeout=10)
+        else:
+            response = session.get(url, allow_redirects=False, timeout=10)
+        if response.is_redirect:
+            url = urljoin(response.url, response.headers["location"])
+            response = None
+    else:
+        sys.exit("the browser never came back to the redirect URI")
+    query = parse_qs(urlparse(url).query)
+    assert query["state"] == [state], query
+    assert query["iss"] == [meta["issuer"]], query  # RFC 9207
+    print("browser redirect ok")
+    return client, client.fetch_token(meta["token_endpoint"], authorization_response=url,
+                                      code_verifier=verifier, redirect_uri=REDIRECT_URI)
+
+
+client, token = browser_code(*browser) if browser else native_code()
 print("code exchanged ok")
 
 
@@ -69,7 +114,7 @@ def validate(id_token, expected_nonce, audience=client_id):
 
 claims = validate(token["id_token"], nonce)
 assert claims["email"] == email, claims
-assert claims["amr"] == ["pwd"], claims
+assert claims["amr"] == ([] if browser else ["pwd"]), claims
 print("id token ok: sub=%s amr=%s" % (claims["sub"], ",".join(claims["amr"])))
 
 for label, bad in (("nonce", lambda: validate(token["id_token"], "another-nonce")),

@@ -22,6 +22,7 @@ mod conn;
 mod credentials;
 mod devices;
 mod orgs;
+mod federation;
 mod outbox;
 mod push;
 mod schema;

@@ -1,5 +1,5 @@
-//! The schema and its migrations, applied in one transaction on open (versions 1 to 6, 8, 9 and
-//! 11; 7 is the sealing of secrets at rest, `sealing`).
+//! The schema and its migrations, applied in one transaction on open (versions 1 to 6, 8 to 11;
+//! 7 is the sealing of secrets at rest, `sealing`).
 
 use sqlx::Connection;
 
@@ -52,6 +52,41 @@ const SCHEMA_V9: &str = "
 ALTER TABLE auth_sessions ADD COLUMN scope TEXT;
 ALTER TABLE auth_sessions ADD COLUMN nonce TEXT;
 ALTER TABLE sessions ADD COLUMN scope TEXT;
+";
+
+/// Version 10: browser sign-in through upstream OpenID providers. The `/v1/authorize` requests
+/// sent upstream (by the hash of the state sent there; single use), the upstream subjects linked
+/// to accounts (a later email change upstream keeps the link), and the `redirect_uri` a browser
+/// authorization code was issued for (`/v1/token` must be given the same).
+const SCHEMA_V10: &str = "
+CREATE TABLE pending_authorizations (
+    state_hash BLOB PRIMARY KEY,
+    client_id TEXT NOT NULL,
+    redirect_uri TEXT NOT NULL,
+    code_challenge TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    state TEXT,
+    nonce TEXT,
+    upstream_id TEXT NOT NULL,
+    ip TEXT NOT NULL,
+    user_agent TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    used_at INTEGER
+);
+CREATE INDEX pending_authorizations_expiry ON pending_authorizations(expires_at);
+CREATE TABLE upstream_subjects (
+    upstream_id TEXT NOT NULL,
+    issuer TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    linked_at INTEGER NOT NULL,
+    PRIMARY KEY (upstream_id, issuer, subject)
+);
+CREATE TABLE authorization_code_redirects (
+    hash BLOB PRIMARY KEY REFERENCES authorization_codes(hash) ON DELETE CASCADE,
+    redirect_uri TEXT NOT NULL
+);
 ";
 
 /// Version 11: account factors (issue 16). When the account's phone number was verified (only a
@@ -110,6 +145,7 @@ impl SqliteStore {
         Self::apply_once(&mut tx, 6, SCHEMA_V6).await?;
         Self::apply_once(&mut tx, 8, SCHEMA_V8).await?;
         Self::apply_once(&mut tx, 9, SCHEMA_V9).await?;
+        Self::apply_once(&mut tx, 10, SCHEMA_V10).await?;
         Self::apply_once(&mut tx, 11, SCHEMA_V11).await?;
         tx.commit().await?;
         Ok(())
