@@ -4,15 +4,15 @@
 
 pub mod credentials;
 pub mod devices;
-pub mod orgs;
 pub mod federation;
+pub mod orgs;
 pub mod security;
 pub mod sqlite;
 
 pub use credentials::*;
 pub use devices::*;
-pub use orgs::*;
 pub use federation::*;
+pub use orgs::*;
 pub use security::*;
 
 use async_trait::async_trait;
