@@ -7,6 +7,7 @@ mod account;
 mod bench;
 mod bench_push;
 mod bench_server;
+mod code_prompt;
 mod demo;
 mod device;
 mod otp_tools;

@@ -385,18 +385,7 @@ fn prompt_for(state: &SignInState, email: &mut Option<String>) -> Option<String>
                 CodePurpose::PasswordReset => println!("Reset your password."),
                 CodePurpose::SignIn => {}
             }
-            let left = expires_at.seconds_since(Timestamp::now());
-            let resend = if *resend_after > 0 {
-                format!("r resend (in {resend_after} s)")
-            } else {
-                "r resend".into()
-            };
-            println!(
-                "Enter the code sent to {destination_hint} ({length} digits, expires in {}:{:02}; {resend}, b back)",
-                left / 60,
-                left % 60
-            );
-            ask("Code: ")
+            crate::code_prompt::ask_code(destination_hint, *length, *expires_at, *resend_after)
         }
         SignInState::ChooseSecondFactor { options } => {
             println!("Second step: how do you want to verify?");

@@ -48,7 +48,34 @@ async fn a_person_signs_in_with_a_password_and_an_email_code() {
         "{shown}"
     );
 
-    writeln!(stdin, "{}", emailed_code(&base).await).unwrap();
+    // a wrong code shows the step again, its resend countdown counted down meanwhile
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let right = emailed_code(&base).await;
+    let wrong = if right == "000000" {
+        "000001"
+    } else {
+        "000000"
+    };
+    writeln!(stdin, "{wrong}").unwrap();
+    let shown = tokio::task::block_in_place(|| screen.wait_for("attempts left"));
+    let shown = tokio::task::block_in_place(|| {
+        screen.wait_until("the code step again", |s| {
+            s.matches("Code: ").count() == 2 && s.len() > shown.len()
+        })
+    });
+    let again = shown
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("Enter the code sent to"))
+        .unwrap();
+    let waited: u64 = again
+        .split("r resend (in ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no resend countdown in {again}"));
+    assert!(waited <= 28, "the resend wait did not count down: {again}");
+    writeln!(stdin, "{right}").unwrap();
 
     // Globex requires an authenticator: "Skip for now (3 times left)"
     let shown = tokio::task::block_in_place(|| screen.wait_for("Skip for now"));
