@@ -36,18 +36,6 @@ impl TestServer {
         )
         .await
     }
-
-    async fn delete(&self, path: &str, bearer: &str) -> (u16, Value) {
-        let response = self
-            .http
-            .delete(format!("{}{path}", self.base))
-            .bearer_auth(bearer)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
 }
 
 async fn bob_stepped_up(t: &TestServer) -> Tokens {

@@ -5,18 +5,6 @@ mod common;
 
 use common::*;
 
-async fn delete(t: &TestServer, path: &str, bearer: &str) -> (u16, serde_json::Value) {
-    let response = t
-        .http
-        .delete(format!("{}{path}", t.base))
-        .bearer_auth(bearer)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or_default())
-}
-
 #[tokio::test]
 async fn a_user_lists_their_sessions_newest_first_with_the_current_one_marked() {
     let t = start().await;
@@ -54,7 +42,7 @@ async fn ending_one_session_stops_its_tokens_and_keeps_the_others() {
     let lost_phone = t.sign_in_password(ALICE).await;
 
     let path = format!("/v1/me/sessions/{}", lost_phone.session_id);
-    let (status, body) = delete(&t, &path, &laptop.access).await;
+    let (status, body) = t.delete(&path, &laptop.access).await;
     assert_eq!(
         (status, body),
         (200, serde_json::json!({"revoked_sessions": 1}))
@@ -78,7 +66,7 @@ async fn ending_one_session_stops_its_tokens_and_keeps_the_others() {
         .collect();
     assert_eq!(ids, [laptop.session_id.as_str()]);
     // ending it again: it is no longer active
-    let (status, body) = delete(&t, &path, &laptop.access).await;
+    let (status, body) = t.delete(&path, &laptop.access).await;
     assert_eq!(status, 404, "{body}");
     assert_eq!(body["error"], "not_found");
     assert_eq!(
@@ -93,7 +81,9 @@ async fn another_users_session_or_a_bad_id_is_not_found_and_stays_signed_in() {
     let alice = t.sign_in_password(ALICE).await;
     let other = t.sign_in_password(ALICE).await;
     for id in ["999999", "abc", "-1", &format!("{}0", other.session_id)] {
-        let (status, body) = delete(&t, &format!("/v1/me/sessions/{id}"), &alice.access).await;
+        let (status, body) = t
+            .delete(&format!("/v1/me/sessions/{id}"), &alice.access)
+            .await;
         assert_eq!(status, 404, "{id}: {body}");
         assert_eq!(
             body["error_description"], "no active session of yours has this id",
@@ -117,12 +107,12 @@ async fn a_session_of_another_user_cannot_be_ended() {
     let t = start().await;
     let alice = t.sign_in_password(ALICE).await;
     let bob = t.sign_in_mfa(BOB, Some(BOB_TOTP)).await;
-    let (status, body) = delete(
-        &t,
-        &format!("/v1/me/sessions/{}", bob.session_id),
-        &alice.access,
-    )
-    .await;
+    let (status, body) = t
+        .delete(
+            &format!("/v1/me/sessions/{}", bob.session_id),
+            &alice.access,
+        )
+        .await;
     assert_eq!(status, 404, "{body}");
     let (status, _) = t.get("/v1/me/sign-ins", Some(&bob.access)).await;
     assert_eq!(status, 200, "Bob is still signed in");

@@ -276,15 +276,7 @@ pub async fn sign_in_dave(t: &TestServer) -> crate::common::Tokens {
 }
 
 pub async fn delete(t: &TestServer, path: &str, bearer: &str) -> (u16, Value) {
-    let response = t
-        .http
-        .delete(format!("{}{path}", t.base))
-        .bearer_auth(bearer)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+    t.delete(path, bearer).await
 }
 
 impl Phone {
