@@ -2,12 +2,15 @@
 //! carry no user data (CONVENTIONS.md 9): no emails, codes, tokens, numbers or secrets.
 
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Once, RwLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Metadata, Subscriber};
+use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::layer::Layer as _;
+use tracing_subscriber::reload;
 
 use crate::platform::CallbackError;
 
@@ -38,24 +41,38 @@ pub trait Logger: Send + Sync {
 }
 
 static LOGGER: RwLock<Option<Arc<dyn Logger>>> = RwLock::new(None);
-/// The most verbose level passed on (a `LogLevel` as usize).
-static MAX_LEVEL: AtomicUsize = AtomicUsize::new(0);
+/// The level filter in front of [`ForeignSubscriber`], replaced by each `init_logger`
+/// (`tracing-subscriber`'s reload, which also asks every log statement again whether it is on).
+static LEVEL: OnceLock<reload::Handle<LevelFilter, ForeignSubscriber>> = OnceLock::new();
 
 /// Sends authcore's logs at `level` and above to `logger`. Call once at app start; a later call
 /// replaces the logger and the level, more or less verbose, from its next record on.
 #[uniffi::export]
 pub fn init_logger(logger: Arc<dyn Logger>, level: LogLevel) {
     *LOGGER.write().unwrap_or_else(|p| p.into_inner()) = Some(logger);
-    MAX_LEVEL.store(level as usize, Ordering::Relaxed);
-    static INSTALL: Once = Once::new();
-    INSTALL.call_once(|| {
+    let filter = match level {
+        LogLevel::Error => LevelFilter::ERROR,
+        LogLevel::Warn => LevelFilter::WARN,
+        LogLevel::Info => LevelFilter::INFO,
+        LogLevel::Debug => LevelFilter::DEBUG,
+        LogLevel::Trace => LevelFilter::TRACE,
+    };
+    let mut installed = false;
+    let handle = LEVEL.get_or_init(|| {
+        installed = true;
+        let (layer, handle) = reload::Layer::new(filter);
         // Fails only when the process already has a global subscriber (a Rust host app): then
         // that one receives the records.
-        let _ = tracing::subscriber::set_global_default(ForeignSubscriber::default());
+        let _ = tracing::subscriber::set_global_default(
+            layer.with_subscriber(ForeignSubscriber::default()),
+        );
+        handle
     });
-    // Each log statement remembers whether it was enabled when first reached: ask them all again,
-    // or one first reached at a less verbose level would stay off.
-    tracing::callsite::rebuild_interest_cache();
+    if !installed {
+        // Also rebuilds the statements' cached interest, so one first reached at a less verbose
+        // level is asked again.
+        let _ = handle.reload(filter);
+    }
 }
 
 fn level_of(level: &Level) -> LogLevel {
@@ -74,9 +91,10 @@ struct ForeignSubscriber {
     next_span: AtomicU64,
 }
 
+/// Below the reloadable [`LevelFilter`], which decides what is enabled.
 impl Subscriber for ForeignSubscriber {
-    fn enabled(&self, metadata: &Metadata<'_>) -> bool {
-        level_of(metadata.level()) as usize <= MAX_LEVEL.load(Ordering::Relaxed)
+    fn enabled(&self, _: &Metadata<'_>) -> bool {
+        true
     }
 
     fn new_span(&self, _: &Attributes<'_>) -> Id {
