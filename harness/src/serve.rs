@@ -96,7 +96,6 @@ fn dev_tls(
         .map_err(|e| format!("cannot write {}: {e}", ca_path.display()))?;
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
     let (cert, key) = ca.issue(&names, dir);
-    restrict_to_owner(&key)?;
     let port = listen.port();
     eprintln!(
         "dev TLS: the CA is {}; the certificate names {}",
@@ -110,15 +109,4 @@ fn dev_tls(
         );
     }
     Ok((Some(cert), Some(key)))
-}
-
-/// The throwaway key is still a private key: only its owner may read it.
-fn restrict_to_owner(path: &std::path::Path) -> Result<(), String> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-            .map_err(|e| format!("cannot restrict {}: {e}", path.display()))?;
-    }
-    Ok(())
 }

@@ -215,7 +215,17 @@ impl TestCa {
             .expect("leaf certificate");
         let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
         std::fs::write(&cert_path, cert.pem()).expect("write cert");
-        std::fs::write(&key_path, key.serialize_pem()).expect("write key");
+        // A private key: only its owner may read it, from the moment the file exists.
+        let _ = std::fs::remove_file(&key_path);
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        std::io::Write::write_all(
+            &mut options.open(&key_path).expect("create key"),
+            key.serialize_pem().as_bytes(),
+        )
+        .expect("write key");
         (cert_path, key_path)
     }
 }
